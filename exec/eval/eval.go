@@ -1,0 +1,668 @@
+package eval
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+func errInternal(format string, args ...any) error {
+	return pgerror.New(pgerror.CodeInternalError, "eval: "+format, args...)
+}
+
+// Program is a compiled expression: the implementation of every node is
+// resolved once, so evaluating a batch only runs kernels. A Program is
+// immutable and may be shared by goroutines (each with its own Env).
+type Program struct {
+	expr planner.Expr
+	root node
+}
+
+// Compile resolves the implementation of every node of e.
+func Compile(e planner.Expr) (*Program, error) {
+	root, err := compile(e)
+	if err != nil {
+		return nil, err
+	}
+	return &Program{expr: e, root: root}, nil
+}
+
+// Type returns the SQL type of the program's result.
+func (p *Program) Type() catalog.Type { return p.expr.Type() }
+
+// Eval evaluates the program over every row of b; see the package Eval.
+func (p *Program) Eval(env *Env, b arrow.RecordBatch) (arrow.Array, error) {
+	c := &ctx{env: env, alloc: env.Allocator(), schema: b.Schema()}
+	in := &input{cols: b.Columns(), n: int(b.NumRows()), batch: b}
+	v, err := p.root.eval(c, in)
+	if err != nil {
+		return nil, err
+	}
+	defer v.release()
+	return v.toArray(c.alloc, p.expr.Type())
+}
+
+// EvalScalar evaluates the program, which must not reference columns, to
+// one Go value.
+func (p *Program) EvalScalar(env *Env) (any, error) {
+	c := &ctx{env: env, alloc: env.Allocator()}
+	v, err := p.root.eval(c, &input{n: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer v.release()
+	if v.isConst() {
+		return v.c, nil
+	}
+	return cloneValue(getValue(p.expr.Type(), v.arr, 0)), nil
+}
+
+// program returns the compiled form of e, cached in env per expression
+// node.
+func program(env *Env, e planner.Expr) (*Program, error) {
+	if p, ok := env.compiled[e]; ok {
+		return p, nil
+	}
+	p, err := Compile(e)
+	if err != nil {
+		return nil, err
+	}
+	if env.compiled == nil {
+		env.compiled = map[planner.Expr]*Program{}
+	}
+	env.compiled[e] = p
+	return p, nil
+}
+
+// Eval evaluates e over every row of b and returns an array of
+// b.NumRows() values whose Arrow type is e.Type().Arrow(). The caller
+// releases the array. The compiled form of e is cached in env.
+func Eval(env *Env, e planner.Expr, b arrow.RecordBatch) (arrow.Array, error) {
+	p, err := program(env, e)
+	if err != nil {
+		return nil, err
+	}
+	return p.Eval(env, b)
+}
+
+// EvalScalar evaluates an expression without column references
+// (constants, parameters, outer references, functions of them) to a Go
+// value in catalog's convention (nil for NULL).
+func EvalScalar(env *Env, e planner.Expr) (any, error) {
+	p, err := program(env, e)
+	if err != nil {
+		return nil, err
+	}
+	return p.EvalScalar(env)
+}
+
+// EvalPredicate evaluates the boolean expression e over b and returns the
+// indexes, in increasing order, of the rows where it is TRUE (rows where
+// it is FALSE or NULL are dropped). The slice is freshly allocated.
+func EvalPredicate(env *Env, e planner.Expr, b arrow.RecordBatch) ([]int32, error) {
+	p, err := program(env, e)
+	if err != nil {
+		return nil, err
+	}
+	c := &ctx{env: env, alloc: env.Allocator(), schema: b.Schema()}
+	n := int(b.NumRows())
+	v, err := p.root.eval(c, &input{cols: b.Columns(), n: n, batch: b})
+	if err != nil {
+		return nil, err
+	}
+	defer v.release()
+	return selection(v, n), nil
+}
+
+// selection returns the rows where a boolean vec is true.
+func selection(v vec, n int) []int32 {
+	if v.isConst() {
+		if t, _ := v.c.(bool); t {
+			sel := make([]int32, n)
+			for i := range sel {
+				sel[i] = int32(i)
+			}
+			return sel
+		}
+		return []int32{}
+	}
+	a := v.arr.(*array.Boolean)
+	sel := make([]int32, 0, n)
+	for i := 0; i < n; i++ {
+		if a.IsValid(i) && a.Value(i) {
+			sel = append(sel, int32(i))
+		}
+	}
+	return sel
+}
+
+// ctx is the state of one evaluation.
+type ctx struct {
+	env    *Env
+	alloc  memory.Allocator
+	schema *arrow.Schema
+}
+
+// input is the set of rows an expression is evaluated over: the columns of
+// a batch (nil entries for columns the expression does not read, in
+// subsets) and the row count. batch is set when cols are exactly a whole
+// batch's columns.
+type input struct {
+	cols  []arrow.Array
+	n     int
+	batch arrow.RecordBatch
+}
+
+// node is a compiled expression node.
+type node interface {
+	// eval evaluates the node over in, returning a vec of in.n rows.
+	eval(c *ctx, in *input) (vec, error)
+}
+
+// nodeInfo is what subset evaluation needs to know about a node.
+type nodeInfo struct {
+	nd   node
+	typ  catalog.Type
+	safe bool  // cannot raise an error, so subsets are not needed
+	cols []int // columns read; nil with all set means every column
+	all  bool
+}
+
+func info(e planner.Expr, nd node) nodeInfo {
+	ni := nodeInfo{nd: nd, typ: e.Type(), safe: isSafe(e)}
+	seen := map[int]bool{}
+	planner.WalkExpr(e, func(x planner.Expr) bool {
+		switch x := x.(type) {
+		case *planner.ColRef:
+			if !seen[x.Idx] {
+				seen[x.Idx] = true
+				ni.cols = append(ni.cols, x.Idx)
+			}
+		case *planner.Subquery:
+			ni.all = true
+		}
+		return true
+	})
+	return ni
+}
+
+// isSafe reports whether evaluating e can never fail, so it may be
+// evaluated on rows that a CASE or AND would not reach.
+func isSafe(e planner.Expr) bool {
+	safe := true
+	planner.WalkExpr(e, func(x planner.Expr) bool {
+		switch x := x.(type) {
+		case *planner.ColRef, *planner.Const, *planner.ParamRef, *planner.OuterRef, *planner.IsNull, *planner.Case, *planner.InList:
+		case *planner.Call:
+			switch x.Fn.Name {
+			case "=", "<>", "<", "<=", ">", ">=", "and", "or", "not", "is distinct from", "is not distinct from", "coalesce":
+			default:
+				safe = false
+			}
+		case *planner.Cast:
+			if !(x.To.ID == catalog.Text || (x.X.Type().ID == x.To.ID && x.To.ID != catalog.Numeric && x.To.ID != catalog.Varchar)) {
+				safe = false
+			}
+		default:
+			safe = false
+		}
+		return safe
+	})
+	return safe
+}
+
+// evalOn evaluates ni over the rows sel of in (nil sel: every row) and
+// returns a vec of len(sel) rows.
+func evalOn(c *ctx, ni nodeInfo, in *input, sel []int32) (vec, error) {
+	if sel == nil || len(sel) == in.n && isIdentity(sel) {
+		return ni.nd.eval(c, in)
+	}
+	sub := &input{cols: make([]arrow.Array, len(in.cols)), n: len(sel)}
+	defer func() {
+		for _, a := range sub.cols {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	take := func(i int) error {
+		if i >= len(in.cols) || in.cols[i] == nil || sub.cols[i] != nil {
+			return nil
+		}
+		a, err := takeArray(c.alloc, in.cols[i], sel)
+		if err != nil {
+			return err
+		}
+		sub.cols[i] = a
+		return nil
+	}
+	if ni.all {
+		for i := range in.cols {
+			if err := take(i); err != nil {
+				return vec{}, err
+			}
+		}
+		if c.schema != nil && len(in.cols) == c.schema.NumFields() {
+			rb := array.NewRecordBatch(c.schema, sub.cols, int64(len(sel)))
+			defer rb.Release()
+			sub.batch = rb
+		}
+	} else {
+		for _, i := range ni.cols {
+			if err := take(i); err != nil {
+				return vec{}, err
+			}
+		}
+	}
+	return ni.nd.eval(c, sub)
+}
+
+func isIdentity(sel []int32) bool {
+	for i, s := range sel {
+		if int(s) != i {
+			return false
+		}
+	}
+	return true
+}
+
+// scatter spreads the len(sel) rows of v to positions sel of an n-row
+// array, NULL elsewhere.
+func scatter(c *ctx, t catalog.Type, v vec, sel []int32, n int) (arrow.Array, error) {
+	if v.isConst() && v.c == nil {
+		return array.MakeArrayOfNull(c.alloc, t.Arrow(), n), nil
+	}
+	src, err := v.toArray(c.alloc, t)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Release()
+	valid := newBitmap(c.alloc, n, false)
+	buf, idx := newFixed[int32](c.alloc, n)
+	vb := valid.Bytes()
+	for j, r := range sel {
+		idx[r] = int32(j)
+		bitutil.SetBit(vb, int(r))
+	}
+	ia := fixedArray(arrow.PrimitiveTypes.Int32, n, valid, n-len(sel), buf)
+	defer ia.Release()
+	return takeWith(c.alloc, src, ia)
+}
+
+// compile builds the node for e.
+func compile(e planner.Expr) (node, error) {
+	switch e := e.(type) {
+	case *planner.ColRef:
+		return &colNode{idx: e.Idx, t: e.Typ}, nil
+	case *planner.Const:
+		return &constNode{val: e.Val}, nil
+	case *planner.ParamRef:
+		return &paramNode{idx: e.Idx, t: e.Typ}, nil
+	case *planner.OuterRef:
+		return &outerNode{depth: e.Depth, idx: e.Idx, t: e.Typ}, nil
+	case *planner.Call:
+		return compileCall(e)
+	case *planner.Cast:
+		x, err := compile(e.X)
+		if err != nil {
+			return nil, err
+		}
+		if !planner.CanCast(e.X.Type(), e.To) && e.X.Type().ID != catalog.Unknown {
+			return nil, pgerror.New(pgerror.CodeDatatypeMismatch, "cannot cast type %s to %s", e.X.Type(), e.To)
+		}
+		return &castNode{x: x, from: e.X.Type(), to: e.To}, nil
+	case *planner.Case:
+		cn := &caseNode{t: e.Typ}
+		for _, w := range e.Whens {
+			cond, err := compile(w.Cond)
+			if err != nil {
+				return nil, err
+			}
+			res, err := compile(w.Result)
+			if err != nil {
+				return nil, err
+			}
+			cn.conds = append(cn.conds, info(w.Cond, cond))
+			cn.results = append(cn.results, info(w.Result, res))
+		}
+		var els node = &constNode{}
+		elseT := e.Typ
+		if e.Else != nil {
+			x, err := compile(e.Else)
+			if err != nil {
+				return nil, err
+			}
+			els = x
+			cn.els = info(e.Else, els)
+		} else {
+			cn.els = nodeInfo{nd: els, typ: elseT, safe: true}
+		}
+		return cn, nil
+	case *planner.IsNull:
+		x, err := compile(e.X)
+		if err != nil {
+			return nil, err
+		}
+		return &isNullNode{x: x, not: e.Not}, nil
+	case *planner.InList:
+		return compileInList(e)
+	case *planner.Subquery:
+		return &subqueryNode{sq: e}, nil
+	}
+	return nil, errInternal("cannot evaluate %T", e)
+}
+
+type colNode struct {
+	idx int
+	t   catalog.Type
+}
+
+func (n *colNode) eval(c *ctx, in *input) (vec, error) {
+	if n.idx >= len(in.cols) || in.cols[n.idx] == nil {
+		return vec{}, errInternal("column #%d not in input", n.idx)
+	}
+	a := in.cols[n.idx]
+	a.Retain()
+	return vec{arr: a, n: in.n}, nil
+}
+
+type constNode struct{ val any }
+
+func (n *constNode) eval(c *ctx, in *input) (vec, error) { return constVec(n.val, in.n), nil }
+
+type paramNode struct {
+	idx int
+	t   catalog.Type
+}
+
+func (n *paramNode) eval(c *ctx, in *input) (vec, error) {
+	if n.idx >= len(c.env.Params) {
+		return vec{}, pgerror.New(pgerror.CodeUndefinedParameter, "there is no parameter $%d", n.idx+1)
+	}
+	v, err := coerceGo(c.env.Params[n.idx], n.t)
+	if err != nil {
+		return vec{}, err
+	}
+	return constVec(v, in.n), nil
+}
+
+// coerceGo converts a Go value of any convention-compatible type to the
+// convention of t (a parameter given as text is parsed; integers become
+// floats for float types; ...).
+func coerceGo(v any, t catalog.Type) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	from, ok := goType(v)
+	if !ok {
+		return nil, errInternal("parameter value of Go type %T", v)
+	}
+	if from.ID == t.ID && from.ID != catalog.Numeric {
+		if x, ok := v.(int); ok {
+			return int64(x), nil
+		}
+		return v, nil
+	}
+	if t.ID == catalog.Unknown {
+		return v, nil
+	}
+	return CastValue(v, from, t)
+}
+
+// goType returns the SQL type a Go value naturally has.
+func goType(v any) (catalog.Type, bool) {
+	switch x := v.(type) {
+	case bool:
+		return catalog.TypeBool, true
+	case int64, int:
+		return catalog.TypeInt8, true
+	case int32:
+		return catalog.TypeDate, true
+	case float64:
+		return catalog.TypeFloat8, true
+	case catalog.Decimal:
+		return catalog.Type{ID: catalog.Numeric, Scale: x.Scale}, true
+	case string:
+		return catalog.TypeText, true
+	case []byte:
+		return catalog.TypeBytea, true
+	case arrow.MonthDayNanoInterval:
+		return catalog.TypeInterval, true
+	}
+	return catalog.Type{}, false
+}
+
+type outerNode struct {
+	depth, idx int
+	t          catalog.Type
+}
+
+func (n *outerNode) eval(c *ctx, in *input) (vec, error) {
+	k := len(c.env.Outer) - n.depth
+	if k < 0 || k >= len(c.env.Outer) {
+		return vec{}, errInternal("outer reference depth %d beyond %d enclosing rows", n.depth, len(c.env.Outer))
+	}
+	o := c.env.Outer[k]
+	if n.idx >= int(o.Batch.NumCols()) {
+		return vec{}, errInternal("outer column #%d not in input", n.idx)
+	}
+	return constVec(cloneValue(getValue(n.t, o.Batch.Column(n.idx), o.Row)), in.n), nil
+}
+
+type subqueryNode struct{ sq *planner.Subquery }
+
+func (n *subqueryNode) eval(c *ctx, in *input) (vec, error) {
+	if c.env.Subquery == nil {
+		return vec{}, pgerror.New(pgerror.CodeFeatureNotSupported, "subqueries are not supported here")
+	}
+	b := in.batch
+	if b == nil {
+		// A scalar context (no input rows): an empty-schema batch of n rows.
+		rb := array.NewRecordBatch(arrow.NewSchema(nil, nil), nil, int64(in.n))
+		defer rb.Release()
+		b = rb
+	}
+	a, err := c.env.Subquery(c.env, n.sq, b)
+	if err != nil {
+		return vec{}, err
+	}
+	if a.Len() != in.n {
+		a.Release()
+		return vec{}, errInternal("subquery returned %d values for %d rows", a.Len(), in.n)
+	}
+	return vec{arr: a, n: in.n}, nil
+}
+
+type isNullNode struct {
+	x   node
+	not bool
+}
+
+func (n *isNullNode) eval(c *ctx, in *input) (vec, error) {
+	v, err := n.x.eval(c, in)
+	if err != nil {
+		return vec{}, err
+	}
+	defer v.release()
+	if v.isConst() {
+		return constVec((v.c == nil) != n.not, in.n), nil
+	}
+	vals := newBitmap(c.alloc, in.n, false)
+	out := vals.Bytes()
+	if v.arr.NullN() == 0 {
+		if n.not {
+			for i := range out {
+				out[i] = 0xff
+			}
+		}
+	} else {
+		bitutil.CopyBitmap(v.arr.NullBitmapBytes(), v.arr.Data().Offset(), in.n, out, 0)
+		if !n.not {
+			for i := range out {
+				out[i] = ^out[i]
+			}
+		}
+	}
+	return vec{arr: boolArray(in.n, vals, nil, 0), n: in.n}, nil
+}
+
+type castNode struct {
+	x        node
+	from, to catalog.Type
+}
+
+func (n *castNode) eval(c *ctx, in *input) (vec, error) {
+	v, err := n.x.eval(c, in)
+	if err != nil {
+		return vec{}, err
+	}
+	if v.isConst() {
+		r, err := castValue(v.c, n.from, n.to, false)
+		if err != nil {
+			return vec{}, err
+		}
+		return constVec(r, in.n), nil
+	}
+	defer v.release()
+	a, err := castArray(c.alloc, v.arr, n.from, n.to, false)
+	if err != nil {
+		return vec{}, err
+	}
+	return vec{arr: a, n: in.n}, nil
+}
+
+type caseNode struct {
+	conds, results []nodeInfo
+	els            nodeInfo
+	t              catalog.Type
+}
+
+type casePart struct {
+	rows []int32 // nil: every row
+	v    vec
+}
+
+func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
+	var parts []casePart
+	release := func() {
+		for _, p := range parts {
+			p.v.release()
+		}
+	}
+	var remaining []int32 // nil: every row
+	count := in.n
+	for k, cond := range n.conds {
+		if count == 0 {
+			break
+		}
+		cv, err := evalOn(c, cond, in, remaining)
+		if err != nil {
+			release()
+			return vec{}, err
+		}
+		var taken, rest []int32
+		for j := 0; j < count; j++ {
+			row := int32(j)
+			if remaining != nil {
+				row = remaining[j]
+			}
+			if isTrue(cv, j) {
+				taken = append(taken, row)
+			} else {
+				rest = append(rest, row)
+			}
+		}
+		cv.release()
+		if len(taken) == 0 {
+			continue
+		}
+		if len(taken) == in.n {
+			taken = nil
+		}
+		rv, err := evalOn(c, n.results[k], in, taken)
+		if err != nil {
+			release()
+			return vec{}, err
+		}
+		parts = append(parts, casePart{rows: taken, v: rv})
+		remaining, count = rest, len(rest)
+		if remaining == nil {
+			remaining = []int32{}
+		}
+	}
+	if count > 0 {
+		ev, err := evalOn(c, n.els, in, remaining)
+		if err != nil {
+			release()
+			return vec{}, err
+		}
+		parts = append(parts, casePart{rows: remaining, v: ev})
+	}
+	defer release()
+	if len(parts) == 0 {
+		return constVec(nil, in.n), nil
+	}
+	if len(parts) == 1 {
+		v := parts[0].v
+		if v.arr != nil {
+			v.arr.Retain()
+		}
+		v.n = in.n
+		return v, nil
+	}
+	// Concatenate the parts and put each row back in place.
+	arrs := make([]arrow.Array, 0, len(parts))
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
+	buf, idx := newFixed[int32](c.alloc, in.n)
+	off := int32(0)
+	for _, p := range parts {
+		pv := p.v
+		pv.n = len(p.rows)
+		a, err := pv.toArray(c.alloc, n.t)
+		if err != nil {
+			buf.Release()
+			return vec{}, err
+		}
+		arrs = append(arrs, a)
+		for j, r := range p.rows {
+			idx[r] = off + int32(j)
+		}
+		off += int32(len(p.rows))
+	}
+	all, err := array.Concatenate(arrs, c.alloc)
+	if err != nil {
+		buf.Release()
+		return vec{}, err
+	}
+	defer all.Release()
+	ia := fixedArray(arrow.PrimitiveTypes.Int32, in.n, nil, 0, buf)
+	defer ia.Release()
+	out, err := takeWith(c.alloc, all, ia)
+	if err != nil {
+		return vec{}, err
+	}
+	return vec{arr: out, n: in.n}, nil
+}
+
+// isTrue reports whether row i of a boolean vec is TRUE.
+func isTrue(v vec, i int) bool {
+	if v.isConst() {
+		b, _ := v.c.(bool)
+		return b
+	}
+	a := v.arr.(*array.Boolean)
+	return a.IsValid(i) && a.Value(i)
+}
+
+func (p *Program) String() string { return fmt.Sprint(p.expr) }

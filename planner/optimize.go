@@ -1,0 +1,199 @@
+package planner
+
+// Optimize applies the rewrite rules to a bound plan, in order:
+//
+//  1. pushFilters: conjuncts of WHERE/ON move as close to the scans as
+//     the join kinds allow, into Scan.Filter at the leaves.
+//  2. (within pushFilters) joinKeys: equality conjuncts between the two
+//     sides of a join become hash-join keys.
+func Optimize(n Node) Node {
+	return pushFilters(n, nil)
+}
+
+// splitAnd returns the conjuncts of e.
+func splitAnd(e Expr) []Expr {
+	if e == nil {
+		return nil
+	}
+	if c, ok := e.(*Call); ok && c.Fn.Name == "and" && len(c.Args) == 2 {
+		return append(splitAnd(c.Args[0]), splitAnd(c.Args[1])...)
+	}
+	return []Expr{e}
+}
+
+// colRange reports the lowest and highest input column an expression
+// reads (-1, -1 for none) and whether it holds a correlated subquery,
+// which pins it where it is.
+func colRange(e Expr) (lo, hi int, pinned bool) {
+	lo, hi = -1, -1
+	WalkExpr(e, func(x Expr) bool {
+		switch r := x.(type) {
+		case *ColRef:
+			if lo < 0 || r.Idx < lo {
+				lo = r.Idx
+			}
+			if r.Idx > hi {
+				hi = r.Idx
+			}
+		case *Subquery:
+			if r.Correlated {
+				pinned = true
+			}
+		case *Call:
+			if r.Fn.Volatile {
+				pinned = true
+			}
+		}
+		return true
+	})
+	return lo, hi, pinned
+}
+
+func shiftCols(e Expr, by int) Expr {
+	return MapExpr(e, func(x Expr) Expr {
+		if r, ok := x.(*ColRef); ok {
+			return &ColRef{Idx: r.Idx + by, Typ: r.Typ, Name: r.Name}
+		}
+		return x
+	})
+}
+
+func wrapFilter(n Node, conds []Expr) Node {
+	if len(conds) == 0 {
+		return n
+	}
+	return &Filter{Input: n, Cond: andAll(conds)}
+}
+
+// pushFilters returns n with conds (conjuncts over n's output) applied,
+// pushed as deep as is correct.
+func pushFilters(n Node, conds []Expr) Node {
+	switch n := n.(type) {
+	case *Filter:
+		return pushFilters(n.Input, append(conds, splitAnd(n.Cond)...))
+	case *Scan:
+		if len(conds) == 0 {
+			return n
+		}
+		m := *n
+		all := conds
+		if n.Filter != nil {
+			all = append(splitAnd(n.Filter), conds...)
+		}
+		m.Filter = andAll(all)
+		return &m
+	case *Project:
+		// Through a pure renaming projection only.
+		var pushed, kept []Expr
+		for _, c := range conds {
+			if _, _, pinned := colRange(c); pinned || !pureRefs(n.Exprs, c) {
+				kept = append(kept, c)
+				continue
+			}
+			pushed = append(pushed, MapExpr(c, func(x Expr) Expr {
+				if r, ok := x.(*ColRef); ok {
+					return n.Exprs[r.Idx]
+				}
+				return x
+			}))
+		}
+		m := *n
+		m.Input = pushFilters(n.Input, pushed)
+		return wrapFilter(&m, kept)
+	case *Join:
+		return pushJoin(n, conds)
+	}
+	children := n.Children()
+	if len(children) > 0 {
+		opt := make([]Node, len(children))
+		for i, c := range children {
+			opt[i] = pushFilters(c, nil)
+		}
+		n = n.WithChildren(opt...)
+	}
+	return wrapFilter(n, conds)
+}
+
+// pureRefs reports whether every column c reads is a plain column
+// reference in exprs (so c can be rewritten below the projection).
+func pureRefs(exprs []Expr, c Expr) bool {
+	ok := true
+	WalkExpr(c, func(x Expr) bool {
+		if r, isRef := x.(*ColRef); isRef {
+			if r.Idx >= len(exprs) {
+				ok = false
+			} else if _, plain := exprs[r.Idx].(*ColRef); !plain {
+				ok = false
+			}
+		}
+		return ok
+	})
+	return ok
+}
+
+func pushJoin(j *Join, above []Expr) Node {
+	nl := len(j.Left.Columns())
+	var lconds, rconds, keepAbove, joinConds []Expr
+	place := func(c Expr, fromOn bool) {
+		lo, hi, pinned := colRange(c)
+		leftOnly := lo >= 0 && hi < nl
+		rightOnly := lo >= nl
+		switch {
+		case pinned:
+		case lo < 0 && j.Kind == InnerJoin:
+			lconds = append(lconds, c)
+			return
+		case leftOnly && (j.Kind == InnerJoin || j.Kind == SemiJoin || j.Kind == AntiJoin || (j.Kind == LeftJoin && !fromOn)):
+			if j.Kind == AntiJoin && fromOn {
+				break
+			}
+			lconds = append(lconds, c)
+			return
+		case rightOnly && (j.Kind == InnerJoin || j.Kind == SemiJoin || (j.Kind == LeftJoin && fromOn) || (j.Kind == RightJoin && !fromOn) || (j.Kind == AntiJoin && fromOn)):
+			rconds = append(rconds, shiftCols(c, -nl))
+			return
+		}
+		if fromOn || j.Kind == InnerJoin {
+			joinConds = append(joinConds, c)
+		} else {
+			keepAbove = append(keepAbove, c)
+		}
+	}
+	for _, c := range splitAnd(j.Cond) {
+		place(c, true)
+	}
+	for _, c := range above {
+		place(c, false)
+	}
+	m := *j
+	m.Left = pushFilters(j.Left, lconds)
+	m.Right = pushFilters(j.Right, rconds)
+	m.Cond = nil
+	m.LeftKeys = append([]Expr(nil), j.LeftKeys...)
+	m.RightKeys = append([]Expr(nil), j.RightKeys...)
+	var residual []Expr
+	for _, c := range joinConds {
+		if call, ok := c.(*Call); ok && call.Fn.Name == "=" && len(call.Args) == 2 {
+			a, b := call.Args[0], call.Args[1]
+			alo, ahi, ap := colRange(a)
+			blo, bhi, bp := colRange(b)
+			if !ap && !bp && alo >= 0 && blo >= 0 {
+				if ahi < nl && blo >= nl {
+					m.LeftKeys = append(m.LeftKeys, a)
+					m.RightKeys = append(m.RightKeys, shiftCols(b, -nl))
+					continue
+				}
+				if bhi < nl && alo >= nl {
+					m.LeftKeys = append(m.LeftKeys, b)
+					m.RightKeys = append(m.RightKeys, shiftCols(a, -nl))
+					continue
+				}
+			}
+		}
+		residual = append(residual, c)
+	}
+	if len(residual) > 0 {
+		m.Cond = andAll(residual)
+	}
+	return wrapFilter(&m, keepAbove)
+}

@@ -1,0 +1,114 @@
+package planner_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/ast"
+	"github.com/sqld/sqld/sql/parser"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+// testCatalog is a catalog built from DDL inside the golden files.
+type testCatalog map[string]*catalog.Relation
+
+func (c testCatalog) Relation(name string) (*catalog.Relation, bool) {
+	r, ok := c[name]
+	return r, ok
+}
+
+func (c testCatalog) exec(t *testing.T, sql string) string {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return errText(err)
+	}
+	for _, st := range stmts {
+		ct, ok := st.AST.(*ast.CreateTable)
+		if !ok {
+			t.Fatalf("exec-ddl takes CREATE TABLE/STREAM, got %T", st.AST)
+		}
+		rel := &catalog.Relation{ID: uint64(len(c) + 1), Name: ct.Name, Kind: catalog.KindTable, SQL: st.Text}
+		if ct.Kind == ast.ObjStream {
+			rel.Kind = catalog.KindStream
+		}
+		for _, d := range ct.Columns {
+			typ, err := catalog.ParseTypeName(d.Type)
+			if err != nil {
+				return err.Error()
+			}
+			if d.PrimaryKey {
+				rel.PrimaryKey = append(rel.PrimaryKey, len(rel.Columns))
+			}
+			rel.Columns = append(rel.Columns, catalog.Column{Name: d.Name, Type: typ, NotNull: d.NotNull || d.PrimaryKey})
+		}
+		if len(rel.PrimaryKey) == 0 && rel.Kind == catalog.KindTable {
+			rel.Columns = append(rel.Columns, catalog.Column{Name: catalog.RowIDColumn, Type: catalog.TypeInt8, Hidden: true, NotNull: true})
+			rel.PrimaryKey = []int{len(rel.Columns) - 1}
+		}
+		c[rel.Name] = rel
+	}
+	return ""
+}
+
+func errText(err error) string {
+	pe := pgerror.From(err)
+	return fmt.Sprintf("error (%s): %s", pe.Code, pe.Message)
+}
+
+func columnsText(cols []planner.Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = c.Name + ":" + c.Type.String()
+	}
+	return "columns: " + strings.Join(parts, ", ")
+}
+
+// TestPlanner runs the golden files in testdata: exec-ddl builds the
+// catalog; build shows the bound plan, opt the optimized one, and explain
+// the EXPLAIN text.
+func TestPlanner(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		cat := testCatalog{}
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			switch d.Cmd {
+			case "exec-ddl":
+				return cat.exec(t, d.Input)
+			case "build", "opt":
+				stmts, err := parser.Parse(d.Input)
+				if err != nil {
+					return errText(err) + "\n"
+				}
+				sel, ok := stmts[0].AST.(*ast.Select)
+				if !ok {
+					t.Fatalf("%s takes a query", d.Cmd)
+				}
+				b := planner.NewBinder(cat, nil)
+				var q *planner.Query
+				if d.Cmd == "build" {
+					q, err = b.BindSelectUnoptimized(sel)
+				} else {
+					q, err = b.BindSelect(sel)
+				}
+				if err != nil {
+					return errText(err) + "\n"
+				}
+				out := columnsText(q.Cols) + "\n" + planner.Explain(q.Plan) + "\n"
+				if len(q.Params) > 0 {
+					ps := make([]string, len(q.Params))
+					for i, p := range q.Params {
+						ps[i] = p.String()
+					}
+					out += "params: " + strings.Join(ps, ", ") + "\n"
+				}
+				return out
+			}
+			t.Fatalf("unknown command %q", d.Cmd)
+			return ""
+		})
+	})
+}

@@ -1,0 +1,256 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+// ViewMode is how a continuous view is maintained.
+type ViewMode uint8
+
+// The maintenance modes.
+const (
+	// Incremental views read only the new rows of one stream each epoch:
+	// filters and projections, optionally one aggregation whose state is
+	// kept per group.
+	Incremental ViewMode = iota
+	// Recompute views evaluate their query over the current contents of
+	// their inputs whenever an input changed, and apply the difference.
+	// Every query the batch engine runs can be maintained this way.
+	Recompute
+)
+
+func (m ViewMode) String() string {
+	if m == Recompute {
+		return "recompute"
+	}
+	return "incremental"
+}
+
+// ViewPlan is the streaming plan of a continuous view.
+type ViewPlan struct {
+	Query *Query
+	Mode  ViewMode
+	// Why explains the choice of Recompute.
+	Why string
+
+	// Incremental mode:
+	// Source is the stream read.
+	Source *catalog.Relation
+	// Input is the plan over the source's new rows: the whole query for
+	// a view without aggregation, else the aggregation's input.
+	Input Node
+	// Agg is the aggregation (nil without one); its calls are partial:
+	// avg is split into a sum and a count (see Partials).
+	Agg *Aggregate
+	// Partials maps each aggregate of the query to its partial calls
+	// in Agg (one index, or two for avg: sum then count).
+	Partials [][]int
+	// AggRel is the relation of the aggregation's final output (group
+	// keys, then one column per aggregate of the query); Post reads it.
+	AggRel *catalog.Relation
+	// Post computes the view's rows from AggRel, followed by the group
+	// keys (the rows' key) as extra trailing columns.
+	Post Node
+}
+
+// PlanView builds the streaming plan of a view query. It rejects what
+// would need unbounded memory it cannot bound.
+func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
+	vp := &ViewPlan{Query: q}
+	var streams int
+	for _, name := range q.Relations {
+		if r, ok := cat.Relation(name); ok && r.Kind == catalog.KindStream {
+			streams++
+		}
+	}
+	if streams > 0 {
+		if err := checkBounded(q.Plan); err != nil {
+			return nil, err
+		}
+	}
+	why := incrementalShape(q.Plan, vp)
+	if why == "" && vp.Source != nil && vp.Source.Kind == catalog.KindStream {
+		return vp, nil
+	}
+	if why == "" {
+		why = "its input is a table or a view, whose rows can change"
+	}
+	return &ViewPlan{Query: q, Mode: Recompute, Why: why}, nil
+}
+
+// checkBounded rejects plans over streams that need memory growing with
+// the stream without a bound: a full sort (ORDER BY without LIMIT).
+func checkBounded(n Node) error {
+	if _, ok := n.(*Sort); ok {
+		return pgerror.New(pgerror.CodeFeatureNotSupported,
+			"ORDER BY without LIMIT is not supported in a view over a stream").
+			WithDetail("Sorting every row of an unbounded stream needs unbounded memory, and a view's rows have no order.").
+			WithHint("Remove the ORDER BY and sort when you SELECT from the view, or add a LIMIT.")
+	} else if _, ok := n.(*Limit); ok {
+		// A top-N is bounded by N.
+		if sn, ok := n.Children()[0].(*Sort); ok {
+			return checkBounded(sn.Input)
+		}
+	}
+	for _, c := range n.Children() {
+		if err := checkBounded(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// incrementalShape checks whether the plan is Post(Agg(Input)) or
+// Input alone, with Input and Post made only of projections and filters
+// over one scan, and fills vp. It returns why not, or "".
+func incrementalShape(root Node, vp *ViewPlan) string {
+	var agg *Aggregate
+	var post []Node // nodes from the root down to the aggregate
+	n := root
+	for {
+		switch x := n.(type) {
+		case *Project, *Filter:
+			post = append(post, n)
+			n = n.Children()[0]
+			continue
+		case *Aggregate:
+			agg = x
+		case *Distinct:
+			if len(x.On) > 0 {
+				return "DISTINCT ON needs the full input"
+			}
+			cols := x.Input.Columns()
+			g := make([]Expr, len(cols))
+			for i, c := range cols {
+				g[i] = &ColRef{Idx: i, Typ: c.Type, Name: c.Name}
+			}
+			agg = &Aggregate{Input: x.Input, GroupBy: g, Cols: cols}
+		case *Scan:
+		default:
+			return fmt.Sprintf("%T is maintained by recomputation", n)
+		}
+		break
+	}
+	var input Node = root
+	if agg != nil {
+		input = agg.Input
+	}
+	var src *Scan
+	for m := input; ; {
+		switch x := m.(type) {
+		case *Project, *Filter:
+			for _, p := range nodeExprs(m) {
+				if *p != nil && hasSubquery(*p) {
+					return "subqueries are maintained by recomputation"
+				}
+			}
+			m = m.Children()[0]
+			continue
+		case *Scan:
+			src = x
+		default:
+			return fmt.Sprintf("%T is maintained by recomputation", m)
+		}
+		break
+	}
+	if src.Filter != nil && hasSubquery(src.Filter) {
+		return "subqueries are maintained by recomputation"
+	}
+	vp.Source = src.Rel
+	vp.Input = input
+	if agg == nil {
+		vp.Post = nil
+		return ""
+	}
+	for _, a := range agg.Aggs {
+		switch a.Agg.Name {
+		case "count", "sum", "avg", "min", "max":
+		default:
+			return fmt.Sprintf("aggregate %s is maintained by recomputation", a.Agg.Name)
+		}
+		if a.Distinct || len(a.OrderBy) > 0 {
+			return "DISTINCT and ordered aggregates are maintained by recomputation"
+		}
+	}
+	// Partial aggregation: avg(x) becomes sum(x) and count(x).
+	part := &Aggregate{Input: agg.Input, GroupBy: agg.GroupBy}
+	for _, g := range agg.Cols[:len(agg.GroupBy)] {
+		part.Cols = append(part.Cols, g)
+	}
+	for _, a := range agg.Aggs {
+		if a.Agg.Name != "avg" {
+			vp.Partials = append(vp.Partials, []int{len(part.Aggs)})
+			part.Aggs = append(part.Aggs, a)
+			part.Cols = append(part.Cols, Column{Name: a.Agg.Name, Type: a.Agg.Ret})
+			continue
+		}
+		sum, err := ResolveAgg("sum", a.Agg.Args)
+		if err != nil {
+			return err.Error()
+		}
+		cnt, err := ResolveAgg("count", a.Agg.Args)
+		if err != nil {
+			return err.Error()
+		}
+		vp.Partials = append(vp.Partials, []int{len(part.Aggs), len(part.Aggs) + 1})
+		part.Aggs = append(part.Aggs, AggCall{Agg: sum, Args: a.Args, Filter: a.Filter}, AggCall{Agg: cnt, Args: a.Args, Filter: a.Filter})
+		part.Cols = append(part.Cols, Column{Name: "sum", Type: sum.Ret}, Column{Name: "count", Type: cnt.Ret})
+	}
+	vp.Agg = part
+	aggRel := &catalog.Relation{Name: "_agg", Kind: catalog.KindTable}
+	for _, c := range agg.Cols {
+		aggRel.Columns = append(aggRel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+	}
+	vp.AggRel = aggRel
+	scan := &Scan{Rel: aggRel, Cols: agg.Cols}
+	for i := range agg.Cols {
+		scan.Project = append(scan.Project, i)
+	}
+	keys := make([]int, len(agg.GroupBy))
+	for i := range keys {
+		keys[i] = i
+	}
+	p, _ := passKeys(post, scan, keys)
+	vp.Post = p
+	return ""
+}
+
+// passKeys rebuilds the chain of projections and filters over leaf so that
+// the columns keys of leaf also come out last, after the chain's own
+// output columns.
+func passKeys(chain []Node, leaf Node, keys []int) (Node, []int) {
+	if len(chain) == 0 {
+		return leaf, keys
+	}
+	below, idx := passKeys(chain[1:], leaf, keys)
+	switch x := chain[0].(type) {
+	case *Filter:
+		return &Filter{Input: below, Cond: x.Cond}, idx
+	case *Project:
+		inCols := below.Columns()
+		exprs := append([]Expr(nil), x.Exprs...)
+		cols := append([]Column(nil), x.Cols...)
+		out := make([]int, len(idx))
+		for i, k := range idx {
+			out[i] = len(exprs)
+			exprs = append(exprs, &ColRef{Idx: k, Typ: inCols[k].Type, Name: inCols[k].Name})
+			cols = append(cols, Column{Name: fmt.Sprintf("_k%d", i), Type: inCols[k].Type, Hidden: true})
+		}
+		return &Project{Input: below, Exprs: exprs, Cols: cols}, out
+	}
+	return chain[0], idx
+}
+
+func hasSubquery(e Expr) bool {
+	found := false
+	WalkExpr(e, func(x Expr) bool {
+		if _, ok := x.(*Subquery); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}

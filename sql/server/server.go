@@ -1,0 +1,84 @@
+// Package server wires sqld together: storage, catalog, sessions and the
+// Postgres wire protocol. cmd/sqld and the in-process tests start it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/sqld/sqld/sql/pgwire"
+	"github.com/sqld/sqld/sql/session"
+)
+
+// Config configures a Server. Listen and DataDir must be set (cmd/sqld
+// fills in the defaults).
+type Config struct {
+	// Listen is the TCP address to serve pgwire on; port 0 picks a free one.
+	Listen string
+	// DataDir is where the store and the log keep their files.
+	DataDir string
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a running sqld.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	eng  *session.Engine
+	wire *pgwire.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start opens the data directory, recovers every view, and starts serving
+// pgwire connections in the background.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" || cfg.Listen == "" {
+		return nil, errors.New("server: Listen and DataDir must be set")
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		eng.Close()
+		return nil, fmt.Errorf("server: listen: %w", err)
+	}
+	s := &Server{cfg: cfg, log: lg, eng: eng, ln: ln, done: make(chan error, 1)}
+	s.wire = &pgwire.Server{Handler: eng, Logger: lg}
+	go func() { s.done <- s.wire.Serve(ln) }()
+	lg.Info("sqld serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	return s, nil
+}
+
+// Addr returns the address the server listens on (host:port).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops serving, ends every session and closes storage cleanly.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.wire.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, pgwire.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := s.eng.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,167 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+// flushTargets are the positions every view must reach: the inputs as
+// they were when the wait began.
+type flushTargets struct {
+	ends map[string][]int64 // stream -> visible end offset per partition
+	pos  map[string]int64   // every relation -> position (see Engine.position)
+}
+
+func (e *Engine) captureTargets() *flushTargets {
+	t := &flushTargets{ends: map[string][]int64{}, pos: map[string]int64{}}
+	for _, r := range e.relations() {
+		switch r.Kind {
+		case catalog.KindStream:
+			tp, err := e.topic(r)
+			if err != nil {
+				continue
+			}
+			ends := make([]int64, tp.Partitions())
+			var sum int64
+			for p := range ends {
+				if st, err := tp.Stats(p); err == nil {
+					ends[p] = st.StableOffset
+					sum += st.StableOffset
+				}
+			}
+			t.ends[r.Name] = ends
+			t.pos[r.Name] = sum
+		case catalog.KindTable:
+			t.pos[r.Name] = e.version(r.Name)
+		}
+	}
+	return t
+}
+
+// caughtUp reports whether the job has processed its inputs up to the
+// targets, or cannot make progress (failed or stopped).
+func (j *viewJob) caughtUp(t *flushTargets) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.status == JobFailed || j.status == JobStopped {
+		return true
+	}
+	if j.status == JobStarting {
+		return false
+	}
+	if j.plan.Mode == planner.Incremental {
+		ends := t.ends[j.plan.Source.Name]
+		if j.epoch == 0 {
+			return false
+		}
+		for p, end := range ends {
+			if p >= len(j.offsets) || j.offsets[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	if j.epoch == 0 {
+		return false
+	}
+	for _, d := range j.rel.DependsOn {
+		if target, ok := t.pos[d]; ok && j.seen[d] < target {
+			return false
+		}
+	}
+	return true
+}
+
+// topoJobs returns the jobs ordered so that a view comes after the views
+// it reads.
+func (e *Engine) topoJobs(only []*viewJob) []*viewJob {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var all []*viewJob
+	if only != nil {
+		all = only
+	} else {
+		for _, j := range e.jobs {
+			all = append(all, j)
+		}
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].rel.ID < all[b].rel.ID })
+	// Views are created after what they read, so their ids are ordered.
+	return all
+}
+
+// waitViews waits until the given jobs (nil: all) reflect every write
+// acknowledged before the call.
+func (e *Engine) waitViews(ctx context.Context, jobs []*viewJob) error {
+	t := e.captureTargets()
+	for _, j := range e.topoJobs(jobs) {
+		for {
+			sig := e.changeSignal()
+			if j.caughtUp(t) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-sig:
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		j.mu.Lock()
+		t.pos[j.rel.Name] = j.epoch
+		failed := j.status == JobFailed
+		err := j.lastErr
+		j.mu.Unlock()
+		if failed && jobs != nil {
+			return pgerror.From(err)
+		}
+	}
+	return nil
+}
+
+// flush implements FLUSH.
+func (s *Session) flush(ctx context.Context) (string, []arrow.RecordBatch, error) {
+	if err := s.eng.waitViews(ctx, nil); err != nil {
+		return "", nil, err
+	}
+	return "FLUSH", nil, nil
+}
+
+// showJobs implements SHOW JOBS.
+func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
+	var rows [][]string
+	for _, j := range s.eng.topoJobs(nil) {
+		j.mu.Lock()
+		errText := ""
+		if j.lastErr != nil {
+			errText = j.lastErr.Error()
+		}
+		mode := ""
+		if j.plan != nil {
+			mode = j.plan.Mode.String()
+		}
+		lag := int64(0)
+		if j.plan != nil && j.plan.Mode == planner.Incremental {
+			if t, err := s.eng.topic(j.plan.Source); err == nil {
+				for p, off := range j.offsets {
+					if st, err := t.Stats(p); err == nil {
+						lag += st.StableOffset - off
+					}
+				}
+			}
+		}
+		rows = append(rows, []string{j.rel.Name, j.status.String(), mode, fmt.Sprint(j.epoch), fmt.Sprint(j.rowsIn), fmt.Sprint(j.rowsOut), fmt.Sprint(lag), errText})
+		j.mu.Unlock()
+	}
+	return fmt.Sprintf("SHOW %d", len(rows)), []arrow.RecordBatch{s.textBatch(jobColumnNames, rows)}, nil
+}
+
+var jobColumnNames = []string{"view", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "last_error"}

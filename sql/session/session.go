@@ -1,0 +1,516 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/exec"
+	"github.com/sqld/sqld/exec/eval"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/ast"
+	"github.com/sqld/sqld/sql/parser"
+	"github.com/sqld/sqld/sql/pgerror"
+	"github.com/sqld/sqld/sql/pgwire"
+)
+
+func init() {
+	planner.DefaultParser = parser.ParseExpr
+}
+
+// Session is one client's state. It implements pgwire.Session.
+type Session struct {
+	eng      *Engine
+	user, db string
+	settings map[string]string
+	changed  [][2]string
+	tx       byte
+}
+
+var _ pgwire.Session = (*Session)(nil)
+
+// NewSession implements pgwire.Handler.
+func (e *Engine) NewSession(ctx context.Context, p pgwire.StartupParams) (pgwire.Session, error) {
+	s := &Session{eng: e, user: p.User, db: p.Database, settings: map[string]string{}, tx: 'I'}
+	if s.db == "" {
+		s.db = s.user
+	}
+	for k, v := range p.Options {
+		k = strings.ToLower(k)
+		if k == "user" || k == "database" || k == "options" || k == "replication" {
+			continue
+		}
+		if _, ok := settingDefaults[k]; ok {
+			s.settings[k] = v
+		}
+	}
+	return s, nil
+}
+
+// Status implements pgwire.Session.
+func (s *Session) Status() [][2]string {
+	var out [][2]string
+	for _, k := range reportedSettings {
+		v, _ := s.setting(k)
+		out = append(out, [2]string{settingNames[k], v})
+	}
+	return out
+}
+
+// TxStatus implements pgwire.Session.
+func (s *Session) TxStatus() byte { return s.tx }
+
+// ParamChanges implements pgwire.Session.
+func (s *Session) ParamChanges() [][2]string {
+	out := s.changed
+	s.changed = nil
+	return out
+}
+
+// Close implements pgwire.Session.
+func (s *Session) Close() error { return nil }
+
+// Parse implements pgwire.Session.
+func (s *Session) Parse(ctx context.Context, sql string) ([]pgwire.Statement, error) {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		s.failed()
+		return nil, err
+	}
+	out := make([]pgwire.Statement, len(stmts))
+	for i, st := range stmts {
+		out[i] = &statement{s: s, st: st}
+	}
+	return out, nil
+}
+
+// Prepare implements pgwire.Session.
+func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (pgwire.Statement, error) {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		s.failed()
+		return nil, err
+	}
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	if len(stmts) > 1 {
+		return nil, pgerror.New(pgerror.CodeSyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	st := &statement{s: s, st: stmts[0], prepared: true}
+	for _, oid := range paramOIDs {
+		t, ok := catalog.TypeByOID(oid)
+		if !ok {
+			return nil, pgerror.New(pgerror.CodeUndefinedObject, "type with OID %d is not supported", oid)
+		}
+		st.params = append(st.params, t)
+	}
+	if err := st.describe(); err != nil {
+		s.failed()
+		return nil, err
+	}
+	return st, nil
+}
+
+// failed moves an open transaction block to the failed state.
+func (s *Session) failed() {
+	if s.tx == 'T' {
+		s.tx = 'E'
+	}
+}
+
+// statement is a parsed statement.
+type statement struct {
+	s        *Session
+	st       parser.Stmt
+	prepared bool
+	params   []catalog.Type
+	cols     []pgwire.Column
+}
+
+// describe binds a prepared statement to learn its parameter and result
+// types.
+func (st *statement) describe() error {
+	b := planner.NewBinder(st.s.eng, st.params)
+	switch x := st.st.AST.(type) {
+	case *ast.Select:
+		q, err := b.BindSelect(x)
+		if err != nil {
+			return err
+		}
+		st.cols = columnsOf(q.Cols)
+	case *ast.Insert:
+		if _, err := b.BindInsert(x); err != nil {
+			return err
+		}
+	case *ast.Update:
+		if _, err := b.BindUpdate(x); err != nil {
+			return err
+		}
+	case *ast.Delete:
+		if _, err := b.BindDelete(x); err != nil {
+			return err
+		}
+	default:
+		st.cols = utilityColumns(st.s, st.st.AST)
+	}
+	st.params = b.Params()
+	for i, t := range st.params {
+		if t.ID == catalog.Unknown {
+			st.params[i] = catalog.TypeText
+		}
+	}
+	return nil
+}
+
+func columnsOf(cols []planner.Column) []pgwire.Column {
+	out := make([]pgwire.Column, 0, len(cols))
+	for _, c := range cols {
+		out = append(out, pgwire.Column{Name: c.Name, Type: c.Type})
+	}
+	return out
+}
+
+// ParamTypes implements pgwire.Statement.
+func (st *statement) ParamTypes() []catalog.Type { return st.params }
+
+// Columns implements pgwire.Statement.
+func (st *statement) Columns() []pgwire.Column { return st.cols }
+
+// Bind implements pgwire.Statement.
+func (st *statement) Bind(ctx context.Context, params []any) (pgwire.Portal, error) {
+	p, err := st.bind(ctx, params)
+	if err != nil {
+		st.s.failed()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (st *statement) bind(ctx context.Context, params []any) (*portal, error) {
+	s := st.s
+	if s.tx == 'E' {
+		switch x := st.st.AST.(type) {
+		case *ast.Transaction:
+			if x.Kind == ast.TxBegin {
+				break
+			}
+		default:
+			return nil, pgerror.New(pgerror.CodeInFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+		}
+	}
+	p := &portal{s: s, st: st, params: params}
+	switch x := st.st.AST.(type) {
+	case *ast.Select:
+		b := planner.NewBinder(s.eng, st.params)
+		q, err := b.BindSelect(x)
+		if err != nil {
+			return nil, err
+		}
+		p.query = q
+		p.cols = columnsOf(q.Cols)
+	default:
+		p.cols = utilityColumns(s, st.st.AST)
+	}
+	return p, nil
+}
+
+// portal is a bound statement; it runs on the first Next.
+type portal struct {
+	s      *Session
+	st     *statement
+	params []any
+	query  *planner.Query
+	cols   []pgwire.Column
+
+	started bool
+	done    bool
+	tag     string
+	rows    int64
+	op      exec.Operator
+	snap    interface{ Close() error }
+	results []arrow.RecordBatch // precomputed results of utility statements
+	copyIn  pgwire.CopyIn
+}
+
+// Columns implements pgwire.Portal.
+func (p *portal) Columns() []pgwire.Column { return p.cols }
+
+// Tag implements pgwire.Portal.
+func (p *portal) Tag() string { return p.tag }
+
+// CopyIn implements pgwire.Portal.
+func (p *portal) CopyIn() pgwire.CopyIn {
+	if c, ok := p.st.st.AST.(*ast.Copy); ok && !c.To {
+		if p.copyIn == nil {
+			ci, err := p.s.newCopyIn(c)
+			if err != nil {
+				return &failedCopy{err: err}
+			}
+			p.copyIn = ci
+		}
+		return p.copyIn
+	}
+	return nil
+}
+
+// Next implements pgwire.Portal.
+func (p *portal) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	b, err := p.next(ctx)
+	if err != nil && err != io.EOF {
+		p.s.failed()
+		p.cleanup()
+	}
+	return b, err
+}
+
+func (p *portal) next(ctx context.Context) (arrow.RecordBatch, error) {
+	if p.done {
+		return nil, io.EOF
+	}
+	if !p.started {
+		p.started = true
+		if err := p.start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if p.op != nil {
+		b, err := p.op.Next(ctx)
+		if err == io.EOF {
+			p.tag = fmt.Sprintf("SELECT %d", p.rows)
+			p.done = true
+			p.cleanup()
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.rows += b.NumRows()
+		return b, nil
+	}
+	if len(p.results) > 0 {
+		b := p.results[0]
+		p.results = p.results[1:]
+		return b, nil
+	}
+	p.done = true
+	return nil, io.EOF
+}
+
+func (p *portal) cleanup() {
+	if p.op != nil {
+		p.op.Close()
+		p.op = nil
+	}
+	if p.snap != nil {
+		p.snap.Close()
+		p.snap = nil
+	}
+	for _, b := range p.results {
+		b.Release()
+	}
+	p.results = nil
+}
+
+// Close implements pgwire.Portal.
+func (p *portal) Close() error {
+	p.cleanup()
+	return nil
+}
+
+// env returns the execution environment of a statement.
+func (s *Session) env(params []any, st exec.Storage) *exec.Env {
+	return &exec.Env{
+		Env: eval.Env{
+			Alloc:    s.eng.alloc,
+			Params:   params,
+			Now:      time.Now().UnixMicro(),
+			Setting:  s.setting,
+			User:     s.user,
+			Database: s.db,
+		},
+		Storage: st,
+	}
+}
+
+// start runs the statement (or, for a query, opens its operators).
+func (p *portal) start(ctx context.Context) error {
+	s := p.s
+	if p.query != nil {
+		snap := s.eng.store.NewSnapshot()
+		p.snap = snap
+		env := s.env(p.params, &storage{eng: s.eng, snap: snap, mem: s.eng.alloc})
+		op, err := exec.Build(env, p.query.Plan)
+		if err != nil {
+			return err
+		}
+		if err := op.Open(ctx); err != nil {
+			op.Close()
+			return err
+		}
+		p.op = op
+		return nil
+	}
+	tag, results, err := s.execute(ctx, p.st, p.params)
+	if err != nil {
+		return err
+	}
+	p.tag = tag
+	p.results = results
+	return nil
+}
+
+// execute runs a statement that is not a query.
+func (s *Session) execute(ctx context.Context, st *statement, params []any) (string, []arrow.RecordBatch, error) {
+	switch x := st.st.AST.(type) {
+	case *ast.Insert:
+		b := planner.NewBinder(s.eng, st.params)
+		plan, err := b.BindInsert(x)
+		if err != nil {
+			return "", nil, err
+		}
+		n, err := s.runInsert(ctx, plan, params)
+		if err == nil {
+			err = s.afterWrite(ctx)
+		}
+		return fmt.Sprintf("INSERT 0 %d", n), nil, err
+	case *ast.Update:
+		b := planner.NewBinder(s.eng, st.params)
+		plan, err := b.BindUpdate(x)
+		if err != nil {
+			return "", nil, err
+		}
+		n, err := s.runUpdate(ctx, plan, params)
+		if err == nil {
+			err = s.afterWrite(ctx)
+		}
+		return fmt.Sprintf("UPDATE %d", n), nil, err
+	case *ast.Delete:
+		b := planner.NewBinder(s.eng, st.params)
+		plan, err := b.BindDelete(x)
+		if err != nil {
+			return "", nil, err
+		}
+		n, err := s.runDelete(ctx, plan, params)
+		if err == nil {
+			err = s.afterWrite(ctx)
+		}
+		return fmt.Sprintf("DELETE %d", n), nil, err
+	case *ast.CreateTable:
+		return s.createTable(ctx, x, st.st.Text)
+	case *ast.CreateIndex:
+		if _, ok := s.eng.Relation(x.Table); !ok {
+			return "", nil, pgerror.New(pgerror.CodeUndefinedTable, "relation %q does not exist", x.Table)
+		}
+		return "CREATE INDEX", nil, nil
+	case *ast.Drop:
+		return s.drop(ctx, x)
+	case *ast.Transaction:
+		return s.transaction(x)
+	case *ast.Set:
+		return s.set(x)
+	case *ast.Reset:
+		return s.reset(x)
+	case *ast.Show:
+		return s.show(x)
+	case *ast.ShowObjects:
+		return s.showObjects(x)
+	case *ast.ShowCreate:
+		return s.showCreate(x)
+	case *ast.Describe:
+		return s.describe(x)
+	case *ast.Explain:
+		return s.explain(x)
+	case *ast.Flush:
+		return s.flush(ctx)
+	case *ast.Discard:
+		return "DISCARD " + strings.ToUpper(x.What), nil, nil
+	case *ast.Deallocate:
+		if x.All {
+			return "DEALLOCATE ALL", nil, nil
+		}
+		return "DEALLOCATE", nil, nil
+	case *ast.Noop:
+		return x.Tag, nil, nil
+	case *ast.Copy:
+		if x.To {
+			return s.copyTo(ctx, x)
+		}
+		return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "COPY FROM is only supported from STDIN")
+	case *ast.CreateView:
+		return s.createView(ctx, x, st.st.Text)
+	}
+	return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "statement %T is not supported", st.st.AST)
+}
+
+// afterWrite waits for the views when implicit_flush is on.
+func (s *Session) afterWrite(ctx context.Context) error {
+	if !s.implicitFlush() {
+		return nil
+	}
+	return s.eng.waitViews(ctx, nil)
+}
+
+// textBatch builds a result batch of text columns.
+func (s *Session) textBatch(cols []string, rows [][]string) arrow.RecordBatch {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c, Type: arrow.BinaryTypes.String, Nullable: true}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	bld := array.NewRecordBuilder(s.eng.alloc, schema)
+	defer bld.Release()
+	for _, r := range rows {
+		for i, v := range r {
+			bld.Field(i).(*array.StringBuilder).Append(v)
+		}
+	}
+	return bld.NewRecordBatch()
+}
+
+func textColumns(names ...string) []pgwire.Column {
+	out := make([]pgwire.Column, len(names))
+	for i, n := range names {
+		out[i] = pgwire.Column{Name: n, Type: catalog.TypeText}
+	}
+	return out
+}
+
+// utilityColumns are the result columns of statements other than
+// queries (nil for those that return no rows).
+func utilityColumns(s *Session, st ast.Statement) []pgwire.Column {
+	switch x := st.(type) {
+	case *ast.Show:
+		if x.Name == "all" {
+			return textColumns("name", "setting", "description")
+		}
+		return textColumns(settingDisplayName(x.Name))
+	case *ast.ShowObjects:
+		if x.Kind == "jobs" {
+			return textColumns(jobColumnNames...)
+		}
+		return textColumns("Name")
+	case *ast.ShowCreate:
+		return textColumns("Name", "Create Sql")
+	case *ast.Describe:
+		return textColumns("Name", "Type", "Is Hidden", "Description")
+	case *ast.Explain:
+		return textColumns("QUERY PLAN")
+	}
+	return nil
+}
+
+// failedCopy reports an error for a COPY that could not start.
+type failedCopy struct{ err error }
+
+func (f *failedCopy) Columns() int                               { return 0 }
+func (f *failedCopy) Binary() bool                               { return false }
+func (f *failedCopy) Write(ctx context.Context, data []byte) error { return f.err }
+func (f *failedCopy) Done(ctx context.Context) (string, error)     { return "", f.err }
+func (f *failedCopy) Abort(reason string)                          {}

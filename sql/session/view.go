@@ -1,0 +1,1191 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/connectors/widecol"
+	"github.com/sqld/sqld/exec"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/ast"
+	"github.com/sqld/sqld/sql/parser"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+const epochsTable = "epochs"
+
+// maxEpochRows caps the rows one incremental epoch reads, so a backfill
+// of a long stream runs as several epochs of bounded memory.
+const maxEpochRows = 1 << 20
+
+// JobState is the state of a view job.
+type JobState uint8
+
+// The job states.
+const (
+	JobStarting JobState = iota
+	JobRunning
+	JobFailed
+	JobStopped
+)
+
+func (s JobState) String() string {
+	return [...]string{"STARTING", "RUNNING", "FAILED", "STOPPED"}[s]
+}
+
+// epochRecord is what a view job commits with every epoch, and the plan
+// it records before running one.
+type epochRecord struct {
+	Epoch int64   `json:"epoch"`
+	Ends  []int64 `json:"ends,omitempty"` // per source partition: next offset to read
+	// Planned, when set, is the epoch planned after Epoch: its ranges
+	// are re-run exactly after a crash.
+	Planned *plannedEpoch `json:"planned,omitempty"`
+}
+
+type plannedEpoch struct {
+	Epoch  int64   `json:"epoch"`
+	Starts []int64 `json:"starts"`
+	Ends   []int64 `json:"ends"`
+}
+
+// viewJob maintains one continuous view.
+type viewJob struct {
+	eng    *Engine
+	rel    *catalog.Relation
+	plan   *planner.ViewPlan
+	result *widecol.Table
+	state  *widecol.Table // incremental aggregation state, or nil
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	status   JobState
+	lastErr  error
+	epoch    int64
+	offsets  []int64          // incremental: next offset per source partition
+	seen     map[string]int64 // recompute: source versions of the last epoch
+	rowsIn   int64
+	rowsOut  int64
+	groups   map[string]*groupState
+	keyTypes []catalog.Type
+	lastTime time.Time
+}
+
+type groupState struct {
+	keys     []any
+	partials []any
+}
+
+// viewTables returns the store table names of a view.
+func viewStateTable(rel *catalog.Relation) string { return tableName(rel) + "_state" }
+
+func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string) (string, []arrow.RecordBatch, error) {
+	if _, ok := s.eng.Relation(x.Name); ok {
+		if x.IfNotExists {
+			return "CREATE VIEW", nil, nil
+		}
+		return "", nil, pgerror.New(pgerror.CodeDuplicateTable, "relation %q already exists", x.Name)
+	}
+	b := planner.NewBinder(s.eng, nil)
+	q, err := b.BindSelect(x.Query)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(q.Params) > 0 {
+		return "", nil, pgerror.New(pgerror.CodeUndefinedParameter, "there is no parameter $1")
+	}
+	vp, err := planner.PlanView(q, s.eng)
+	if err != nil {
+		return "", nil, err
+	}
+	rel := &catalog.Relation{Name: x.Name, Kind: catalog.KindView, SQL: text, Options: options(x.With), DependsOn: q.Relations}
+	rel.Query = parser.Format(x.Query)
+	seen := map[string]bool{}
+	for i, c := range q.Cols {
+		name := c.Name
+		if i < len(x.Columns) {
+			name = x.Columns[i]
+		}
+		if seen[name] {
+			return "", nil, pgerror.New(pgerror.CodeDuplicateColumn, "column %q specified more than once", name)
+		}
+		seen[name] = true
+		rel.Columns = append(rel.Columns, catalog.Column{Name: name, Type: c.Type})
+	}
+	if len(x.Columns) > len(q.Cols) {
+		return "", nil, pgerror.New(pgerror.CodeSyntaxError, "CREATE VIEW specifies more column names than columns")
+	}
+	var keyCols []catalog.Column
+	switch {
+	case vp.Mode == planner.Recompute:
+		keyCols = []catalog.Column{{Name: "_h", Type: catalog.TypeInt8}, {Name: "_n", Type: catalog.TypeInt8}}
+	case vp.Agg != nil:
+		for i, g := range vp.Agg.GroupBy {
+			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: g.Type()})
+		}
+		if len(keyCols) == 0 {
+			keyCols = []catalog.Column{{Name: "_k", Type: catalog.TypeInt8}}
+		}
+	default:
+		keyCols = []catalog.Column{{Name: "_epoch", Type: catalog.TypeInt8}, {Name: "_seq", Type: catalog.TypeInt8}}
+	}
+	for _, k := range keyCols {
+		if k.Type.ID == catalog.Interval {
+			return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "grouping by an interval is not supported in a view")
+		}
+		k.Hidden = true
+		k.NotNull = false
+		rel.PrimaryKey = append(rel.PrimaryKey, len(rel.Columns))
+		rel.Columns = append(rel.Columns, k)
+	}
+	e := s.eng
+	e.mu.Lock()
+	if _, ok := e.rels[rel.Name]; ok {
+		e.mu.Unlock()
+		return "", nil, pgerror.New(pgerror.CodeDuplicateTable, "relation %q already exists", rel.Name)
+	}
+	rel.ID = e.nextID
+	e.nextID++
+	job, err := e.createViewLocked(ctx, rel, vp)
+	e.mu.Unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	// Like a materialized view, the view is ready when it covers what
+	// its inputs held at creation.
+	if err := e.waitViews(ctx, []*viewJob{job}); err != nil {
+		return "", nil, err
+	}
+	return "CREATE VIEW", nil, nil
+}
+
+func (e *Engine) epochTable(ctx context.Context) (*widecol.Table, error) {
+	t, err := e.store.Table(keyspaceSystem, epochsTable)
+	if errors.Is(err, widecol.ErrTableNotFound) {
+		schema := arrow.NewSchema([]arrow.Field{
+			{Name: "name", Type: arrow.BinaryTypes.String},
+			{Name: "record", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		}, nil)
+		t, err = e.store.CreateTable(ctx, widecol.TableSpec{Keyspace: keyspaceSystem, Name: epochsTable, Schema: schema, PartitionKey: []string{"name"}})
+	}
+	return t, err
+}
+
+// createViewLocked creates a view's tables, records it and starts its job.
+func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp *planner.ViewPlan) (*viewJob, error) {
+	key := make([]string, len(rel.PrimaryKey))
+	for i, k := range rel.PrimaryKey {
+		key[i] = rel.Columns[k].Name
+	}
+	result, err := e.store.CreateTable(ctx, widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key})
+	if err != nil {
+		return nil, err
+	}
+	var state *widecol.Table
+	if vp.Mode == planner.Incremental && vp.Agg != nil {
+		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
+			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
+			return nil, err
+		}
+	}
+	b := e.store.NewBatch()
+	defer b.Close()
+	if err := e.putRelation(b, rel); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(ctx); err != nil {
+		return nil, err
+	}
+	e.rels[rel.Name] = rel
+	e.tables[rel.Name] = result
+	job := e.newJob(rel, vp, result, state)
+	e.jobs[rel.Name] = job
+	job.start()
+	return job, nil
+}
+
+func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
+	var fields []arrow.Field
+	var key []string
+	for i, g := range vp.Agg.GroupBy {
+		name := fmt.Sprintf("_k%d", i)
+		fields = append(fields, catalog.Field(name, g.Type(), true))
+		key = append(key, name)
+	}
+	if len(key) == 0 {
+		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
+		key = []string{"_k"}
+	}
+	for i, a := range vp.Agg.Aggs {
+		fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true))
+	}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+}
+
+func (e *Engine) newJob(rel *catalog.Relation, vp *planner.ViewPlan, result, state *widecol.Table) *viewJob {
+	j := &viewJob{eng: e, rel: rel, plan: vp, result: result, state: state, done: make(chan struct{}), seen: map[string]int64{}}
+	if vp.Agg != nil {
+		for _, g := range vp.Agg.GroupBy {
+			j.keyTypes = append(j.keyTypes, g.Type())
+		}
+	}
+	return j
+}
+
+// startViews plans and starts the job of every view after a restart.
+func (e *Engine) startViews(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var views []*catalog.Relation
+	for _, r := range e.rels {
+		if r.Kind == catalog.KindView {
+			views = append(views, r)
+		}
+	}
+	sort.Slice(views, func(i, j int) bool { return views[i].ID < views[j].ID })
+	for _, rel := range views {
+		job, err := e.restoreJobLocked(ctx, rel)
+		if err != nil {
+			// The view stays in the catalog and reports its error.
+			e.log.Error("view cannot resume", "view", rel.Name, "err", err)
+			job = &viewJob{eng: e, rel: rel, status: JobFailed, lastErr: err, done: make(chan struct{}), seen: map[string]int64{}}
+			close(job.done)
+		}
+		e.jobs[rel.Name] = job
+	}
+	return nil
+}
+
+func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*viewJob, error) {
+	x, err := parser.Parse(rel.Query)
+	if err != nil {
+		return nil, err
+	}
+	if len(x) != 1 {
+		return nil, fmt.Errorf("view %q: stored query is not one statement", rel.Name)
+	}
+	sel, ok := x[0].AST.(*ast.Select)
+	if !ok {
+		return nil, fmt.Errorf("view %q: stored query is not a SELECT", rel.Name)
+	}
+	q, err := planner.NewBinder(lockedCatalog{e}, nil).BindSelect(sel)
+	if err != nil {
+		return nil, err
+	}
+	vp, err := planner.PlanView(q, lockedCatalog{e})
+	if err != nil {
+		return nil, err
+	}
+	result, err := e.store.Table(keyspaceData, tableName(rel))
+	if err != nil {
+		return nil, err
+	}
+	e.tables[rel.Name] = result
+	var state *widecol.Table
+	if vp.Mode == planner.Incremental && vp.Agg != nil {
+		if state, err = e.store.Table(keyspaceData, viewStateTable(rel)); err != nil {
+			return nil, err
+		}
+	}
+	job := e.newJob(rel, vp, result, state)
+	job.start()
+	return job, nil
+}
+
+// lockedCatalog reads the catalog while the caller holds e.mu.
+type lockedCatalog struct{ e *Engine }
+
+func (c lockedCatalog) Relation(name string) (*catalog.Relation, bool) {
+	r, ok := c.e.rels[name]
+	return r, ok
+}
+
+func (j *viewJob) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	j.cancel = cancel
+	go j.run(ctx)
+}
+
+// stop ends the job and waits for it.
+func (j *viewJob) stop() {
+	if j.cancel != nil {
+		j.cancel()
+	}
+	<-j.done
+}
+
+func (j *viewJob) setStatus(s JobState, err error) {
+	j.mu.Lock()
+	j.status = s
+	j.lastErr = err
+	j.mu.Unlock()
+	j.eng.notifyChange()
+}
+
+func (j *viewJob) run(ctx context.Context) {
+	defer close(j.done)
+	if err := j.recover(ctx); err != nil {
+		if ctx.Err() == nil {
+			j.eng.log.Error("view job failed", "view", j.rel.Name, "err", err)
+			j.setStatus(JobFailed, err)
+		}
+		return
+	}
+	j.setStatus(JobRunning, nil)
+	first := true
+	for {
+		sig := j.eng.changeSignal()
+		did, err := j.step(ctx, first)
+		first = false
+		if err != nil {
+			if ctx.Err() != nil {
+				j.setStatus(JobStopped, nil)
+				return
+			}
+			j.eng.log.Error("view job failed", "view", j.rel.Name, "err", err)
+			j.setStatus(JobFailed, err)
+			return
+		}
+		if did {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			j.setStatus(JobStopped, nil)
+			return
+		case <-sig:
+		}
+	}
+}
+
+// recover loads the last committed epoch and the aggregation state, and
+// re-runs a planned epoch that did not commit.
+func (j *viewJob) recover(ctx context.Context) error {
+	et, err := j.eng.epochTable(ctx)
+	if err != nil {
+		return err
+	}
+	row, err := j.eng.store.GetRow(ctx, et, []any{j.rel.Name})
+	if errors.Is(err, widecol.ErrNotFound) {
+		row, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	var rec epochRecord
+	if row != nil {
+		if b, ok := row["record"].([]byte); ok {
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return fmt.Errorf("view %q: corrupt epoch record: %w", j.rel.Name, err)
+			}
+		}
+	}
+	j.epoch = rec.Epoch
+	if j.plan.Mode == planner.Incremental {
+		t, err := j.eng.topic(j.plan.Source)
+		if err != nil {
+			return err
+		}
+		j.offsets = make([]int64, t.Partitions())
+		for p := range j.offsets {
+			if p < len(rec.Ends) {
+				j.offsets[p] = rec.Ends[p]
+			} else {
+				st, err := t.Stats(p)
+				if err != nil {
+					return err
+				}
+				j.offsets[p] = st.OldestOffset
+			}
+		}
+		if j.state != nil {
+			if err := j.loadState(ctx); err != nil {
+				return err
+			}
+		}
+		if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
+			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends)
+		}
+	}
+	return nil
+}
+
+func (j *viewJob) loadState(ctx context.Context) error {
+	j.groups = map[string]*groupState{}
+	it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{}, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	nk := len(j.keyTypes)
+	if nk == 0 {
+		nk = 1
+	}
+	for {
+		b, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			g := &groupState{}
+			for c := 0; c < nk; c++ {
+				g.keys = append(g.keys, valueAt(b.Column(c), i))
+			}
+			if len(j.keyTypes) == 0 {
+				g.keys = nil
+			}
+			for c := nk; c < int(b.NumCols()); c++ {
+				g.partials = append(g.partials, valueAt(b.Column(c), i))
+			}
+			j.groups[encodeKey(g.keys)] = g
+		}
+		b.Release()
+	}
+}
+
+// step runs one epoch if there is new input; it reports whether it did.
+func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
+	if j.plan.Mode == planner.Recompute {
+		vers := j.sourceVersions()
+		if !first && equalVersions(vers, j.seenVersions()) {
+			return false, nil
+		}
+		if err := j.runRecompute(ctx, vers); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	t, err := j.eng.topic(j.plan.Source)
+	if err != nil {
+		return false, err
+	}
+	starts := append([]int64(nil), j.offsets...)
+	ends := make([]int64, len(starts))
+	more := false
+	budget := int64(maxEpochRows)
+	for p := range ends {
+		st, err := t.Stats(p)
+		if err != nil {
+			return false, err
+		}
+		if starts[p] < st.OldestOffset {
+			starts[p] = st.OldestOffset
+		}
+		ends[p] = st.StableOffset
+		share := budget / int64(len(ends))
+		if ends[p]-starts[p] > share {
+			ends[p] = starts[p] + share
+		}
+		if ends[p] > starts[p] {
+			more = true
+		}
+	}
+	if !more && !(first && j.epoch == 0) {
+		return false, nil
+	}
+	if err := j.runIncremental(ctx, starts, ends); err != nil {
+		return false, err
+	}
+	return more, nil
+}
+
+func equalVersions(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (j *viewJob) seenVersions() map[string]int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seen
+}
+
+// sourceVersions returns a position for each input: the sum of a stream's
+// visible offsets, a table's write count, a view's epoch.
+func (j *viewJob) sourceVersions() map[string]int64 {
+	out := map[string]int64{}
+	for _, name := range j.rel.DependsOn {
+		out[name] = j.eng.position(name)
+	}
+	return out
+}
+
+// position returns the current position of a relation (see sourceVersions).
+func (e *Engine) position(name string) int64 {
+	rel, ok := e.Relation(name)
+	if !ok {
+		return -1
+	}
+	switch rel.Kind {
+	case catalog.KindStream:
+		t, err := e.topic(rel)
+		if err != nil {
+			return -1
+		}
+		var sum int64
+		for p := 0; p < t.Partitions(); p++ {
+			if st, err := t.Stats(p); err == nil {
+				sum += st.StableOffset
+			}
+		}
+		return sum
+	case catalog.KindView:
+		e.mu.RLock()
+		j := e.jobs[name]
+		e.mu.RUnlock()
+		if j == nil {
+			return -1
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.epoch
+	}
+	return e.version(name)
+}
+
+// readDelta reads the rows of the source in [starts, ends) per partition.
+func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.RecordBatch, error) {
+	t, err := j.eng.topic(j.plan.Source)
+	if err != nil {
+		return nil, err
+	}
+	var out []arrow.RecordBatch
+	for p := range starts {
+		off := starts[p]
+		for off < ends[p] {
+			b, ok, err := readBounded(ctx, t, p, off, ends[p])
+			if err != nil {
+				releaseAll(out)
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			b.Trim()
+			rec := b.Record
+			if next := b.NextOffset(); next > ends[p] {
+				sl := rec.NewSlice(0, rec.NumRows()-(next-ends[p]))
+				rec.Release()
+				rec = sl
+			}
+			off = b.NextOffset()
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// memStorage serves in-memory batches for given relations.
+type memStorage struct {
+	batches map[*catalog.Relation][]arrow.RecordBatch
+	byName  map[string][]arrow.RecordBatch
+}
+
+func (m *memStorage) Scan(ctx context.Context, rel *catalog.Relation, project []int, filter planner.Expr) (exec.Operator, error) {
+	bs, ok := m.batches[rel]
+	if !ok {
+		bs, ok = m.byName[rel.Name]
+	}
+	if !ok {
+		return nil, fmt.Errorf("view input %q is not available", rel.Name)
+	}
+	fields := make([]arrow.Field, len(project))
+	for i, p := range project {
+		fields[i] = catalog.Field(rel.Columns[p].Name, rel.Columns[p].Type, true)
+	}
+	return &memScan{batches: bs, project: project, schema: arrow.NewSchema(fields, nil)}, nil
+}
+
+type memScan struct {
+	batches []arrow.RecordBatch
+	project []int
+	schema  *arrow.Schema
+	i       int
+}
+
+func (m *memScan) Schema() *arrow.Schema            { return m.schema }
+func (m *memScan) Open(ctx context.Context) error { return nil }
+func (m *memScan) Close() error                   { return nil }
+func (m *memScan) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for m.i < len(m.batches) {
+		b := m.batches[m.i]
+		m.i++
+		if b.NumRows() == 0 {
+			continue
+		}
+		cols := make([]arrow.Array, len(m.project))
+		for i, p := range m.project {
+			cols[i] = b.Column(p)
+		}
+		return array.NewRecordBatch(m.schema, cols, b.NumRows()), nil
+	}
+	return nil, io.EOF
+}
+
+func (j *viewJob) env(st exec.Storage) *exec.Env {
+	s := &Session{eng: j.eng, user: "sqld", db: "sqld", settings: map[string]string{}}
+	env := s.env(nil, st)
+	return env
+}
+
+// runIncremental runs one epoch over the source rows in [starts, ends).
+func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64) error {
+	e := j.eng
+	epoch := j.epoch + 1
+	et, err := e.epochTable(ctx)
+	if err != nil {
+		return err
+	}
+	// Record the plan first, so a crash re-runs exactly these ranges.
+	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends}})
+	pb := e.store.NewBatch()
+	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
+		pb.Close()
+		return err
+	}
+	if err := pb.Commit(ctx); err != nil {
+		pb.Close()
+		return err
+	}
+	pb.Close()
+
+	delta, err := j.readDelta(ctx, starts, ends)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(delta)
+	var in int64
+	for _, b := range delta {
+		in += b.NumRows()
+	}
+	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}, byName: map[string][]arrow.RecordBatch{j.plan.Source.Name: delta}}
+	batch := e.store.NewBatch()
+	defer batch.Close()
+	var out int64
+	if j.plan.Agg == nil {
+		out, err = j.applyRows(ctx, batch, st, epoch)
+	} else {
+		out, err = j.applyAgg(ctx, batch, st)
+	}
+	if err != nil {
+		return err
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends})
+	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
+		return err
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.epoch = epoch
+	j.offsets = ends
+	j.rowsIn += in
+	j.rowsOut += out
+	j.lastTime = time.Now()
+	j.mu.Unlock()
+	e.notifyChange()
+	return nil
+}
+
+// applyRows writes the rows of a view without aggregation, keyed by
+// (epoch, row number): re-running the epoch rewrites the same keys.
+func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch int64) (int64, error) {
+	op, err := exec.Build(j.env(st), j.plan.Input)
+	if err != nil {
+		return 0, err
+	}
+	res, err := exec.Collect(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer releaseAll(res)
+	var seq, n int64
+	visible := len(j.rel.Columns) - 2
+	for _, b := range res {
+		rows := int(b.NumRows())
+		if rows == 0 {
+			continue
+		}
+		eb := array.NewInt64Builder(j.eng.alloc)
+		sb := array.NewInt64Builder(j.eng.alloc)
+		for i := 0; i < rows; i++ {
+			eb.Append(epoch)
+			sb.Append(seq)
+			seq++
+		}
+		ea, sa := eb.NewArray(), sb.NewArray()
+		eb.Release()
+		sb.Release()
+		cols := append(append([]arrow.Array(nil), b.Columns()[:visible]...), ea, sa)
+		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(rows))
+		ea.Release()
+		sa.Release()
+		err := batch.Upsert(j.result, rec, nil)
+		rec.Release()
+		if err != nil {
+			return 0, err
+		}
+		n += int64(rows)
+	}
+	return n, nil
+}
+
+// applyAgg merges the epoch's partial aggregates into the group state and
+// rewrites the view rows of the groups it touched.
+func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage) (int64, error) {
+	vp := j.plan
+	op, err := exec.Build(j.env(st), vp.Agg)
+	if err != nil {
+		return 0, err
+	}
+	parts, err := exec.Collect(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer releaseAll(parts)
+	if j.groups == nil {
+		j.groups = map[string]*groupState{}
+	}
+	nk := len(vp.Agg.GroupBy)
+	touched := map[string]*groupState{}
+	var order []string
+	for _, b := range parts {
+		for i := 0; i < int(b.NumRows()); i++ {
+			keys := make([]any, nk)
+			for c := 0; c < nk; c++ {
+				keys[c] = valueAt(b.Column(c), i)
+			}
+			k := encodeKey(keys)
+			g, ok := j.groups[k]
+			if !ok {
+				g = &groupState{keys: keys, partials: make([]any, len(vp.Agg.Aggs))}
+				for a, call := range vp.Agg.Aggs {
+					if call.Agg.Name == "count" {
+						g.partials[a] = int64(0)
+					}
+				}
+				j.groups[k] = g
+			}
+			for a, call := range vp.Agg.Aggs {
+				v := valueAt(b.Column(nk+a), i)
+				m, err := mergePartial(call.Agg.Name, g.partials[a], v)
+				if err != nil {
+					return 0, err
+				}
+				g.partials[a] = m
+			}
+			if _, ok := touched[k]; !ok {
+				touched[k] = g
+				order = append(order, k)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return 0, nil
+	}
+	// Final aggregate values of the touched groups, as AggRel rows.
+	aggSchema := vp.AggRel.Schema()
+	bld := array.NewRecordBuilder(j.eng.alloc, aggSchema)
+	defer bld.Release()
+	stateSchema := j.state.Schema
+	sbld := array.NewRecordBuilder(j.eng.alloc, stateSchema)
+	defer sbld.Release()
+	for _, k := range order {
+		g := touched[k]
+		for c, v := range g.keys {
+			if err := appendValue(bld.Field(c), vp.AggRel.Columns[c].Type, v); err != nil {
+				return 0, err
+			}
+			if err := appendValue(sbld.Field(c), j.keyTypes[c], v); err != nil {
+				return 0, err
+			}
+		}
+		if nk == 0 {
+			sbld.Field(0).(*array.Int64Builder).Append(0)
+		}
+		sk := nk
+		if nk == 0 {
+			sk = 1
+		}
+		for a, call := range vp.Agg.Aggs {
+			if err := appendValue(sbld.Field(sk+a), call.Agg.Ret, g.partials[a]); err != nil {
+				return 0, err
+			}
+		}
+		for qi, idx := range vp.Partials {
+			col := vp.AggRel.Columns[nk+qi]
+			var v any
+			if len(idx) == 1 {
+				v = g.partials[idx[0]]
+			} else {
+				var err error
+				if v, err = finalAvg(g.partials[idx[0]], g.partials[idx[1]], col.Type); err != nil {
+					return 0, err
+				}
+			}
+			if err := appendValue(bld.Field(nk+qi), col.Type, v); err != nil {
+				return 0, err
+			}
+		}
+	}
+	aggRows := bld.NewRecordBatch()
+	defer aggRows.Release()
+	stateRows := sbld.NewRecordBatch()
+	defer stateRows.Release()
+	if err := batch.Upsert(j.state, stateRows, nil); err != nil {
+		return 0, err
+	}
+	st.batches[vp.AggRel] = []arrow.RecordBatch{aggRows}
+	pop, err := exec.Build(j.env(st), vp.Post)
+	if err != nil {
+		return 0, err
+	}
+	res, err := exec.Collect(ctx, pop)
+	if err != nil {
+		return 0, err
+	}
+	defer releaseAll(res)
+	// Rows come out with the group keys last; groups without a row (HAVING
+	// false) lose theirs.
+	kept := map[string]bool{}
+	var n int64
+	visible := len(j.rel.Columns) - len(j.rel.PrimaryKey)
+	for _, b := range res {
+		rows := int(b.NumRows())
+		if rows == 0 {
+			continue
+		}
+		cols := append([]arrow.Array(nil), b.Columns()[:visible]...)
+		var extra []arrow.Array
+		if nk == 0 {
+			kb := array.NewInt64Builder(j.eng.alloc)
+			for i := 0; i < rows; i++ {
+				kb.Append(0)
+			}
+			ka := kb.NewArray()
+			kb.Release()
+			extra = append(extra, ka)
+			cols = append(cols, ka)
+			kept[encodeKey(nil)] = true
+		} else {
+			cols = append(cols, b.Columns()[visible:visible+nk]...)
+			for i := 0; i < rows; i++ {
+				keys := make([]any, nk)
+				for c := 0; c < nk; c++ {
+					keys[c] = valueAt(b.Column(visible+c), i)
+				}
+				kept[encodeKey(keys)] = true
+			}
+		}
+		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(rows))
+		err := batch.Upsert(j.result, rec, nil)
+		rec.Release()
+		for _, a := range extra {
+			a.Release()
+		}
+		if err != nil {
+			return 0, err
+		}
+		n += int64(rows)
+	}
+	for _, k := range order {
+		if kept[k] {
+			continue
+		}
+		key := touched[k].keys
+		if nk == 0 {
+			key = []any{int64(0)}
+		}
+		if err := batch.DeleteRow(j.result, key); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// mergePartial combines a stored partial aggregate with an epoch's.
+func mergePartial(name string, old, v any) (any, error) {
+	if v == nil {
+		return old, nil
+	}
+	if old == nil {
+		return v, nil
+	}
+	switch name {
+	case "count", "sum":
+		switch a := old.(type) {
+		case int64:
+			b := v.(int64)
+			s := a + b
+			if (s > a) != (b > 0) {
+				return nil, pgerror.New(pgerror.CodeNumericValueOutOfRange, "bigint out of range")
+			}
+			return s, nil
+		case float64:
+			return a + v.(float64), nil
+		case catalog.Decimal:
+			b := v.(catalog.Decimal)
+			return catalog.Decimal{Num: a.Num.Add(b.Num), Scale: a.Scale}, nil
+		}
+	case "min", "max":
+		c := compareValues(old, v)
+		if (name == "min" && c > 0) || (name == "max" && c < 0) {
+			return v, nil
+		}
+		return old, nil
+	}
+	return nil, fmt.Errorf("cannot merge %s partials of %T", name, old)
+}
+
+// compareValues orders two non-NULL values of one SQL type.
+func compareValues(a, b any) int {
+	switch x := a.(type) {
+	case int64:
+		y := b.(int64)
+		return cmpOrdered(x, y)
+	case int32:
+		return cmpOrdered(x, b.(int32))
+	case float64:
+		y := b.(float64)
+		// NaN sorts above every other value, as in Postgres.
+		switch {
+		case math.IsNaN(x) && math.IsNaN(y):
+			return 0
+		case math.IsNaN(x):
+			return 1
+		case math.IsNaN(y):
+			return -1
+		}
+		return cmpOrdered(x, y)
+	case string:
+		return strings.Compare(x, b.(string))
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case catalog.Decimal:
+		return x.Num.Cmp(b.(catalog.Decimal).Num)
+	case []byte:
+		return strings.Compare(string(x), string(b.([]byte)))
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+}
+
+func cmpOrdered[T int64 | int32 | float64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// finalAvg computes sum / count as the avg's result type.
+func finalAvg(sum, count any, t catalog.Type) (any, error) {
+	n, _ := count.(int64)
+	if sum == nil || n == 0 {
+		return nil, nil
+	}
+	if t.ID == catalog.Float8 || t.ID == catalog.Float4 {
+		switch s := sum.(type) {
+		case float64:
+			return s / float64(n), nil
+		case int64:
+			return float64(s) / float64(n), nil
+		}
+	}
+	var r *big.Rat
+	switch s := sum.(type) {
+	case int64:
+		r = new(big.Rat).SetInt64(s)
+	case float64:
+		r = new(big.Rat)
+		r.SetFloat64(s)
+	case catalog.Decimal:
+		r = new(big.Rat).SetFrac(s.Num.BigInt(), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s.Scale)), nil))
+	default:
+		return nil, fmt.Errorf("avg of %T", sum)
+	}
+	r.Quo(r, new(big.Rat).SetInt64(n))
+	// Round half away from zero to the type's scale.
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Scale)), nil)
+	r.Mul(r, new(big.Rat).SetInt(scale))
+	num, den := r.Num(), r.Denom()
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	if new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(den) >= 0 {
+		if num.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return catalog.Decimal{Num: decimal128.FromBigInt(q), Scale: t.Scale}, nil
+}
+
+// encodeKey is a map key for a tuple of values, distinguishing NULL.
+func encodeKey(vals []any) string {
+	var sb strings.Builder
+	for _, v := range vals {
+		if v == nil {
+			sb.WriteString("N|")
+			continue
+		}
+		fmt.Fprintf(&sb, "%T:%q|", v, fmt.Sprint(v))
+	}
+	return sb.String()
+}
+
+// runRecompute evaluates the view's query over its inputs' current
+// contents and applies the difference to the stored rows.
+func (j *viewJob) runRecompute(ctx context.Context, vers map[string]int64) error {
+	e := j.eng
+	snap := e.store.NewSnapshot()
+	defer snap.Close()
+	env := j.env(&storage{eng: e, snap: snap, mem: e.alloc})
+	op, err := exec.Build(env, j.plan.Query.Plan)
+	if err != nil {
+		return err
+	}
+	res, err := exec.Collect(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(res)
+	// Existing keys.
+	existing := map[[2]int64]bool{}
+	it, err := snap.Scan(ctx, j.result, widecol.Range{}, &widecol.ReadOptions{Columns: []string{"_h", "_n"}})
+	if err != nil {
+		return err
+	}
+	for {
+		b, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			it.Close()
+			return err
+		}
+		h, n := b.Column(0).(*array.Int64), b.Column(1).(*array.Int64)
+		for i := 0; i < int(b.NumRows()); i++ {
+			existing[[2]int64{h.Value(i), n.Value(i)}] = true
+		}
+		b.Release()
+	}
+	it.Close()
+	batch := e.store.NewBatch()
+	defer batch.Close()
+	visible := len(j.rel.Columns) - 2
+	occ := map[int64]int64{}
+	var out int64
+	for _, b := range res {
+		rows := int(b.NumRows())
+		if rows == 0 {
+			continue
+		}
+		var keep []int64
+		hb, nb := array.NewInt64Builder(e.alloc), array.NewInt64Builder(e.alloc)
+		for i := 0; i < rows; i++ {
+			vals := make([]any, visible)
+			for c := 0; c < visible; c++ {
+				vals[c] = valueAt(b.Column(c), i)
+			}
+			h := fnv.New64a()
+			h.Write([]byte(encodeKey(vals)))
+			hv := int64(h.Sum64())
+			n := occ[hv]
+			occ[hv] = n + 1
+			k := [2]int64{hv, n}
+			if existing[k] {
+				delete(existing, k)
+				continue
+			}
+			keep = append(keep, int64(i))
+			hb.Append(hv)
+			nb.Append(n)
+		}
+		ha, na := hb.NewArray(), nb.NewArray()
+		hb.Release()
+		nb.Release()
+		if len(keep) > 0 {
+			sel, err := takeRows(e, b, keep)
+			if err != nil {
+				ha.Release()
+				na.Release()
+				return err
+			}
+			cols := append(append([]arrow.Array(nil), sel.Columns()[:visible]...), ha, na)
+			rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(len(keep)))
+			err = batch.Upsert(j.result, rec, nil)
+			rec.Release()
+			sel.Release()
+			if err != nil {
+				ha.Release()
+				na.Release()
+				return err
+			}
+		}
+		ha.Release()
+		na.Release()
+		out += int64(rows)
+	}
+	for k := range existing {
+		if err := batch.DeleteRow(j.result, []any{k[0], k[1]}); err != nil {
+			return err
+		}
+	}
+	epoch := j.epoch + 1
+	et, err := e.epochTable(ctx)
+	if err != nil {
+		return err
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch})
+	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
+		return err
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.epoch = epoch
+	j.seen = vers
+	j.rowsOut = out
+	j.lastTime = time.Now()
+	j.mu.Unlock()
+	e.notifyChange()
+	return nil
+}
