@@ -18,6 +18,9 @@ const (
 	KindStream
 	// KindView is a continuous view whose results live in the wide-column store.
 	KindView
+	// KindSystem is a read-only system table computed from the server's
+	// state (sys.jobs, ...).
+	KindSystem
 )
 
 func (k RelKind) String() string {
@@ -26,6 +29,8 @@ func (k RelKind) String() string {
 		return "stream"
 	case KindView:
 		return "view"
+	case KindSystem:
+		return "system table"
 	}
 	return "table"
 }

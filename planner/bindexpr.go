@@ -707,8 +707,7 @@ func (b *Binder) bindCase(e *ast.Case, sc *scope, st *selectState) (Expr, error)
 }
 
 func (b *Binder) bindSubquery(q *ast.Select, sc *scope) (Node, []Column, bool, error) {
-	inner := &scope{parent: sc}
-	n, cols, err := b.bindQuery(q, inner)
+	n, cols, err := b.bindQuery(q, sc)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -921,11 +920,42 @@ func (b *Binder) bindFunc(e *ast.Func, sc *scope, st *selectState) (Expr, error)
 			if c, ok := args[0].(*Const); ok {
 				if s, ok := c.Val.(string); ok {
 					args[0] = &Const{Val: strings.ToLower(s), Typ: catalog.TypeText}
+					if name == "extract" {
+						out, err := b.call(name, args)
+						if err != nil {
+							return nil, err
+						}
+						return withRet(out, ExtractType(strings.ToLower(s))), nil
+					}
+				}
+			}
+		}
+	case "round", "trunc":
+		// round(numeric, n) has scale n when n is a constant.
+		if len(args) == 2 && args[0].Type().ID == catalog.Numeric {
+			if c, ok := args[1].(*Const); ok {
+				if n, ok := c.Val.(int64); ok && n >= 0 && n <= catalog.NumericPrecision {
+					out, err := b.call(name, args)
+					if err != nil {
+						return nil, err
+					}
+					return withRet(out, catalog.Type{ID: catalog.Numeric, Scale: int32(n)}), nil
 				}
 			}
 		}
 	}
 	return b.call(name, args)
+}
+
+// withRet returns a copy of a call whose function has result type t.
+func withRet(e Expr, t catalog.Type) Expr {
+	c, ok := e.(*Call)
+	if !ok || c.Fn.Ret.ID != t.ID {
+		return e
+	}
+	fn := *c.Fn
+	fn.Ret = t
+	return &Call{Fn: &fn, Args: c.Args}
 }
 
 func (b *Binder) bindCoalesce(args []Expr) (Expr, error) {

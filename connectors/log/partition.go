@@ -487,8 +487,21 @@ type cursor struct {
 // skipped (aborted or control batches), after it. It blocks until one is
 // visible or ctx is done.
 func (p *partition) read(ctx context.Context, off int64, cur *cursor, mem memory.Allocator) (Batch, error) {
+	return p.readBefore(ctx, off, -1, cur, mem)
+}
+
+// errEnd reports that no visible batch starts before the end offset given
+// to readBefore.
+var errEnd = errors.New("log: no batch before the end offset")
+
+// readBefore is read bounded by end: with end >= 0 it returns errEnd
+// instead of returning or waiting for a batch that starts at or after end.
+func (p *partition) readBefore(ctx context.Context, off, end int64, cur *cursor, mem memory.Allocator) (Batch, error) {
 	var hb [headerSize]byte
 	for {
+		if end >= 0 && off >= end {
+			return Batch{}, errEnd
+		}
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
@@ -528,6 +541,10 @@ func (p *partition) read(ctx context.Context, off int64, cur *cursor, mem memory
 			}
 			if h.base >= visible {
 				break
+			}
+			if end >= 0 && h.base >= end {
+				s.unref()
+				return Batch{}, errEnd
 			}
 			next := pos + h.size()
 			if h.end() <= off {

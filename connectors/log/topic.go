@@ -253,6 +253,26 @@ func (t *Topic) Read(ctx context.Context, partition int, offset int64) (Batch, e
 	return p.read(ctx, offset, nil, t.l.mem)
 }
 
+// ReadBefore is Read bounded by end: it returns the first visible batch
+// holding an offset in [offset, end), and false, without waiting, when no
+// visible batch starts before end (offsets up to end that aborted
+// transactions held are skipped). A bounded scan of what a partition
+// held at some moment reads with end = that moment's StableOffset.
+func (t *Topic) ReadBefore(ctx context.Context, partition int, offset, end int64) (Batch, bool, error) {
+	p, err := t.partition(partition)
+	if err != nil {
+		return Batch{}, false, err
+	}
+	b, err := p.readBefore(ctx, offset, end, nil, t.l.mem)
+	if err == errEnd {
+		return Batch{}, false, nil
+	}
+	if err != nil {
+		return Batch{}, false, err
+	}
+	return b, true, nil
+}
+
 // NewReader returns a sequential reader of one partition starting at offset.
 func (t *Topic) NewReader(partition int, offset int64) (*Reader, error) {
 	p, err := t.partition(partition)

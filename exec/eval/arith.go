@@ -123,6 +123,47 @@ func arithI64(op arithOp, a, b, out []int64) bool {
 	return bad
 }
 
+// arithI64Const is arithI64 with a constant right operand (+, -, *).
+func arithI64Const(op arithOp, a []int64, c int64, out []int64) bool {
+	n := len(out)
+	a = a[:n]
+	bad := false
+	switch op {
+	case opAdd:
+		for i := 0; i < n; i++ {
+			r := a[i] + c
+			bad = bad || (a[i]^r)&(c^r) < 0
+			out[i] = r
+		}
+	case opSub:
+		for i := 0; i < n; i++ {
+			r := a[i] - c
+			bad = bad || (a[i]^c)&(a[i]^r) < 0
+			out[i] = r
+		}
+	case opMul:
+		if uint64(c+(1<<31)) < 1<<32 {
+			for i := 0; i < n; i++ {
+				x := a[i]
+				if uint64(x+(1<<31)) < 1<<32 {
+					out[i] = x * c
+					continue
+				}
+				r, ok := mulChecked64(x, c)
+				bad = bad || !ok
+				out[i] = r
+			}
+			return bad
+		}
+		for i := 0; i < n; i++ {
+			r, ok := mulChecked64(a[i], c)
+			bad = bad || !ok
+			out[i] = r
+		}
+	}
+	return bad
+}
+
 // arithSmall is arithI64 for int16 and int32, computed in int64.
 func arithSmall[T int16 | int32](op arithOp, a, b, out []T) bool {
 	n := len(out)
@@ -220,6 +261,20 @@ func arithVecs(alloc memory.Allocator, op arithOp, t catalog.Type, argT [2]catal
 	switch t.ID {
 	case catalog.Int8:
 		buf, out := newFixed[int64](alloc, n)
+		if a.arr != nil && b.arr == nil && op <= opMul {
+			// Column op constant: no broadcast.
+			x, c := a.arr.(*array.Int64).Int64Values(), convInt[int64](b.c)
+			if arithI64Const(op, x, c, out) {
+				for i := 0; i < n; i++ {
+					if _, ok, _ := intOp64(op, x[i], c); !ok && validAt(valid, i) {
+						buf.Release()
+						releaseValid()
+						return nil, outOfRange(t)
+					}
+				}
+			}
+			return fixedArray(t.Arrow(), n, valid, nulls, buf), nil
+		}
 		x, y := fixedValues(a, convInt[int64]), fixedValues(b, convInt[int64])
 		if arithI64(op, x, y, out) {
 			for i := 0; i < n; i++ {

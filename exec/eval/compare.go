@@ -179,6 +179,49 @@ func cmpOrdered[T int16 | int32 | int64 | arrow.Date32 | arrow.Timestamp](op cmp
 	}
 }
 
+// cmpOrderedConst is cmpOrdered against a constant.
+func cmpOrderedConst[T int32 | int64](op cmpOp, a []T, c T, out []byte) {
+	n := len(a)
+	switch op {
+	case opEQ:
+		for i := 0; i < n; i++ {
+			if a[i] == c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case opNE:
+		for i := 0; i < n; i++ {
+			if a[i] != c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case opLT:
+		for i := 0; i < n; i++ {
+			if a[i] < c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case opLE:
+		for i := 0; i < n; i++ {
+			if a[i] <= c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case opGT:
+		for i := 0; i < n; i++ {
+			if a[i] > c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case opGE:
+		for i := 0; i < n; i++ {
+			if a[i] >= c {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	}
+}
+
 func cmpFloats[T float32 | float64](op cmpOp, a, b []T, out []byte) {
 	n := len(a)
 	b = b[:n]
@@ -198,10 +241,18 @@ func compareVecs(alloc memory.Allocator, op cmpOp, t catalog.Type, a, b vec, n i
 	switch t.ID {
 	case catalog.Int2:
 		cmpOrdered(op, fixedValues(a, convInt[int16]), fixedValues(b, convInt[int16]), out)
-	case catalog.Int4:
-		cmpOrdered(op, fixedValues(a, convInt[int32]), fixedValues(b, convInt[int32]), out)
 	case catalog.Int8:
+		if a.arr != nil && b.arr == nil {
+			cmpOrderedConst(op, a.arr.(*array.Int64).Int64Values(), convInt[int64](b.c), out)
+			break
+		}
 		cmpOrdered(op, fixedValues(a, convInt[int64]), fixedValues(b, convInt[int64]), out)
+	case catalog.Int4:
+		if a.arr != nil && b.arr == nil {
+			cmpOrderedConst(op, a.arr.(*array.Int32).Int32Values(), convInt[int32](b.c), out)
+			break
+		}
+		cmpOrdered(op, fixedValues(a, convInt[int32]), fixedValues(b, convInt[int32]), out)
 	case catalog.Timestamp, catalog.TimestampTZ:
 		cmpOrdered(op, fixedValues(a, convTs), fixedValues(b, convTs), out)
 	case catalog.Date:

@@ -16,11 +16,11 @@ import (
 // Time zone: TIMESTAMPTZ arithmetic and fields are computed in UTC.
 
 const (
-	usPerSec  = int64(1e6)
-	usPerDay  = 86400 * usPerSec
-	nsPerUs   = int64(1000)
-	usPerMon  = 30 * usPerDay
-	secPerMon = 2629800 // 365.25 days / 12, for extract(epoch from interval)
+	usPerSec   = int64(1e6)
+	usPerDay   = 86400 * usPerSec
+	nsPerUs    = int64(1000)
+	usPerMon   = 30 * usPerDay
+	secPerYear = 31557600 // 365.25 days, for extract(epoch from interval)
 )
 
 func floorDiv(a, b int64) int64 {
@@ -249,7 +249,8 @@ func extractInterval(unit string, iv arrow.MonthDayNanoInterval) (int64, int32, 
 		return int64(iv.Months / 12000), 0, nil
 	}
 	if strings.ToLower(unit) == "epoch" {
-		return int64(iv.Months)*secPerMon*usPerSec + int64(iv.Days)*usPerDay + us, 6, nil
+		secs := int64(iv.Months/12)*secPerYear + int64(iv.Months%12)*30*86400
+		return secs*usPerSec + int64(iv.Days)*usPerDay + us, 6, nil
 	}
 	return 0, 0, badUnit(unit, catalog.TypeInterval)
 }

@@ -284,16 +284,14 @@ func scatter(c *ctx, t catalog.Type, v vec, sel []int32, n int) (arrow.Array, er
 		return nil, err
 	}
 	defer src.Release()
-	valid := newBitmap(c.alloc, n, false)
-	buf, idx := newFixed[int32](c.alloc, n)
-	vb := valid.Bytes()
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = -1
+	}
 	for j, r := range sel {
 		idx[r] = int32(j)
-		bitutil.SetBit(vb, int(r))
 	}
-	ia := fixedArray(arrow.PrimitiveTypes.Int32, n, valid, n-len(sel), buf)
-	defer ia.Release()
-	return takeWith(c.alloc, src, ia)
+	return takeArray(c.alloc, src, idx)
 }
 
 // compile builds the node for e.
@@ -624,14 +622,13 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 			a.Release()
 		}
 	}()
-	buf, idx := newFixed[int32](c.alloc, in.n)
+	idx := make([]int32, in.n)
 	off := int32(0)
 	for _, p := range parts {
 		pv := p.v
 		pv.n = len(p.rows)
 		a, err := pv.toArray(c.alloc, n.t)
 		if err != nil {
-			buf.Release()
 			return vec{}, err
 		}
 		arrs = append(arrs, a)
@@ -642,13 +639,10 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 	}
 	all, err := array.Concatenate(arrs, c.alloc)
 	if err != nil {
-		buf.Release()
 		return vec{}, err
 	}
 	defer all.Release()
-	ia := fixedArray(arrow.PrimitiveTypes.Int32, in.n, nil, 0, buf)
-	defer ia.Release()
-	out, err := takeWith(c.alloc, all, ia)
+	out, err := takeArray(c.alloc, all, idx)
 	if err != nil {
 		return vec{}, err
 	}

@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
@@ -405,19 +403,80 @@ func convFloat[T float32 | float64](c any) T {
 	return T(x)
 }
 
-
-// takeArray returns the rows idx of arr.
+// takeArray returns the rows idx of arr; an index of -1 gives a NULL.
 func takeArray(alloc memory.Allocator, arr arrow.Array, idx []int32) (arrow.Array, error) {
-	ia := int32Array(alloc, idx)
-	defer ia.Release()
-	return takeWith(alloc, arr, ia)
-}
-
-// takeWith returns arr's rows at the positions of the Int32 array idx (a
-// NULL index gives a NULL row).
-func takeWith(alloc memory.Allocator, arr, idx arrow.Array) (arrow.Array, error) {
-	ctx := compute.WithAllocator(context.Background(), alloc)
-	return compute.TakeArray(ctx, arr, idx)
+	n := len(idx)
+	data := arr.Data()
+	off := data.Offset()
+	hasNulls := arr.NullN() > 0
+	var valid *memory.Buffer
+	nulls := 0
+	for _, j := range idx {
+		if j < 0 || hasNulls && arr.IsNull(int(j)) {
+			nulls++
+		}
+	}
+	if nulls > 0 {
+		valid = newBitmap(alloc, n, false)
+		vb := valid.Bytes()
+		for i, j := range idx {
+			if j >= 0 && (!hasNulls || arr.IsValid(int(j))) {
+				bitutil.SetBit(vb, i)
+			}
+		}
+	}
+	switch dt := arr.DataType().(type) {
+	case *arrow.BooleanType:
+		vals := newBitmap(alloc, n, false)
+		src, out := data.Buffers()[1].Bytes(), vals.Bytes()
+		for i, j := range idx {
+			if j >= 0 && bitutil.BitIsSet(src, off+int(j)) {
+				bitutil.SetBit(out, i)
+			}
+		}
+		return fixedArray(dt, n, valid, nulls, vals), nil
+	case arrow.FixedWidthDataType:
+		w := dt.BitWidth() / 8
+		buf := memory.NewResizableBuffer(alloc)
+		buf.Resize(n * w)
+		out := buf.Bytes()
+		src := data.Buffers()[1].Bytes()
+		for i, j := range idx {
+			if j < 0 {
+				clear(out[i*w : (i+1)*w])
+				continue
+			}
+			s := (off + int(j)) * w
+			copy(out[i*w:(i+1)*w], src[s:s+w])
+		}
+		return fixedArray(dt, n, valid, nulls, buf), nil
+	case *arrow.StringType, *arrow.BinaryType:
+		if valid != nil {
+			valid.Release()
+		}
+		b := array.NewBuilder(alloc, dt)
+		defer b.Release()
+		b.Reserve(n)
+		for _, j := range idx {
+			if j < 0 || arr.IsNull(int(j)) {
+				b.AppendNull()
+				continue
+			}
+			switch a := arr.(type) {
+			case *array.String:
+				b.(*array.StringBuilder).Append(a.Value(int(j)))
+			case *array.Binary:
+				b.(*array.BinaryBuilder).Append(a.Value(int(j)))
+			}
+		}
+		return b.NewArray(), nil
+	case *arrow.NullType:
+		return array.MakeArrayOfNull(alloc, dt, n), nil
+	}
+	if valid != nil {
+		valid.Release()
+	}
+	return nil, errInternal("take of %s", arr.DataType())
 }
 
 func int32Array(alloc memory.Allocator, idx []int32) arrow.Array {

@@ -21,6 +21,7 @@ import (
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/parser"
 	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/sql/pgwire"
 )
@@ -68,6 +69,9 @@ type Engine struct {
 	// whoever waits for new data.
 	appendMu sync.Mutex
 	appended chan struct{}
+
+	parseMu sync.Mutex
+	parsed  map[string][]parser.Stmt
 
 	verMu    sync.Mutex
 	versions map[string]int64
@@ -135,7 +139,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg: cfg, log: lg, store: store, log_: lg2,
 		rels: map[string]*catalog.Relation{}, tables: map[string]*widecol.Table{},
 		alloc: memory.DefaultAllocator, appended: make(chan struct{}),
-		versions: map[string]int64{}, jobs: map[string]*viewJob{},
+		versions: map[string]int64{}, parsed: map[string][]parser.Stmt{}, jobs: map[string]*viewJob{},
 	}
 	if err := e.loadCatalog(ctx); err != nil {
 		lg2.Close()
@@ -235,6 +239,9 @@ func tableName(rel *catalog.Relation) string { return fmt.Sprintf("%s_%d", rel.N
 
 // Relation implements planner.Catalog.
 func (e *Engine) Relation(name string) (*catalog.Relation, bool) {
+	if r, ok := systemRelations[name]; ok {
+		return r, true
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	r, ok := e.rels[name]
@@ -458,6 +465,13 @@ func (s *storage) Scan(ctx context.Context, rel *catalog.Relation, project []int
 	if rel.Kind == catalog.KindStream {
 		return s.eng.streamScan(rel, project)
 	}
+	if rel.Kind == catalog.KindSystem {
+		b, err := s.eng.systemTable(rel)
+		if err != nil {
+			return nil, err
+		}
+		return (&memStorage{byName: map[string][]arrow.RecordBatch{rel.Name: {b}}}).Scan(ctx, rel, project, filter)
+	}
 	return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "reading %s %q is not supported yet", rel.Kind, rel.Name)
 }
 
@@ -553,6 +567,36 @@ func (t *tableScan) Close() error {
 		return t.it.Close()
 	}
 	return nil
+}
+
+// parseCacheSize bounds the statements kept parsed, by text.
+const parseCacheSize = 1024
+
+// parse parses sql, reusing the result for a text seen before: the syntax
+// trees are immutable, so sessions share them.
+func (e *Engine) parse(sql string) ([]parser.Stmt, error) {
+	if len(sql) <= 4096 {
+		e.parseMu.Lock()
+		st, ok := e.parsed[sql]
+		e.parseMu.Unlock()
+		if ok {
+			return st, nil
+		}
+	}
+	st, err := parser.Parse(sql)
+	if err != nil || len(sql) > 4096 {
+		return st, err
+	}
+	e.parseMu.Lock()
+	if len(e.parsed) >= parseCacheSize {
+		for k := range e.parsed {
+			delete(e.parsed, k)
+			break
+		}
+	}
+	e.parsed[sql] = st
+	e.parseMu.Unlock()
+	return st, nil
 }
 
 // rowExists reports whether a table holds a row with the given key.

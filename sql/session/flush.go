@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/planner"
@@ -135,12 +136,26 @@ func (s *Session) flush(ctx context.Context) (string, []arrow.RecordBatch, error
 	return "FLUSH", nil, nil
 }
 
-// showJobs implements SHOW JOBS.
-func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
-	var rows [][]string
-	for _, j := range s.eng.topoJobs(nil) {
+// systemRelations are the system tables, by qualified name.
+var systemRelations = map[string]*catalog.Relation{
+	"sys.jobs": {Name: "sys.jobs", Kind: catalog.KindSystem, Columns: []catalog.Column{
+		{Name: "name", Type: catalog.TypeText},
+		{Name: "state", Type: catalog.TypeText},
+		{Name: "mode", Type: catalog.TypeText},
+		{Name: "epoch", Type: catalog.TypeInt8},
+		{Name: "rows_in", Type: catalog.TypeInt8},
+		{Name: "rows_out", Type: catalog.TypeInt8},
+		{Name: "lag", Type: catalog.TypeInt8},
+		{Name: "last_error", Type: catalog.TypeText},
+	}},
+}
+
+// jobRows returns one row per view job, for sys.jobs and SHOW JOBS.
+func (e *Engine) jobRows() [][]any {
+	var rows [][]any
+	for _, j := range e.topoJobs(nil) {
 		j.mu.Lock()
-		errText := ""
+		var errText any
 		if j.lastErr != nil {
 			errText = j.lastErr.Error()
 		}
@@ -150,7 +165,7 @@ func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 		}
 		lag := int64(0)
 		if j.plan != nil && j.plan.Mode == planner.Incremental {
-			if t, err := s.eng.topic(j.plan.Source); err == nil {
+			if t, err := e.topic(j.plan.Source); err == nil {
 				for p, off := range j.offsets {
 					if st, err := t.Stats(p); err == nil {
 						lag += st.StableOffset - off
@@ -158,10 +173,44 @@ func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 				}
 			}
 		}
-		rows = append(rows, []string{j.rel.Name, j.status.String(), mode, fmt.Sprint(j.epoch), fmt.Sprint(j.rowsIn), fmt.Sprint(j.rowsOut), fmt.Sprint(lag), errText})
+		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, errText})
 		j.mu.Unlock()
+	}
+	return rows
+}
+
+// systemTable computes the contents of a system table.
+func (e *Engine) systemTable(rel *catalog.Relation) (arrow.RecordBatch, error) {
+	var rows [][]any
+	switch rel.Name {
+	case "sys.jobs":
+		rows = e.jobRows()
+	}
+	bld := array.NewRecordBuilder(e.alloc, rel.Schema())
+	defer bld.Release()
+	for _, r := range rows {
+		for i, v := range r {
+			if err := appendValue(bld.Field(i), rel.Columns[i].Type, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return bld.NewRecordBatch(), nil
+}
+
+// showJobs implements SHOW JOBS.
+func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
+	var rows [][]string
+	for _, r := range s.eng.jobRows() {
+		row := make([]string, len(r))
+		for i, v := range r {
+			if v != nil {
+				row[i] = fmt.Sprint(v)
+			}
+		}
+		rows = append(rows, row)
 	}
 	return fmt.Sprintf("SHOW %d", len(rows)), []arrow.RecordBatch{s.textBatch(jobColumnNames, rows)}, nil
 }
 
-var jobColumnNames = []string{"view", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "last_error"}
+var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "last_error"}

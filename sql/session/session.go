@@ -78,7 +78,7 @@ func (s *Session) Close() error { return nil }
 
 // Parse implements pgwire.Session.
 func (s *Session) Parse(ctx context.Context, sql string) ([]pgwire.Statement, error) {
-	stmts, err := parser.Parse(sql)
+	stmts, err := s.eng.parse(sql)
 	if err != nil {
 		s.failed()
 		return nil, err
@@ -92,7 +92,7 @@ func (s *Session) Parse(ctx context.Context, sql string) ([]pgwire.Statement, er
 
 // Prepare implements pgwire.Session.
 func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (pgwire.Statement, error) {
-	stmts, err := parser.Parse(sql)
+	stmts, err := s.eng.parse(sql)
 	if err != nil {
 		s.failed()
 		return nil, err
@@ -343,9 +343,13 @@ func (s *Session) env(params []any, st exec.Storage) *exec.Env {
 func (p *portal) start(ctx context.Context) error {
 	s := p.s
 	if p.query != nil {
-		snap := s.eng.store.NewSnapshot()
-		p.snap = snap
-		env := s.env(p.params, &storage{eng: s.eng, snap: snap, mem: s.eng.alloc})
+		var st exec.Storage
+		if hasScan(p.query.Plan) {
+			snap := s.eng.store.NewSnapshot()
+			p.snap = snap
+			st = &storage{eng: s.eng, snap: snap, mem: s.eng.alloc}
+		}
+		env := s.env(p.params, st)
 		op, err := exec.Build(env, p.query.Plan)
 		if err != nil {
 			return err
@@ -364,6 +368,32 @@ func (p *portal) start(ctx context.Context) error {
 	p.tag = tag
 	p.results = results
 	return nil
+}
+
+// hasScan reports whether a plan reads stored relations (including in
+// subqueries), and so needs a snapshot.
+func hasScan(n planner.Node) bool {
+	if _, ok := n.(*planner.Scan); ok {
+		return true
+	}
+	found := false
+	planner.WalkNodeExprs(n, func(e planner.Expr) {
+		planner.WalkExpr(e, func(x planner.Expr) bool {
+			if sq, ok := x.(*planner.Subquery); ok && hasScan(sq.Plan) {
+				found = true
+			}
+			return !found
+		})
+	})
+	if found {
+		return true
+	}
+	for _, c := range n.Children() {
+		if hasScan(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // execute runs a statement that is not a query.

@@ -438,25 +438,11 @@ func (o *streamScanOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 func (o *streamScanOp) Close() error { return nil }
 
 // readBounded reads the committed batch at or after off, if one starts
-// before end. Offsets held by aborted transactions are skipped by the log;
-// when only such offsets remain below end, the read would wait for future
-// data, so it is bounded by a short wait and reported as absent.
+// before end.
 func readBounded(ctx context.Context, t *streamlog.Topic, part int, off, end int64) (streamlog.Batch, bool, error) {
-	rctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	b, err := t.Read(rctx, part, off)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return streamlog.Batch{}, false, nil
-		}
-		if errors.Is(err, streamlog.ErrOffsetOutOfRange) {
-			return streamlog.Batch{}, false, pgerror.Wrap(err, pgerror.CodeObjectInUse, "stream %s partition %d", t.Name(), part)
-		}
-		return streamlog.Batch{}, false, err
+	b, ok, err := t.ReadBefore(ctx, part, off, end)
+	if errors.Is(err, streamlog.ErrOffsetOutOfRange) {
+		return streamlog.Batch{}, false, pgerror.Wrap(err, pgerror.CodeObjectInUse, "stream %s partition %d", t.Name(), part)
 	}
-	if b.BaseOffset+int64(b.FirstRow) >= end {
-		b.Record.Release()
-		return streamlog.Batch{}, false, nil
-	}
-	return b, true, nil
+	return b, ok, err
 }

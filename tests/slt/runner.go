@@ -208,7 +208,7 @@ func (st *run) pass(rec *Record) {
 func (st *run) record(ctx context.Context, rec *Record, d Dialect, path string) error {
 	if st.skipped(rec) {
 		if rec.Kind == KindStatement || rec.Kind == KindQuery || rec.Kind == KindLet ||
-			rec.Kind == KindSystem {
+			rec.Kind == KindSystem || rec.Kind == KindRestart {
 			st.res.Skipped++
 			st.logf("%s: skipped\n", rec.Loc())
 		}
