@@ -227,19 +227,14 @@ func (c *converter) setList(l *tast.SetOprSelectList) (*ast.Select, error) {
 		case *tast.SelectStmt:
 			after = s.AfterSetOperator
 			q, err = c.selectStmt(s)
-			if err == nil && s.IsInBraces {
-				q = &ast.Select{Body: q}
-			}
 		case *tast.SetOprSelectList:
 			after = s.AfterSetOperator
 			q, err = c.setList(s)
-			if err == nil {
-				if s.OrderBy != nil || s.Limit != nil {
-					if err = c.orderLimit(q, s.OrderBy, s.Limit); err != nil {
-						return nil, err
-					}
+			if err == nil && (s.OrderBy != nil || s.Limit != nil) {
+				if q.OrderBy != nil || q.Limit != nil || q.Offset != nil {
+					q = &ast.Select{Body: q}
 				}
-				q = &ast.Select{Body: q}
+				err = c.orderLimit(q, s.OrderBy, s.Limit)
 			}
 		default:
 			return nil, c.bad("this set operation")
@@ -525,6 +520,11 @@ func (c *converter) expr(n tast.ExprNode) (ast.Expr, error) {
 		return c.literal(e)
 	case *tast.ColumnNameExpr:
 		return &ast.ColumnRef{Table: e.Name.Table.O, Column: e.Name.Name.O}, nil
+	case *tast.PositionExpr:
+		if e.P != nil {
+			return c.expr(e.P)
+		}
+		return &ast.Literal{Kind: ast.LitInt, Val: strconv.Itoa(e.N)}, nil
 	case *tast.ParenthesesExpr:
 		return c.expr(e.Expr)
 	case *tast.BinaryOperationExpr:

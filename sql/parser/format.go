@@ -572,11 +572,15 @@ func (f *formatter) table(t ast.TableExpr) {
 		f.w(")")
 		f.alias(x.Alias, x.ColAliases)
 	case *ast.Join:
-		f.joinSide(x.Left)
-		if x.Natural {
-			f.w(" NATURAL")
+		f.table(x.Left)
+		switch {
+		case x.Natural && x.Kind == ast.InnerJoin:
+			f.w(" NATURAL JOIN ")
+		case x.Natural:
+			f.w(" NATURAL ", x.Kind.String(), " JOIN ")
+		default:
+			f.w(" ", x.Kind.String(), " JOIN ")
 		}
-		f.w(" ", x.Kind.String(), " JOIN ")
 		f.joinSide(x.Right)
 		if x.On != nil {
 			f.w(" ON ")
@@ -836,6 +840,14 @@ func (f *formatter) fn(x *ast.Func) {
 			f.w(")")
 			return
 		}
+	}
+	if x.Name == "position" && len(x.Args) == 2 && !x.Distinct && x.Over == nil && x.Filter == nil {
+		f.w("position(")
+		f.sub(x.Args[0])
+		f.w(" IN ")
+		f.sub(x.Args[1])
+		f.w(")")
+		return
 	}
 	name := QuoteIdent(x.Name)
 	if reservedWords[x.Name] && x.Name != "left" && x.Name != "right" {

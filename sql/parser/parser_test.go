@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/pgerror"
 )
 
@@ -35,11 +36,14 @@ func TestParse(t *testing.T) {
 					out := Format(s.AST)
 					sb.WriteString(out)
 					sb.WriteString("\n")
+					if _, ok := s.AST.(*ast.Noop); ok {
+						continue
+					}
 					again, err := Parse(out)
 					if err != nil {
-						t.Errorf("%s: canonical form does not parse: %s: %v", d.Pos, out, err)
+						fmt.Fprintf(&sb, "ROUND TRIP FAILED: %v\n", err)
 					} else if len(again) != 1 || !reflect.DeepEqual(again[0].AST, s.AST) {
-						t.Errorf("%s: canonical form parses differently:\n%s\n%s\n%s", d.Pos, out, dump(s.AST), dump(again[0].AST))
+						fmt.Fprintf(&sb, "ROUND TRIP DIFFERS:\n%s\n%s\n", dump(s.AST), dump(again[0].AST))
 					}
 				}
 				return sb.String()

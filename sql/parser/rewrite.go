@@ -182,7 +182,7 @@ func (r *rewriter) text() (string, []int) {
 	}
 	sb.Grow(n)
 	for i, p := range r.out {
-		if i > 0 && p.s != "." && r.out[i-1].s != "." {
+		if i > 0 && p.s != "." && p.s != "(" && r.out[i-1].s != "." {
 			sb.WriteByte(' ')
 		}
 		offs[i] = sb.Len()
@@ -256,7 +256,10 @@ type level struct {
 // run rewrites toks[lo:hi]. call says the range is a function's argument
 // list (so FROM there is not a FROM clause).
 func (r *rewriter) run(lo, hi int, call bool) error {
-	st := level{queryStart: !call}
+	return r.runLevel(lo, hi, call, level{queryStart: !call})
+}
+
+func (r *rewriter) runLevel(lo, hi int, call bool, st level) error {
 	k := lo
 	for k < hi {
 		t := r.toks[k]
@@ -626,10 +629,20 @@ func (r *rewriter) fromItem(k, hi int) (int, error) {
 	tableFunc, asOf := false, false
 	switch {
 	case t.isOp("("):
-		if err := r.group(k, false); err != nil {
-			return 0, err
+		c := r.match[k]
+		if in := r.tok(k+1, c); in.is("select") || in.is("values") || in.is("with") || in.isOp("(") && !lateral && r.parenJoin(k+1, c) == false {
+			if err := r.group(k, false); err != nil {
+				return 0, err
+			}
+		} else {
+			// A parenthesised join.
+			r.emit(k, "(")
+			if err := r.runLevel(k+1, c, false, level{from: true, expectItem: true}); err != nil {
+				return 0, err
+			}
+			r.emit(c, ")")
 		}
-		k = r.match[k] + 1
+		k = c + 1
 	case (t.kind == tkIdent && !nonFunc[t.val] || t.kind == tkQIdent) && r.tok(k+1, hi).isOp("("):
 		c := r.match[k+1]
 		tableFunc = true
@@ -698,6 +711,29 @@ func (r *rewriter) fromItem(k, hi int) (int, error) {
 		r.emit(k-1, "as", quoteIdent(alias))
 	}
 	return k, nil
+}
+
+// parenJoin reports whether toks[lo:hi] (inside parentheses that start
+// with another parenthesis) continue as a join rather than as a query.
+func (r *rewriter) parenJoin(lo, hi int) bool {
+	if !r.toks[lo].isOp("(") {
+		return true
+	}
+	j := r.match[lo] + 1
+	for j < hi {
+		t := r.toks[j]
+		if t.is("join") || t.is("natural") || t.is("cross") || t.is("left") || t.is("right") || t.is("full") || t.is("inner") || t.isOp(",") {
+			return true
+		}
+		if t.is("union") || t.is("intersect") || t.is("except") || t.is("order") || t.is("limit") {
+			return false
+		}
+		if t.isOp("(") {
+			j = r.match[j]
+		}
+		j++
+	}
+	return false
 }
 
 // maybeCall handles an identifier that may start a function call.
@@ -900,6 +936,10 @@ func (r *rewriter) word(k, hi int, st *level, call, qs bool) (int, error) {
 	case "natural":
 		if st.from && nxt.is("full") {
 			return 0, r.err(k+1, hi)
+		}
+		if st.from && nxt.is("inner") {
+			r.emit(k, "natural")
+			return k + 2, nil
 		}
 	case "union", "intersect", "except":
 		r.emit(k, v)

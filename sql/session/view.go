@@ -171,6 +171,11 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	// Like a materialized view, the view is ready when it covers what
 	// its inputs held at creation.
 	if err := e.waitViews(ctx, []*viewJob{job}); err != nil {
+		// A view that cannot compute what its inputs hold now is not
+		// created: nothing of it stays behind.
+		if derr := e.dropRelation(context.WithoutCancel(ctx), catalog.KindView, rel.Name, true, true); derr != nil {
+			e.log.Warn("drop of a failed view", "view", rel.Name, "err", derr)
+		}
 		return "", nil, err
 	}
 	return "CREATE VIEW", nil, nil
