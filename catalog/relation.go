@@ -75,6 +75,10 @@ type Relation struct {
 	SQL string `json:"sql"`
 	// Query is a view's defining SELECT text.
 	Query string `json:"query,omitempty"`
+	// Indexes names the indexes declared on a table. sqld keeps every
+	// table ordered by its key and scans it; declared indexes are recorded
+	// so that names resolve as users expect.
+	Indexes []string `json:"indexes,omitempty"`
 	// DependsOn lists the relations a view reads.
 	DependsOn []string `json:"depends_on,omitempty"`
 }

@@ -65,9 +65,9 @@ type rowsOp struct {
 	i       int
 }
 
-func (o *rowsOp) Schema() *arrow.Schema          { return schemaOf(o.cols) }
-func (o *rowsOp) Open(context.Context) error     { return nil }
-func (o *rowsOp) Close() error                   { return nil }
+func (o *rowsOp) Schema() *arrow.Schema      { return schemaOf(o.cols) }
+func (o *rowsOp) Open(context.Context) error { return nil }
+func (o *rowsOp) Close() error               { return nil }
 func (o *rowsOp) Next(context.Context) (arrow.RecordBatch, error) {
 	if o.i >= len(o.batches) {
 		return nil, io.EOF
@@ -204,3 +204,7 @@ func expectSet(t testing.TB, got []string, want ...string) {
 }
 
 func isCode(err error, code string) bool { return pgerror.CodeOf(err) == code }
+
+func arrowInterval(months, days int32, ns int64) arrow.MonthDayNanoInterval {
+	return arrow.MonthDayNanoInterval{Months: months, Days: days, Nanoseconds: ns}
+}

@@ -100,7 +100,7 @@ func (c *converter) selectStmt(s *tast.SelectStmt) (*ast.Select, error) {
 	if sel.With, err = c.with(s.With); err != nil {
 		return nil, err
 	}
-	// SELECT __pg_values(...) is a VALUES query.
+	// SELECT sqld__values(...) is a VALUES query.
 	if vals, ok := valuesCall(s); ok {
 		v := &ast.Values{}
 		for _, r := range vals.Args {
@@ -1050,7 +1050,7 @@ func (c *converter) funcCall(e *tast.FuncCallExpr) (ast.Expr, error) {
 			}
 		}
 	}
-	if strings.HasPrefix(name, "__pg_") {
+	if strings.HasPrefix(name, "sqld__") {
 		return nil, c.bad("function " + name)
 	}
 	f := &ast.Func{Name: e.FnName.O}

@@ -9,36 +9,36 @@ import (
 
 // The token pass below turns Postgres text into text the TiDB parser
 // accepts. Constructs TiDB lacks become calls of reserved functions whose
-// names start with "__pg_"; the conversion in convert.go turns them back
+// names start with "sqld__"; the conversion in convert.go turns them back
 // into the real nodes. Identifiers are emitted lower-cased unless they were
 // quoted, so the conversion can take names as they come out of TiDB.
 
 // Reserved function names used between the token pass and the conversion.
 const (
-	fnCast       = "__pg_cast"       // (x, 'type')
-	fnInterval   = "__pg_interval"   // ('value', 'unit')
-	fnBool       = "__pg_bool"       // (1|0)
-	fnParam      = "__pg_param"      // (n)
-	fnFloat      = "__pg_float"      // ('1e5')
-	fnArray      = "__pg_array"      // (elems...)
-	fnExtract    = "__pg_extract"    // ('field', x)
-	fnConcat     = "__pg_fn_concat"  // a user's concat(...): TiDB's || is concat too
-	fnAgg        = "__pg_agg"        // (call, 'd'|'', __pg_ord...)
-	fnOrd        = "__pg_ord"        // (x, 'flags'): d desc, f nulls first, l nulls last
-	fnFilter     = "__pg_filter"     // (call, cond)
-	fnStar       = "__pg_star"       // count(__pg_star())
-	fnNulls      = "__pg_nulls"      // (x, 1|0) in ORDER BY: NULLS FIRST|LAST
-	fnDistinctOn = "__pg_distinct_on"
-	fnTableFunc  = "__pg_tablefunc" // ('name', args...) as the only field of a derived table
-	fnValues     = "__pg_values"    // (__pg_row(...), ...) as the only field of a SELECT
-	fnRow        = "__pg_row"
-	fnAny        = "__pg_any" // x op __pg_any(list)
-	fnAll        = "__pg_all"
-	fnIsDistinct = "__pg_isdistinct" // a <=> __pg_isdistinct(b)
-	fnCI         = "__pg_ci"         // a REGEXP __pg_ci(b): ~*
-	fnSimilar    = "__pg_similar"    // a LIKE __pg_similar(b)
-	fnSymmetric  = "__pg_symmetric"  // BETWEEN __pg_symmetric(lo) AND hi
-	aliasPrefix  = "__pg_alias_"
+	fnCast       = "sqld__cast"       // (x, 'type')
+	fnInterval   = "sqld__interval"   // ('value', 'unit')
+	fnBool       = "sqld__bool"       // (1|0)
+	fnParam      = "sqld__param"      // (n)
+	fnFloat      = "sqld__float"      // ('1e5')
+	fnArray      = "sqld__array"      // (elems...)
+	fnExtract    = "sqld__extract"    // ('field', x)
+	fnConcat     = "sqld__fn_concat"  // a user's concat(...): TiDB's || is concat too
+	fnAgg        = "sqld__agg"        // (call, 'd'|'', sqld__ord...)
+	fnOrd        = "sqld__ord"        // (x, 'flags'): d desc, f nulls first, l nulls last
+	fnFilter     = "sqld__filter"     // (call, cond)
+	fnStar       = "sqld__star"       // count(sqld__star())
+	fnNulls      = "sqld__nulls"      // (x, 1|0) in ORDER BY: NULLS FIRST|LAST
+	fnDistinctOn = "sqld__distinct_on"
+	fnTableFunc  = "sqld__tablefunc" // ('name', args...) as the only field of a derived table
+	fnValues     = "sqld__values"    // (sqld__row(...), ...) as the only field of a SELECT
+	fnRow        = "sqld__row"
+	fnAny        = "sqld__any" // x op sqld__any(list)
+	fnAll        = "sqld__all"
+	fnIsDistinct = "sqld__isdistinct" // a <=> sqld__isdistinct(b)
+	fnCI         = "sqld__ci"         // a REGEXP sqld__ci(b): ~*
+	fnSimilar    = "sqld__similar"    // a LIKE sqld__similar(b)
+	fnSymmetric  = "sqld__symmetric"  // BETWEEN sqld__symmetric(lo) AND hi
+	aliasPrefix  = "sqld__alias_"
 	noLimit      = "18446744073709551615"
 )
 
@@ -226,7 +226,7 @@ func (r *rewriter) emitIdent(k, hi int) {
 	switch {
 	case nxt.isOp("("):
 		r.emit(k, v)
-	case tidbReserved[v] || strings.HasPrefix(v, "__pg_"):
+	case tidbReserved[v] || strings.HasPrefix(v, "sqld__"):
 		r.emit(k, quoteIdent(v))
 	case v == "rows" || v == "range" || v == "groups":
 		if nxt.is("between") || nxt.is("unbounded") || nxt.is("current") || nxt.kind == tkNumber {
@@ -863,7 +863,7 @@ func (r *rewriter) maybeCall(k, hi int) (int, error) {
 
 var tidbDistinctAgg = wordSet(`count sum avg min max`)
 
-// orderItems emits ", __pg_ord(x, 'flags')" for each ORDER BY item of
+// orderItems emits ", sqld__ord(x, 'flags')" for each ORDER BY item of
 // toks[lo:hi] (an ordered aggregate's ORDER BY).
 func (r *rewriter) orderItems(lo, hi int) error {
 	j := lo
@@ -1217,7 +1217,7 @@ func (r *rewriter) fetch(k, hi int, st *level, offset string) (int, error) {
 	return j, nil
 }
 
-// values rewrites a VALUES query into SELECT __pg_values(__pg_row(...), ...).
+// values rewrites a VALUES query into SELECT sqld__values(sqld__row(...), ...).
 func (r *rewriter) values(k, hi int) (int, error) {
 	r.emit(k, "select", fnValues, "(")
 	j := k + 1

@@ -159,6 +159,11 @@ func (s *Session) drop(ctx context.Context, x *ast.Drop) (string, []arrow.Record
 	case ast.ObjView, ast.ObjMaterializedView:
 		kind = catalog.KindView
 	case ast.ObjIndex:
+		for _, name := range x.Names {
+			if err := s.eng.dropIndex(ctx, name, x.IfExists); err != nil {
+				return "", nil, err
+			}
+		}
 		return "DROP INDEX", nil, nil
 	default:
 		return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "DROP %s is not supported", x.Kind)
@@ -293,4 +298,85 @@ func (s *Session) explain(x *ast.Explain) (string, []arrow.RecordBatch, error) {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// indexOwnerLocked returns the relation that declares an index.
+func (e *Engine) indexOwnerLocked(name string) *catalog.Relation {
+	for _, r := range e.rels {
+		for _, ix := range r.Indexes {
+			if ix == name {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// createIndex records CREATE INDEX on a table.
+func (e *Engine) createIndex(ctx context.Context, x *ast.CreateIndex) (string, []arrow.RecordBatch, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rel, ok := e.rels[x.Table]
+	if !ok {
+		return "", nil, pgerror.New(pgerror.CodeUndefinedTable, "relation %q does not exist", x.Table)
+	}
+	if rel.Kind != catalog.KindTable {
+		return "", nil, pgerror.New(pgerror.CodeWrongObjectType, "cannot create index on %s %q", rel.Kind, rel.Name)
+	}
+	for _, c := range x.Columns {
+		if rel.ColumnIndex(c) < 0 {
+			return "", nil, pgerror.New(pgerror.CodeUndefinedColumn, "column %q does not exist", c)
+		}
+	}
+	name := x.Name
+	if name == "" {
+		name = rel.Name + "_" + strings.Join(x.Columns, "_") + "_idx"
+	}
+	if _, exists := e.rels[name]; exists || e.indexOwnerLocked(name) != nil {
+		if x.IfNotExists {
+			return "CREATE INDEX", nil, nil
+		}
+		return "", nil, pgerror.New(pgerror.CodeDuplicateTable, "relation %q already exists", name)
+	}
+	next := *rel
+	next.Indexes = append(append([]string(nil), rel.Indexes...), name)
+	if err := e.saveRelationLocked(ctx, &next); err != nil {
+		return "", nil, err
+	}
+	return "CREATE INDEX", nil, nil
+}
+
+// dropIndex removes an index declaration.
+func (e *Engine) dropIndex(ctx context.Context, name string, ifExists bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rel := e.indexOwnerLocked(name)
+	if rel == nil {
+		if ifExists {
+			return nil
+		}
+		return pgerror.New(pgerror.CodeUndefinedObject, "index %q does not exist", name)
+	}
+	next := *rel
+	next.Indexes = nil
+	for _, ix := range rel.Indexes {
+		if ix != name {
+			next.Indexes = append(next.Indexes, ix)
+		}
+	}
+	return e.saveRelationLocked(ctx, &next)
+}
+
+// saveRelationLocked persists a changed descriptor and installs it.
+func (e *Engine) saveRelationLocked(ctx context.Context, rel *catalog.Relation) error {
+	b := e.store.NewBatch()
+	defer b.Close()
+	if err := e.putRelation(b, rel); err != nil {
+		return err
+	}
+	if err := b.Commit(ctx); err != nil {
+		return err
+	}
+	e.rels[rel.Name] = rel
+	return nil
 }

@@ -435,10 +435,7 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 	case *ast.CreateTable:
 		return s.createTable(ctx, x, st.st.Text)
 	case *ast.CreateIndex:
-		if _, ok := s.eng.Relation(x.Table); !ok {
-			return "", nil, pgerror.New(pgerror.CodeUndefinedTable, "relation %q does not exist", x.Table)
-		}
-		return "CREATE INDEX", nil, nil
+		return s.eng.createIndex(ctx, x)
 	case *ast.Drop:
 		return s.drop(ctx, x)
 	case *ast.Transaction:
