@@ -53,7 +53,7 @@ func (o *aggOp) Schema() *arrow.Schema { return o.schema }
 
 func (o *aggOp) Open(ctx context.Context) error {
 	for _, c := range o.n.Aggs {
-		acc, err := eval.NewAccumulator(&o.env.Env, c.Agg, c.Distinct)
+		acc, err := eval.NewAccumulatorOpts(&o.env.Env, c.Agg, c.Distinct, eval.AccOptions{AppendOnly: true})
 		if err != nil {
 			return err
 		}

@@ -301,3 +301,80 @@ func TestCorrelatedSubqueries(t *testing.T) {
 	p3 := &planner.Project{Input: people(env), Exprs: []planner.Expr{col(0, i8), in}, Cols: cols("id", i8, "in", boo)}
 	expect(t, run(t, env, p3), "1|t", "2|f", "3|t", "4|f", "5|f", "6|f")
 }
+
+func TestTopN(t *testing.T) {
+	env, mem := testEnv(t)
+	defer mem.AssertSize(t, 0)
+	env.BatchSize = 7
+	gs := &planner.GenerateSeries{Cols: cols("x", i8), Start: lit(int64(1), i8), Stop: lit(int64(100), i8)}
+	// Sort by x % 10 DESC, ties in input order.
+	p := &planner.Project{Input: gs, Exprs: []planner.Expr{col(0, i8), fn("%", i8, col(0, i8), lit(int64(10), i8))}, Cols: cols("x", i8, "m", i8)}
+	s := &planner.Sort{Input: p, Keys: []planner.SortKey{{Expr: col(1, i8), Desc: true}}}
+	full := run(t, env, s)
+	got := run(t, env, &planner.Limit{Input: s, Count: lit(int64(12), i8), Offset: lit(int64(3), i8)})
+	expect(t, got, full[3:15]...)
+	expect(t, got[:3], "39|9", "49|9", "59|9")
+}
+
+func TestSlicedAndEmptyInputs(t *testing.T) {
+	env, mem := testEnv(t)
+	defer mem.AssertSize(t, 0)
+	env.BatchSize = 2
+	// LIMIT/OFFSET hand out slices of batches (non-zero array offsets).
+	sliced := func() planner.Node {
+		return &planner.Limit{Input: people(env), Count: lit(int64(4), i8), Offset: lit(int64(1), i8)}
+	}
+	expect(t, run(t, env, &planner.Sort{Input: sliced(), Keys: []planner.SortKey{{Expr: col(1, text), Desc: true}}}),
+		"5|eve|20", "4|dan|NULL", "2|bob|20", "3|NULL|10")
+	expect(t, run(t, env, &planner.Distinct{Input: sliced(), On: []planner.Expr{col(2, i8)}}),
+		"2|bob|20", "3|NULL|10", "4|dan|NULL")
+	a := &planner.Aggregate{Input: sliced(), GroupBy: []planner.Expr{col(1, text)}, Aggs: []planner.AggCall{{Agg: agg("count", i8)}}, Cols: cols("n", text, "c", i8)}
+	expect(t, run(t, env, a), "bob|1", "NULL|1", "dan|1", "eve|1")
+	j := &planner.Join{Kind: planner.InnerJoin, Left: sliced(), Right: sliced(),
+		LeftKeys: []planner.Expr{col(1, text)}, RightKeys: []planner.Expr{col(1, text)},
+		Cols: cols("id", i8, "name", text, "dept", i8, "id", i8, "name", text, "dept", i8)}
+	expectSet(t, run(t, env, j), "2|bob|20|2|bob|20", "4|dan|NULL|4|dan|NULL", "5|eve|20|5|eve|20")
+
+	empty := func() planner.Node { return &planner.Filter{Input: people(env), Cond: lit(false, boo)} }
+	expect(t, run(t, env, &planner.Sort{Input: empty(), Keys: []planner.SortKey{{Expr: col(0, i8)}}}))
+	expect(t, run(t, env, &planner.Distinct{Input: empty()}))
+	expect(t, run(t, env, &planner.Window{Input: empty(), Calls: []planner.WindowCall{{Name: "row_number", Typ: i8}},
+		Cols: cols("id", i8, "name", text, "dept", i8, "rn", i8)}))
+	expect(t, run(t, env, &planner.SetOp{Kind: planner.Except, Left: empty(), Right: people(env), Cols: people(env).Cols}))
+	expect(t, run(t, env, &planner.SetOp{Kind: planner.Intersect, Left: people(env), Right: empty(), Cols: people(env).Cols}))
+	expect(t, run(t, env, &planner.SetOp{Kind: planner.Except, All: true, Left: sliced(), Right: empty(), Cols: people(env).Cols}),
+		"2|bob|20", "3|NULL|10", "4|dan|NULL", "5|eve|20")
+	full := &planner.Join{Kind: planner.FullJoin, Left: empty(), Right: depts(env),
+		LeftKeys: []planner.Expr{col(2, i8)}, RightKeys: []planner.Expr{col(0, i8)},
+		Cols: cols("id", i8, "name", text, "dept", i8, "did", i8, "title", text)}
+	if got := run(t, env, full); len(got) != 5 || got[0] != "NULL|NULL|NULL|10|eng" {
+		t.Fatalf("full join with empty left: %v", got)
+	}
+}
+
+func TestErrorsRelease(t *testing.T) {
+	env, mem := testEnv(t)
+	defer mem.AssertSize(t, 0)
+	env.BatchSize = 2
+	// The error surfaces in the middle of the stream; everything read so
+	// far is released.
+	bad := &planner.Subquery{Kind: planner.SubScalar, Plan: people(env), Typ: i8}
+	p := &planner.Project{Input: people(env), Exprs: []planner.Expr{col(0, i8)}, Cols: cols("id", i8)}
+	f := &planner.Filter{Input: p, Cond: eq(col(0, i8), bad)}
+	for _, n := range []planner.Node{
+		f,
+		&planner.Sort{Input: f, Keys: []planner.SortKey{{Expr: col(0, i8)}}},
+		&planner.Join{Kind: planner.InnerJoin, Left: people(env), Right: f, LeftKeys: []planner.Expr{col(0, i8)}, RightKeys: []planner.Expr{col(0, i8)},
+			Cols: cols("id", i8, "name", text, "dept", i8, "id", i8)},
+		&planner.Aggregate{Input: f, Aggs: []planner.AggCall{{Agg: agg("count", i8)}}, Cols: cols("c", i8)},
+	} {
+		if _, err := runErr(env, n); !isCode(err, "21000") {
+			t.Fatalf("%T: %v", n, err)
+		}
+	}
+	// No storage.
+	env.Storage = nil
+	if _, err := runErr(env, people(&Env{Storage: &memStorage{rels: map[string][][][]any{}}})); err != ErrNoStorage {
+		t.Fatalf("no storage: %v", err)
+	}
+}

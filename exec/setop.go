@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -185,5 +184,3 @@ func (o *setOp) filterLeft(b arrow.RecordBatch) (arrow.RecordBatch, error) {
 	b.Release()
 	return newBatch(schema, cols, len(rows))
 }
-
-var _ = io.EOF

@@ -206,8 +206,8 @@ func (o *limitOp) Open(ctx context.Context) error {
 			o.offset = *v
 		}
 	}
-	if o.count == 0 {
-		return nil // LIMIT 0 reads nothing
+	if s, ok := o.in.(*sortOp); ok && o.count >= 0 && o.count+o.offset <= topNMax {
+		s.limit = o.count + o.offset
 	}
 	return o.in.Open(ctx)
 }
@@ -342,7 +342,5 @@ func firstOccurrences(env *Env, ht *hashTable, keys []arrow.Array, b arrow.Recor
 	b.Release()
 	return newBatch(schema, cols, len(*rows))
 }
-
-var errEOF = io.EOF
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -157,11 +157,16 @@ func sortPerm(keys []sortKey, n int) []int32 {
 				ps[i] = pair{v[i], int32(i)}
 			}
 			desc := keys[0].desc
-			slices.SortStableFunc(ps, func(x, y pair) int {
+			// Ties broken by row number: stable, with an unstable sort.
+			slices.SortFunc(ps, func(x, y pair) int {
+				c := cmp.Compare(x.v, y.v)
 				if desc {
-					return cmp.Compare(y.v, x.v)
+					c = -c
 				}
-				return cmp.Compare(x.v, y.v)
+				if c != 0 {
+					return c
+				}
+				return cmp.Compare(x.i, y.i)
 			})
 			for i, p := range ps {
 				perm[i] = p.i
@@ -169,7 +174,12 @@ func sortPerm(keys []sortKey, n int) []int32 {
 			return perm
 		}
 	}
-	slices.SortStableFunc(perm, func(x, y int32) int { return compareKeys(keys, int(x), int(y)) })
+	slices.SortFunc(perm, func(x, y int32) int {
+		if c := compareKeys(keys, int(x), int(y)); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
 	return perm
 }
 
@@ -208,9 +218,15 @@ type sortOp struct {
 	out  arrow.RecordBatch // the sorted input
 	pos  int64
 	done bool
+	// limit > 0 keeps only the first limit rows (set by a Limit above).
+	limit int64
 }
 
 var _ Operator = (*sortOp)(nil)
+
+// topNMax is the largest LIMIT (plus OFFSET) for which a sort keeps only
+// the leading rows as it reads, instead of sorting its whole input.
+const topNMax = 1 << 14
 
 func newSort(env *Env, n *planner.Sort, in Operator) *sortOp {
 	return &sortOp{env: env, n: n, in: in}
@@ -228,6 +244,12 @@ func (o *sortOp) Close() error {
 }
 
 func (o *sortOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if !o.done && o.limit > 0 {
+		o.done = true
+		if err := o.topN(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if !o.done {
 		o.done = true
 		all, err := materialize(ctx, o.env, o.in)
@@ -285,4 +307,63 @@ func materialize(ctx context.Context, env *Env, op Operator) (arrow.RecordBatch,
 // evalOne evaluates e over b; the caller releases the result.
 func evalOne(env *Env, e planner.Expr, b arrow.RecordBatch) (arrow.Array, error) {
 	return eval.Eval(&env.Env, e, b)
+}
+
+// topN reads the input keeping only the first o.limit rows in order: each
+// batch is merged with the rows kept so far, sorted stably, and cut.
+func (o *sortOp) topN(ctx context.Context) error {
+	mem := o.env.Allocator()
+	var top arrow.RecordBatch
+	defer func() {
+		if top != nil {
+			top.Release()
+		}
+	}()
+	for {
+		b, err := o.in.Next(ctx)
+		if isEOF(err) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		parts := []arrow.RecordBatch{b}
+		if top != nil {
+			parts = []arrow.RecordBatch{top, b}
+		}
+		cols, n, err := concatBatches(mem, o.in.Schema(), parts)
+		b.Release()
+		if err != nil {
+			return err
+		}
+		all, err := newBatch(o.in.Schema(), cols, n)
+		if err != nil {
+			return err
+		}
+		keys, err := evalSortKeys(o.env, o.n.Keys, all)
+		if err != nil {
+			all.Release()
+			return err
+		}
+		perm := sortPerm(keys, n)
+		releaseSortKeys(keys)
+		if int64(len(perm)) > o.limit {
+			perm = perm[:o.limit]
+		}
+		cols = takeColumns(mem, all.Columns(), perm)
+		all.Release()
+		if top != nil {
+			top.Release()
+			top = nil
+		}
+		if top, err = newBatch(o.in.Schema(), cols, len(perm)); err != nil {
+			return err
+		}
+	}
+	o.out, top = top, nil
+	return nil
 }

@@ -341,7 +341,7 @@ func (o *windowOp) aggregate(c *planner.WindowCall, all arrow.RecordBatch, w *wi
 	}
 	defer releaseAll(args)
 	if len(c.OrderBy) == 0 {
-		acc, err := eval.NewAccumulator(&o.env.Env, c.Agg, false)
+		acc, err := eval.NewAccumulatorOpts(&o.env.Env, c.Agg, false, eval.AccOptions{AppendOnly: true})
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +380,7 @@ func (o *windowOp) aggregate(c *planner.WindowCall, all arrow.RecordBatch, w *wi
 			if acc != nil {
 				acc.Release()
 			}
-			if acc, err = eval.NewAccumulator(&o.env.Env, c.Agg, false); err != nil {
+			if acc, err = eval.NewAccumulatorOpts(&o.env.Env, c.Agg, false, eval.AccOptions{AppendOnly: true}); err != nil {
 				acc = nil
 				return nil, err
 			}

@@ -200,6 +200,9 @@ func isPlainValues(s *ast.Select) bool {
 }
 
 func isDefault(e ast.Expr) bool {
+	if _, ok := e.(*ast.Default); ok {
+		return true
+	}
 	c, ok := e.(*ast.ColumnRef)
 	return ok && c.Table == "" && c.Column == "default"
 }

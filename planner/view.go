@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/sql/pgerror"
@@ -253,4 +254,31 @@ func hasSubquery(e Expr) bool {
 		return !found
 	})
 	return found
+}
+
+// ExplainView describes a view's streaming plan, as EXPLAIN CREATE VIEW
+// shows it.
+func ExplainView(vp *ViewPlan) string {
+	var sb strings.Builder
+	if vp.Mode == Recompute {
+		fmt.Fprintf(&sb, "StreamingView mode=recompute (%s)\n", vp.Why)
+		fmt.Fprintf(&sb, "  on change of: %s\n", strings.Join(vp.Query.Relations, ", "))
+		sb.WriteString(indentLines(Explain(vp.Query.Plan), "  "))
+		return sb.String()
+	}
+	fmt.Fprintf(&sb, "StreamingView mode=incremental source=%s (new rows each epoch)\n", vp.Source.Name)
+	if vp.Agg == nil {
+		sb.WriteString("  Append rows keyed by (epoch, row)\n")
+		sb.WriteString(indentLines(Explain(vp.Input), "    "))
+		return sb.String()
+	}
+	sb.WriteString("  Upsert rows keyed by group\n")
+	sb.WriteString(indentLines(Explain(vp.Post), "    "))
+	sb.WriteString("\n  MergeGroupState (state kept per group)\n")
+	sb.WriteString(indentLines(Explain(vp.Agg), "    "))
+	return sb.String()
+}
+
+func indentLines(s, pad string) string {
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 }

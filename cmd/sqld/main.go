@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/sqld/sqld/sql/server"
+	"github.com/sqld/sqld/tests/bench"
 )
 
 func main() {
@@ -22,12 +23,15 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:])
+	}
 	fs := flag.NewFlagSet("sqld", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:5433", "address to serve the Postgres wire protocol on")
 	dataDir := fs.String("data-dir", "./sqld-data", "directory for the store and the log")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -57,5 +61,35 @@ func run(args []string) int {
 		return 1
 	}
 	logger.Info("sqld stopped")
+	return 0
+}
+
+func runBench(args []string) int {
+	fs := flag.NewFlagSet("sqld bench", flag.ContinueOnError)
+	rows := fs.Int("rows", 10_000_000, "bid rows to ingest")
+	parts := fs.Int("partitions", 4, "partitions of the bid stream")
+	auctions := fs.Int("auctions", 10_000, "distinct auctions")
+	rate := fs.Int("rate", 10_000, "insert rate of the freshness run, rows/s")
+	secs := fs.Int("seconds", 10, "length of the freshness run")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|freshness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	var scenarios []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		scenarios = append(scenarios, args[0])
+		args = args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	cfg := bench.Config{Rows: *rows, Partitions: *parts, Auctions: *auctions, FreshnessRate: *rate, FreshnessSeconds: *secs}
+	if err := bench.Run(context.Background(), cfg, scenarios...); err != nil {
+		fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+		return 1
+	}
 	return 0
 }

@@ -198,7 +198,7 @@ func lexOp(s string) string {
 	return ""
 }
 
-// lexString reads a single-quoted string starting at src[i] == '\''. With
+// lexString reads a single-quoted string starting at src[i] == '\”. With
 // escapes (E'...'), backslash escapes are decoded.
 func lexString(src string, i int, escapes bool) (string, int, error) {
 	var sb strings.Builder
@@ -276,10 +276,12 @@ func lexString(src string, i int, escapes bool) (string, int, error) {
 	}
 }
 
-func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
-func isHex(c byte) bool        { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
-func isIdentStart(c byte) bool { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 }
-func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c == '$' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
+func isIdentStart(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
+}
+func isIdentChar(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
 
 // charPos converts a byte offset into a 1-based character position.
 func charPos(src string, off int) int {

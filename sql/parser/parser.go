@@ -95,7 +95,7 @@ func (p *stmtParser) errEnd() error {
 
 // ---- cursor helpers for the grammar sqld owns ----
 
-func (p *stmtParser) peek() token  { return p.peekN(0) }
+func (p *stmtParser) peek() token { return p.peekN(0) }
 func (p *stmtParser) peekN(n int) token {
 	if p.i+n < len(p.toks) {
 		return p.toks[p.i+n]

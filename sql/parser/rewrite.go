@@ -15,19 +15,19 @@ import (
 
 // Reserved function names used between the token pass and the conversion.
 const (
-	fnCast       = "sqld__cast"       // (x, 'type')
-	fnInterval   = "sqld__interval"   // ('value', 'unit')
-	fnBool       = "sqld__bool"       // (1|0)
-	fnParam      = "sqld__param"      // (n)
-	fnFloat      = "sqld__float"      // ('1e5')
-	fnArray      = "sqld__array"      // (elems...)
-	fnExtract    = "sqld__extract"    // ('field', x)
-	fnConcat     = "sqld__fn_concat"  // a user's concat(...): TiDB's || is concat too
-	fnAgg        = "sqld__agg"        // (call, 'd'|'', sqld__ord...)
-	fnOrd        = "sqld__ord"        // (x, 'flags'): d desc, f nulls first, l nulls last
-	fnFilter     = "sqld__filter"     // (call, cond)
-	fnStar       = "sqld__star"       // count(sqld__star())
-	fnNulls      = "sqld__nulls"      // (x, 1|0) in ORDER BY: NULLS FIRST|LAST
+	fnCast       = "sqld__cast"      // (x, 'type')
+	fnInterval   = "sqld__interval"  // ('value', 'unit')
+	fnBool       = "sqld__bool"      // (1|0)
+	fnParam      = "sqld__param"     // (n)
+	fnFloat      = "sqld__float"     // ('1e5')
+	fnArray      = "sqld__array"     // (elems...)
+	fnExtract    = "sqld__extract"   // ('field', x)
+	fnConcat     = "sqld__fn_concat" // a user's concat(...): TiDB's || is concat too
+	fnAgg        = "sqld__agg"       // (call, 'd'|'', sqld__ord...)
+	fnOrd        = "sqld__ord"       // (x, 'flags'): d desc, f nulls first, l nulls last
+	fnFilter     = "sqld__filter"    // (call, cond)
+	fnStar       = "sqld__star"      // count(sqld__star())
+	fnNulls      = "sqld__nulls"     // (x, 1|0) in ORDER BY: NULLS FIRST|LAST
 	fnDistinctOn = "sqld__distinct_on"
 	fnTableFunc  = "sqld__tablefunc" // ('name', args...) as the only field of a derived table
 	fnValues     = "sqld__values"    // (sqld__row(...), ...) as the only field of a SELECT

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sqld/sqld/catalog"
+	streamlog "github.com/sqld/sqld/connectors/log"
 		"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/sql/pgwire"
@@ -105,7 +109,13 @@ type copyIn struct {
 	done   []arrow.RecordBatch
 	rows   int64
 	ended  bool
-	fields []string
+	vals   [][]byte
+	nulls  []bool
+	// A COPY into a stream appends each full batch to an open log
+	// transaction as it goes, committed at the end.
+	txn   *streamlog.Txn
+	topic *streamlog.Topic
+	part  int
 }
 
 func (s *Session) newCopyIn(c *ast.Copy) (pgwire.CopyIn, error) {
@@ -165,12 +175,68 @@ func (c *copyIn) Write(ctx context.Context, data []byte) error {
 			return nil
 		}
 		rec := c.buf[:end]
-		rest := c.buf[end+1:]
 		if err := c.record(rec); err != nil {
 			return err
 		}
-		c.buf = append(c.buf[:0], rest...)
+		c.buf = c.buf[end+1:]
+		if c.rel.Kind == catalog.KindStream && len(c.done) > 0 {
+			if err := c.appendDone(ctx); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// appendDone appends the finished batches of a stream COPY to its
+// transaction, rotating over partitions (or by key).
+func (c *copyIn) appendDone(ctx context.Context) error {
+	if c.txn == nil {
+		t, err := c.s.eng.topic(c.rel)
+		if err != nil {
+			return err
+		}
+		txn, err := c.s.eng.log_.BeginTxn()
+		if err != nil {
+			return err
+		}
+		c.txn, c.topic = txn, t
+		c.part = int(c.s.eng.rr.Add(1)) % c.rel.Partitions
+	}
+	for _, b := range c.done {
+		r, err := c.s.fullRows(ctx, c.rel, c.target, b, nil)
+		b.Release()
+		if err != nil {
+			c.done = nil
+			return err
+		}
+		var parts [][]arrow.RecordBatch
+		if len(c.rel.PrimaryKey) > 0 && c.rel.Partitions > 1 {
+			parts, err = c.s.splitPartitions(c.rel, []arrow.RecordBatch{r})
+			r.Release()
+			if err != nil {
+				c.done = nil
+				return err
+			}
+		} else {
+			parts = make([][]arrow.RecordBatch, c.rel.Partitions)
+			parts[c.part] = []arrow.RecordBatch{r}
+			c.part = (c.part + 1) % c.rel.Partitions
+		}
+		for p, bs := range parts {
+			for _, pb := range bs {
+				_, err := c.txn.Append(ctx, c.topic, p, pb, streamlog.AppendOptions{})
+				if err != nil {
+					for _, rest := range parts {
+						releaseAll(rest)
+					}
+					c.done = nil
+					return err
+				}
+			}
+		}
+	}
+	c.done = c.done[:0]
+	return nil
 }
 
 // recordEnd returns the index of the newline ending the first complete
@@ -208,119 +274,115 @@ func (c *copyIn) record(rec []byte) error {
 	if c.format.header && c.line == 1 {
 		return nil
 	}
-	var vals []*string
 	var err error
 	if c.format.csv {
-		vals, err = c.splitCSV(rec)
+		err = c.splitCSV(rec)
 	} else {
-		vals, err = c.splitText(rec)
+		err = c.splitText(rec)
 	}
 	if err != nil {
 		return err
 	}
-	if len(vals) != len(c.target) {
-		if len(vals) < len(c.target) {
-			return c.errorf(pgerror.CodeBadCopyFileFormat, "missing data for column %q", c.rel.Columns[c.target[len(vals)]].Name)
+	if len(c.vals) != len(c.target) {
+		if len(c.vals) < len(c.target) {
+			return c.errorf(pgerror.CodeBadCopyFileFormat, "missing data for column %q", c.rel.Columns[c.target[len(c.vals)]].Name)
 		}
 		return c.errorf(pgerror.CodeBadCopyFileFormat, "extra data after last expected column")
 	}
-	for i, v := range vals {
+	for i, v := range c.vals {
 		fb := c.bld.Field(i)
-		if v == nil {
+		if c.nulls[i] {
 			fb.AppendNull()
 			continue
 		}
-		val, err := catalog.ParseText(c.types[i], *v)
-		if err != nil {
+		if err := appendText(fb, c.types[i], v); err != nil {
 			pe := pgerror.From(err)
-			return pgerror.New(pe.Code, "%s", pe.Message).WithDetail("COPY %s, line %d, column %s: %q", c.rel.Name, c.line, c.rel.Columns[c.target[i]].Name, *v)
-		}
-		if err := appendValue(fb, c.types[i], val); err != nil {
-			return c.errorf(pgerror.CodeInvalidTextRepresentation, "%v", err)
+			return pgerror.New(pe.Code, "%s", pe.Message).WithDetail("COPY %s, line %d, column %s: %q", c.rel.Name, c.line, c.rel.Columns[c.target[i]].Name, v)
 		}
 	}
 	c.rows++
-	if c.bld.Field(0).Len() >= 8192 {
+	if c.bld.Field(0).Len() >= copyBatchRows {
 		c.done = append(c.done, c.bld.NewRecordBatch())
 	}
 	return nil
 }
 
-func (c *copyIn) splitText(rec []byte) ([]*string, error) {
-	var out []*string
-	var sb strings.Builder
-	field := func(raw string, hadEscape bool) {
-		if !hadEscape && raw == c.format.null {
-			out = append(out, nil)
-			return
-		}
-		v := raw
-		out = append(out, &v)
-	}
+// copyBatchRows is the number of rows per batch a COPY builds.
+const copyBatchRows = 8192
+
+// splitText splits a text-format line into c.vals and c.nulls. Values
+// point into rec unless they had escapes.
+func (c *copyIn) splitText(rec []byte) error {
+	c.vals, c.nulls = c.vals[:0], c.nulls[:0]
+	null := c.format.null
 	start := 0
-	hadEscape := false
-	raw := rec
-	sb.Reset()
-	for i := 0; i <= len(raw); i++ {
-		if i == len(raw) || raw[i] == c.format.delim {
-			seg := raw[start:i]
-			if bytes.IndexByte(seg, '\\') < 0 {
-				field(string(seg), false)
-			} else if string(seg) == c.format.null {
-				out = append(out, nil)
-			} else {
-				sb.Reset()
-				for j := 0; j < len(seg); j++ {
-					ch := seg[j]
-					if ch != '\\' || j+1 >= len(seg) {
-						sb.WriteByte(ch)
-						continue
-					}
-					j++
-					switch seg[j] {
-					case 'n':
-						sb.WriteByte('\n')
-					case 't':
-						sb.WriteByte('\t')
-					case 'r':
-						sb.WriteByte('\r')
-					case 'b':
-						sb.WriteByte('\b')
-					case 'f':
-						sb.WriteByte('\f')
-					case 'v':
-						sb.WriteByte('\v')
-					default:
-						sb.WriteByte(seg[j])
-					}
-				}
-				hadEscape = true
-				field(sb.String(), hadEscape)
-				hadEscape = false
-			}
-			start = i + 1
+	for i := 0; i <= len(rec); i++ {
+		if i < len(rec) && rec[i] != c.format.delim {
+			continue
 		}
+		seg := rec[start:i]
+		start = i + 1
+		if string(seg) == null {
+			c.vals = append(c.vals, nil)
+			c.nulls = append(c.nulls, true)
+			continue
+		}
+		if bytes.IndexByte(seg, '\\') >= 0 {
+			seg = unescapeCopy(seg)
+		}
+		c.vals = append(c.vals, seg)
+		c.nulls = append(c.nulls, false)
 	}
-	return out, nil
+	return nil
 }
 
-func (c *copyIn) splitCSV(rec []byte) ([]*string, error) {
-	var out []*string
+func unescapeCopy(seg []byte) []byte {
+	out := make([]byte, 0, len(seg))
+	for j := 0; j < len(seg); j++ {
+		ch := seg[j]
+		if ch != '\\' || j+1 >= len(seg) {
+			out = append(out, ch)
+			continue
+		}
+		j++
+		switch seg[j] {
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'v':
+			out = append(out, '\v')
+		default:
+			out = append(out, seg[j])
+		}
+	}
+	return out
+}
+
+// splitCSV splits a CSV line into c.vals and c.nulls.
+func (c *copyIn) splitCSV(rec []byte) error {
+	c.vals, c.nulls = c.vals[:0], c.nulls[:0]
 	f := c.format
 	i := 0
 	for {
-		var sb strings.Builder
+		var field []byte
 		quoted := false
 		if i < len(rec) && rec[i] == f.quote {
 			quoted = true
 			i++
 			for {
 				if i >= len(rec) {
-					return nil, c.errorf(pgerror.CodeBadCopyFileFormat, "unterminated CSV quoted field")
+					return c.errorf(pgerror.CodeBadCopyFileFormat, "unterminated CSV quoted field")
 				}
 				ch := rec[i]
 				if ch == f.escape && i+1 < len(rec) && (rec[i+1] == f.quote || rec[i+1] == f.escape) && (f.escape != f.quote || rec[i+1] == f.quote) {
-					sb.WriteByte(rec[i+1])
+					field = append(field, rec[i+1])
 					i += 2
 					continue
 				}
@@ -328,25 +390,118 @@ func (c *copyIn) splitCSV(rec []byte) ([]*string, error) {
 					i++
 					break
 				}
-				sb.WriteByte(ch)
+				field = append(field, ch)
 				i++
 			}
 		}
+		startPlain := i
 		for i < len(rec) && rec[i] != f.delim {
-			sb.WriteByte(rec[i])
 			i++
 		}
-		v := sb.String()
-		if !quoted && v == f.null {
-			out = append(out, nil)
+		if quoted {
+			field = append(field, rec[startPlain:i]...)
 		} else {
-			out = append(out, &v)
+			field = rec[startPlain:i]
+		}
+		if !quoted && string(field) == f.null {
+			c.vals = append(c.vals, nil)
+			c.nulls = append(c.nulls, true)
+		} else {
+			c.vals = append(c.vals, field)
+			c.nulls = append(c.nulls, false)
 		}
 		if i >= len(rec) {
-			return out, nil
+			return nil
 		}
 		i++ // delimiter
 	}
+}
+
+// appendText parses a value's text into a builder: the common types
+// directly, the rest through catalog.ParseText.
+func appendText(b array.Builder, t catalog.Type, v []byte) error {
+	if len(v) > 0 {
+		s := unsafe.String(&v[0], len(v))
+		switch bb := b.(type) {
+		case *array.Int64Builder:
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				bb.Append(n)
+				return nil
+			}
+		case *array.Int32Builder:
+			if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+				bb.Append(int32(n))
+				return nil
+			}
+		case *array.Float64Builder:
+			if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpP_") {
+				bb.Append(f)
+				return nil
+			}
+		case *array.StringBuilder:
+			bb.BinaryBuilder.Append(v)
+			return nil
+		case *array.TimestampBuilder:
+			if us, ok := fastTimestamp(v); ok && t.ID == catalog.Timestamp {
+				bb.Append(arrow.Timestamp(us))
+				return nil
+			}
+		}
+	} else if sb, ok := b.(*array.StringBuilder); ok {
+		sb.Append("")
+		return nil
+	}
+	val, err := catalog.ParseText(t, string(v))
+	if err != nil {
+		return err
+	}
+	return appendValue(b, t, val)
+}
+
+// fastTimestamp parses "YYYY-MM-DD HH:MM:SS[.ffffff]" into microseconds
+// since the epoch; anything else is left to the full parser.
+func fastTimestamp(v []byte) (int64, bool) {
+	if len(v) < 19 || v[4] != '-' || v[7] != '-' || (v[10] != ' ' && v[10] != 'T') || v[13] != ':' || v[16] != ':' {
+		return 0, false
+	}
+	num := func(b []byte) (int, bool) {
+		n := 0
+		for _, ch := range b {
+			if ch < '0' || ch > '9' {
+				return 0, false
+			}
+			n = n*10 + int(ch-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(v[0:4])
+	mo, ok2 := num(v[5:7])
+	d, ok3 := num(v[8:10])
+	h, ok4 := num(v[11:13])
+	mi, ok5 := num(v[14:16])
+	se, ok6 := num(v[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59 {
+		return 0, false
+	}
+	us := 0
+	if len(v) > 19 {
+		if v[19] != '.' || len(v) > 26 || len(v) == 20 {
+			return 0, false
+		}
+		frac, ok := num(v[20:])
+		if !ok {
+			return 0, false
+		}
+		for k := len(v) - 20; k < 6; k++ {
+			frac *= 10
+		}
+		us = frac
+	}
+	tm := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
+	if tm.Day() != d {
+		return 0, false // February 30th and friends: let the full parser report it
+	}
+	return tm.UnixMicro() + int64(us), true
 }
 
 func (c *copyIn) Done(ctx context.Context) (string, error) {
@@ -359,6 +514,34 @@ func (c *copyIn) Done(ctx context.Context) (string, error) {
 	if c.bld.Field(0).Len() > 0 {
 		c.done = append(c.done, c.bld.NewRecordBatch())
 	}
+	if c.rel.Kind == catalog.KindStream {
+		return c.doneStream(ctx)
+	}
+	return c.doneTable(ctx)
+}
+
+// doneStream commits the transaction a stream COPY appended to.
+func (c *copyIn) doneStream(ctx context.Context) (string, error) {
+	s := c.s
+	if err := c.appendDone(ctx); err != nil {
+		return "", err
+	}
+	if c.txn != nil {
+		txn := c.txn
+		c.txn = nil
+		if err := txn.Commit(ctx); err != nil {
+			return "", err
+		}
+		s.eng.notifyChange()
+	}
+	if err := s.afterWrite(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("COPY %d", c.rows), nil
+}
+
+// doneTable writes a table COPY's rows in one atomic batch.
+func (c *copyIn) doneTable(ctx context.Context) (string, error) {
 	var rows []arrow.RecordBatch
 	defer func() { releaseAll(rows) }()
 	for _, b := range c.done {
@@ -369,16 +552,6 @@ func (c *copyIn) Done(ctx context.Context) (string, error) {
 		rows = append(rows, r)
 	}
 	s := c.s
-	if c.rel.Kind == catalog.KindStream {
-		n, err := s.appendStream(ctx, c.rel, rows)
-		if err == nil {
-			err = s.afterWrite(ctx)
-		}
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("COPY %d", n), nil
-	}
 	tab, err := c.s.eng.table(c.rel.Name)
 	if err != nil {
 		return "", err
@@ -424,6 +597,10 @@ func (c *copyIn) Done(ctx context.Context) (string, error) {
 }
 
 func (c *copyIn) release() {
+	if c.txn != nil {
+		_ = c.txn.Abort(context.Background())
+		c.txn = nil
+	}
 	releaseAll(c.done)
 	c.done = nil
 	if c.bld != nil {

@@ -286,6 +286,16 @@ func (s *Session) explain(x *ast.Explain) (string, []arrow.RecordBatch, error) {
 			return "", nil, err
 		}
 		text = fmt.Sprintf("Delete %s\n%s", p.Rel.Name, indent(planner.Explain(p.Source)))
+	case *ast.CreateView:
+		q, err := b.BindSelect(st.Query)
+		if err != nil {
+			return "", nil, err
+		}
+		vp, err := planner.PlanView(q, s.eng)
+		if err != nil {
+			return "", nil, err
+		}
+		text = planner.ExplainView(vp)
 	default:
 		return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EXPLAIN of %T is not supported", x.Stmt)
 	}

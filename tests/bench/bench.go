@@ -1,0 +1,265 @@
+// Package bench measures sqld the way users load it: over the wire, against
+// an embedded server in a temporary directory. `sqld bench` runs it and
+// prints one line per figure.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sqld/sqld/sql/server"
+)
+
+// Config selects what to measure.
+type Config struct {
+	// Rows is the number of bid rows ingested (default 10,000,000).
+	Rows int
+	// Partitions of the bid stream (default 4).
+	Partitions int
+	// Auctions is the number of distinct auctions (default 10,000).
+	Auctions int
+	// FreshnessRate is the insert rate of the freshness run, rows/s
+	// (default 10,000); FreshnessSeconds its length (default 10).
+	FreshnessRate    int
+	FreshnessSeconds int
+	// Out receives the report lines (default os.Stdout).
+	Out io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Rows <= 0 {
+		c.Rows = 10_000_000
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 4
+	}
+	if c.Auctions <= 0 {
+		c.Auctions = 10_000
+	}
+	if c.FreshnessRate <= 0 {
+		c.FreshnessRate = 10_000
+	}
+	if c.FreshnessSeconds <= 0 {
+		c.FreshnessSeconds = 10
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+}
+
+// Run runs the named scenarios ("ingest", "maintain", "freshness"; "all"
+// runs every one) against a fresh embedded server.
+func Run(ctx context.Context, cfg Config, scenarios ...string) error {
+	cfg.defaults()
+	dir, err := os.MkdirTemp("", "sqld-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	conn, err := pgx.Connect(ctx, "postgres://bench@"+srv.Addr()+"/sqld?sslmode=disable")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	want := map[string]bool{}
+	for _, s := range scenarios {
+		want[s] = true
+	}
+	all := want["all"] || len(scenarios) == 0
+	if all || want["ingest"] || want["maintain"] {
+		if err := ingest(ctx, conn, cfg); err != nil {
+			return err
+		}
+		if all || want["maintain"] {
+			if err := maintain(ctx, conn, cfg); err != nil {
+				return err
+			}
+		}
+	}
+	if all || want["freshness"] {
+		if err := freshness(ctx, srv.Addr(), cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bidReader generates bid rows in COPY text format, deterministically.
+type bidReader struct {
+	n, rows, auctions int
+	buf               []byte
+}
+
+func (r *bidReader) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) && r.n < r.rows {
+		i := r.n
+		r.n++
+		auction := 1000 + (i*7919)%r.auctions
+		bidder := 1000 + (i*104729)%100_000
+		price := 100 + (i*31)%1_000_000
+		sec := i / 10_000
+		r.buf = strconv.AppendInt(r.buf, int64(auction), 10)
+		r.buf = append(r.buf, '\t')
+		r.buf = strconv.AppendInt(r.buf, int64(bidder), 10)
+		r.buf = append(r.buf, '\t')
+		r.buf = strconv.AppendInt(r.buf, int64(price), 10)
+		r.buf = append(r.buf, "\tchannel-"...)
+		r.buf = strconv.AppendInt(r.buf, int64(i%10), 10)
+		r.buf = append(r.buf, "\thttps://www.nexmark.com/item.htm?query=1\t"...)
+		r.buf = time.Unix(1_700_000_000+int64(sec), int64(i%10_000)*100_000).UTC().AppendFormat(r.buf, "2006-01-02 15:04:05.000000")
+		r.buf = append(r.buf, "\t\n"...)
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+func ingest(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
+		url VARCHAR, date_time TIMESTAMP, extra VARCHAR) WITH (partitions = %d)`, cfg.Partitions)); err != nil {
+		return err
+	}
+	start := time.Now()
+	tag, err := conn.PgConn().CopyFrom(ctx, &bidReader{rows: cfg.Rows, auctions: cfg.Auctions}, "COPY bid FROM STDIN")
+	if err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(cfg.Out, "bench ingest rows=%d partitions=%d seconds=%.2f rows_per_sec=%.0f\n", tag.RowsAffected(), cfg.Partitions, secs, float64(tag.RowsAffected())/secs)
+	return nil
+}
+
+func maintain(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+	start := time.Now()
+	// CREATE VIEW returns once the view covers every row already in the
+	// stream: the time is the time to process them all.
+	if _, err := conn.Exec(ctx, "CREATE VIEW per_auction AS SELECT auction, count(*), sum(price), max(price) FROM bid GROUP BY auction"); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	var groups int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM per_auction").Scan(&groups); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "bench maintain rows=%d groups=%d seconds=%.2f rows_per_sec=%.0f\n", cfg.Rows, groups, secs, float64(cfg.Rows)/secs)
+	return nil
+}
+
+// freshness inserts at a fixed rate and measures the time from each
+// INSERT's acknowledgement to its row being visible in a view, polled by a
+// second connection without FLUSH.
+func freshness(ctx context.Context, addr string, cfg Config) error {
+	url := "postgres://bench@" + addr + "/sqld?sslmode=disable"
+	w, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer w.Close(ctx)
+	r, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer r.Close(ctx)
+	if _, err := w.Exec(ctx, "CREATE STREAM tick (seq BIGINT, payload VARCHAR)"); err != nil {
+		return err
+	}
+	if _, err := w.Exec(ctx, "CREATE VIEW latest AS SELECT max(seq) AS seq, count(*) AS n FROM tick"); err != nil {
+		return err
+	}
+	const perInsert = 100
+	interval := time.Duration(float64(time.Second) * perInsert / float64(cfg.FreshnessRate))
+	inserts := cfg.FreshnessSeconds * cfg.FreshnessRate / perInsert
+	var mu sync.Mutex
+	acked := make(map[int64]time.Time, inserts)
+	var lat []time.Duration
+	done := make(chan error, 1)
+	go func() {
+		var seen int64 = -1
+		for {
+			var seq *int64
+			var n int64
+			if err := r.QueryRow(ctx, "SELECT seq, n FROM latest").Scan(&seq, &n); err != nil && err != pgx.ErrNoRows {
+				done <- err
+				return
+			}
+			now := time.Now()
+			if seq != nil && *seq > seen {
+				mu.Lock()
+				for s := seen + 1; s <= *seq; s++ {
+					if t, ok := acked[s]; ok {
+						lat = append(lat, now.Sub(t))
+						delete(acked, s)
+					}
+				}
+				mu.Unlock()
+				seen = *seq
+			}
+			if seen >= int64(inserts-1) {
+				done <- nil
+				return
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+	}()
+	next := time.Now()
+	for i := 0; i < inserts; i++ {
+		var sb []byte
+		sb = append(sb, "INSERT INTO tick VALUES "...)
+		for k := 0; k < perInsert; k++ {
+			if k > 0 {
+				sb = append(sb, ',')
+			}
+			// Only the last row of each INSERT carries its sequence
+			// number; the others are below it.
+			seq := int64(-1)
+			if k == perInsert-1 {
+				seq = int64(i)
+			}
+			sb = fmt.Appendf(sb, "(%d,'x')", seq)
+		}
+		if _, err := w.Exec(ctx, string(sb)); err != nil {
+			return err
+		}
+		mu.Lock()
+		acked[int64(i)] = time.Now()
+		mu.Unlock()
+		next = next.Add(interval)
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("freshness: the view did not catch up")
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	fmt.Fprintf(cfg.Out, "bench freshness rate=%d rows_per_sec inserts=%d samples=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+		cfg.FreshnessRate, inserts, len(lat), pct(0.5), pct(0.99), pct(1))
+	return nil
+}
