@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -259,12 +260,45 @@ func concatBatches(mem memory.Allocator, schema *arrow.Schema, bs []arrow.Record
 
 // schemaOf returns the Arrow schema of plan columns.
 func schemaOf(cols []planner.Column) *arrow.Schema {
+	if len(cols) == 0 {
+		return arrow.NewSchema(nil, nil)
+	}
+	// Plans are immutable and cached by the session layer, so the same
+	// column slice comes back for every execution of a statement:
+	// building its schema once saves an allocation-heavy step.
+	key := schemaKey{&cols[0], len(cols)}
+	schemaMu.Lock()
+	sc, ok := schemas[key]
+	schemaMu.Unlock()
+	if ok {
+		return sc
+	}
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = catalog.Field(c.Name, c.Type, true)
 	}
-	return arrow.NewSchema(fields, nil)
+	sc = arrow.NewSchema(fields, nil)
+	schemaMu.Lock()
+	if len(schemas) >= maxSchemas {
+		clear(schemas)
+	}
+	schemas[key] = sc
+	schemaMu.Unlock()
+	return sc
 }
+
+type schemaKey struct {
+	first *planner.Column
+	n     int
+}
+
+// maxSchemas bounds the schema cache; it is cleared when full.
+const maxSchemas = 4096
+
+var (
+	schemaMu sync.Mutex
+	schemas  = map[schemaKey]*arrow.Schema{}
+)
 
 // valueAt returns arr[i] as a Go value in catalog's convention (nil for
 // NULL).

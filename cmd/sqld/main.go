@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -30,6 +31,7 @@ func run(args []string) int {
 	listen := fs.String("listen", "127.0.0.1:5433", "address to serve the Postgres wire protocol on")
 	dataDir := fs.String("data-dir", "./sqld-data", "directory for the store and the log")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -47,6 +49,19 @@ func run(args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqld: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqld: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, Logger: logger})

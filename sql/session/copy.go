@@ -14,7 +14,7 @@ import (
 
 	"github.com/sqld/sqld/catalog"
 	streamlog "github.com/sqld/sqld/connectors/log"
-		"github.com/sqld/sqld/sql/ast"
+	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/sql/pgwire"
 )

@@ -388,5 +388,6 @@ func (e *Engine) saveRelationLocked(ctx context.Context, rel *catalog.Relation) 
 		return err
 	}
 	e.rels[rel.Name] = rel
+	e.catVersion.Add(1)
 	return nil
 }

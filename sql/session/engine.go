@@ -21,6 +21,7 @@ import (
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/parser"
 	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/sql/pgwire"
@@ -72,6 +73,11 @@ type Engine struct {
 
 	parseMu sync.Mutex
 	parsed  map[string][]parser.Stmt
+	// catVersion counts catalog changes; cached plans of an older
+	// version are planned again.
+	catVersion atomic.Int64
+	planMu     sync.Mutex
+	plans      map[string]cachedPlan
 
 	verMu    sync.Mutex
 	versions map[string]int64
@@ -139,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg: cfg, log: lg, store: store, log_: lg2,
 		rels: map[string]*catalog.Relation{}, tables: map[string]*widecol.Table{},
 		alloc: memory.DefaultAllocator, appended: make(chan struct{}),
-		versions: map[string]int64{}, parsed: map[string][]parser.Stmt{}, jobs: map[string]*viewJob{},
+		versions: map[string]int64{}, parsed: map[string][]parser.Stmt{}, plans: map[string]cachedPlan{}, jobs: map[string]*viewJob{},
 	}
 	if err := e.loadCatalog(ctx); err != nil {
 		lg2.Close()
@@ -311,6 +317,7 @@ func (e *Engine) createTable(ctx context.Context, rel *catalog.Relation, ifNotEx
 		return err
 	}
 	e.rels[rel.Name] = rel
+	e.catVersion.Add(1)
 	e.tables[rel.Name] = tab
 	return nil
 }
@@ -384,6 +391,7 @@ func (e *Engine) dropRelation(ctx context.Context, kind catalog.RelKind, name st
 	for _, n := range order {
 		r := e.rels[n]
 		delete(e.rels, n)
+		e.catVersion.Add(1)
 		switch r.Kind {
 		case catalog.KindTable:
 			delete(e.tables, n)
@@ -597,6 +605,44 @@ func (e *Engine) parse(sql string) ([]parser.Stmt, error) {
 	e.parsed[sql] = st
 	e.parseMu.Unlock()
 	return st, nil
+}
+
+type cachedPlan struct {
+	version int64
+	query   *planner.Query
+}
+
+// planSelect binds and optimizes a query, reusing the plan of an
+// identical text and parameter types while the catalog is unchanged.
+// Plans are immutable, so sessions share them.
+func (e *Engine) planSelect(text string, sel *ast.Select, params []catalog.Type) (*planner.Query, error) {
+	key := text
+	for _, p := range params {
+		key += "\x00" + p.String()
+	}
+	ver := e.catVersion.Load()
+	e.planMu.Lock()
+	c, ok := e.plans[key]
+	e.planMu.Unlock()
+	if ok && c.version == ver {
+		return c.query, nil
+	}
+	q, err := planner.NewBinder(e, params).BindSelect(sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(text) <= 4096 {
+		e.planMu.Lock()
+		if len(e.plans) >= parseCacheSize {
+			for k := range e.plans {
+				delete(e.plans, k)
+				break
+			}
+		}
+		e.plans[key] = cachedPlan{version: ver, query: q}
+		e.planMu.Unlock()
+	}
+	return q, nil
 }
 
 // rowExists reports whether a table holds a row with the given key.

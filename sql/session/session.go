@@ -208,8 +208,7 @@ func (st *statement) bind(ctx context.Context, params []any) (*portal, error) {
 	p := &portal{s: s, st: st, params: params}
 	switch x := st.st.AST.(type) {
 	case *ast.Select:
-		b := planner.NewBinder(s.eng, st.params)
-		q, err := b.BindSelect(x)
+		q, err := s.eng.planSelect(st.st.Text, x, st.params)
 		if err != nil {
 			return nil, err
 		}
@@ -536,8 +535,8 @@ func utilityColumns(s *Session, st ast.Statement) []pgwire.Column {
 // failedCopy reports an error for a COPY that could not start.
 type failedCopy struct{ err error }
 
-func (f *failedCopy) Columns() int                               { return 0 }
-func (f *failedCopy) Binary() bool                               { return false }
+func (f *failedCopy) Columns() int                                 { return 0 }
+func (f *failedCopy) Binary() bool                                 { return false }
 func (f *failedCopy) Write(ctx context.Context, data []byte) error { return f.err }
 func (f *failedCopy) Done(ctx context.Context) (string, error)     { return "", f.err }
 func (f *failedCopy) Abort(reason string)                          {}

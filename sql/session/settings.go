@@ -60,10 +60,10 @@ var settingDefaults = map[string]string{
 
 // settingAliases maps other spellings to the canonical name.
 var settingAliases = map[string]string{
-	"rw_implicit_flush": "implicit_flush",
-	"time zone":         "timezone",
-	"time_zone":         "timezone",
-	"names":             "client_encoding",
+	"rw_implicit_flush":           "implicit_flush",
+	"time zone":                   "timezone",
+	"time_zone":                   "timezone",
+	"names":                       "client_encoding",
 	"transaction isolation level": "transaction_isolation",
 }
 

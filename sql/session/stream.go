@@ -129,6 +129,7 @@ func (s *Session) createStream(ctx context.Context, x *ast.CreateTable, text str
 		return "", nil, err
 	}
 	e.rels[rel.Name] = rel
+	e.catVersion.Add(1)
 	if x.Kind == ast.ObjStream {
 		return "CREATE STREAM", nil, nil
 	}

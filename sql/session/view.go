@@ -219,6 +219,7 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		return nil, err
 	}
 	e.rels[rel.Name] = rel
+	e.catVersion.Add(1)
 	e.tables[rel.Name] = result
 	job := e.newJob(rel, vp, result, state)
 	e.jobs[rel.Name] = job
@@ -635,7 +636,7 @@ type memScan struct {
 	i       int
 }
 
-func (m *memScan) Schema() *arrow.Schema            { return m.schema }
+func (m *memScan) Schema() *arrow.Schema          { return m.schema }
 func (m *memScan) Open(ctx context.Context) error { return nil }
 func (m *memScan) Close() error                   { return nil }
 func (m *memScan) Next(ctx context.Context) (arrow.RecordBatch, error) {

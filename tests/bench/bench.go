@@ -186,8 +186,8 @@ func freshness(ctx context.Context, addr string, cfg Config) error {
 	interval := time.Duration(float64(time.Second) * perInsert / float64(cfg.FreshnessRate))
 	inserts := cfg.FreshnessSeconds * cfg.FreshnessRate / perInsert
 	var mu sync.Mutex
-	acked := make(map[int64]time.Time, inserts)
-	var lat []time.Duration
+	acked := make([]time.Time, inserts)
+	visible := make([]time.Time, inserts)
 	done := make(chan error, 1)
 	go func() {
 		var seen int64 = -1
@@ -201,11 +201,8 @@ func freshness(ctx context.Context, addr string, cfg Config) error {
 			now := time.Now()
 			if seq != nil && *seq > seen {
 				mu.Lock()
-				for s := seen + 1; s <= *seq; s++ {
-					if t, ok := acked[s]; ok {
-						lat = append(lat, now.Sub(t))
-						delete(acked, s)
-					}
+				for s := seen + 1; s <= *seq && s < int64(inserts); s++ {
+					visible[s] = now
 				}
 				mu.Unlock()
 				seen = *seq
@@ -251,6 +248,12 @@ func freshness(ctx context.Context, addr string, cfg Config) error {
 		}
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("freshness: the view did not catch up")
+	}
+	// A row seen before its INSERT's acknowledgement was recorded counts
+	// as visible at once.
+	lat := make([]time.Duration, inserts)
+	for i := range lat {
+		lat[i] = max(0, visible[i].Sub(acked[i]))
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 {
