@@ -113,8 +113,9 @@ type copyIn struct {
 	nulls  []bool
 	// A COPY into a stream appends each full batch to an open log
 	// transaction as it goes, committed at the end.
-	txn   *streamlog.Txn
-	topic *streamlog.Topic
+	txn    *streamlog.Txn
+	shared bool // txn is the transaction block's: it commits at COMMIT
+	topic  *streamlog.Topic
 	part  int
 }
 
@@ -195,8 +196,13 @@ func (c *copyIn) appendDone(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		txn, err := c.s.eng.log_.BeginTxn()
+		txn, err := c.s.logTxn()
 		if err != nil {
+			return err
+		}
+		if txn != nil {
+			c.shared = true
+		} else if txn, err = c.s.eng.log_.BeginTxn(); err != nil {
 			return err
 		}
 		c.txn, c.topic = txn, t
@@ -526,7 +532,7 @@ func (c *copyIn) doneStream(ctx context.Context) (string, error) {
 	if err := c.appendDone(ctx); err != nil {
 		return "", err
 	}
-	if c.txn != nil {
+	if c.txn != nil && !c.shared {
 		txn := c.txn
 		c.txn = nil
 		if err := txn.Commit(ctx); err != nil {
@@ -534,6 +540,7 @@ func (c *copyIn) doneStream(ctx context.Context) (string, error) {
 		}
 		s.eng.notifyChange()
 	}
+	c.txn = nil
 	if err := s.afterWrite(ctx); err != nil {
 		return "", err
 	}
@@ -556,8 +563,7 @@ func (c *copyIn) doneTable(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.eng.writeMu.Lock()
-	defer s.eng.writeMu.Unlock()
+	defer s.lockWrites()()
 	if s.userKey(c.rel) {
 		seen := map[string]bool{}
 		for _, r := range rows {
@@ -568,7 +574,7 @@ func (c *copyIn) doneTable(ctx context.Context) (string, error) {
 					return "", duplicateKey(c.rel, key)
 				}
 				seen[kt] = true
-				exists, err := s.eng.rowExists(ctx, tab, key)
+				exists, err := s.rowExists(ctx, tab, key)
 				if err != nil {
 					return "", err
 				}
@@ -578,15 +584,15 @@ func (c *copyIn) doneTable(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	batch := s.eng.store.NewBatch()
-	defer batch.Close()
+	batch, done := s.writeBatch()
+	defer done()
 	for _, r := range rows {
 		if err := batch.Upsert(tab, r, nil); err != nil {
 			return "", err
 		}
 	}
 	if c.rows > 0 {
-		if err := s.eng.commitTable(ctx, batch, c.rel.Name); err != nil {
+		if err := s.commitWrite(ctx, batch, c.rel.Name); err != nil {
 			return "", err
 		}
 	}
@@ -597,10 +603,10 @@ func (c *copyIn) doneTable(ctx context.Context) (string, error) {
 }
 
 func (c *copyIn) release() {
-	if c.txn != nil {
+	if c.txn != nil && !c.shared {
 		_ = c.txn.Abort(context.Background())
-		c.txn = nil
 	}
+	c.txn = nil
 	releaseAll(c.done)
 	c.done = nil
 	if c.bld != nil {

@@ -181,7 +181,7 @@ func (s *Session) drop(ctx context.Context, x *ast.Drop) (string, []arrow.Record
 	return tag, nil, nil
 }
 
-func (s *Session) transaction(x *ast.Transaction) (string, []arrow.RecordBatch, error) {
+func (s *Session) transaction(ctx context.Context, x *ast.Transaction) (string, []arrow.RecordBatch, error) {
 	switch x.Kind {
 	case ast.TxBegin:
 		if s.tx != 'I' {
@@ -192,14 +192,26 @@ func (s *Session) transaction(x *ast.Transaction) (string, []arrow.RecordBatch, 
 		return "BEGIN", nil, nil
 	case ast.TxCommit:
 		failed := s.tx == 'E'
+		if failed || s.tx == 'I' {
+			s.tx = 'I'
+			_ = s.endBlock(ctx, false)
+			if failed {
+				return "ROLLBACK", nil, nil
+			}
+			return "COMMIT", nil, nil
+		}
+		err := s.endBlock(ctx, true)
 		s.tx = 'I'
-		if failed {
-			return "ROLLBACK", nil, nil
+		if err != nil {
+			return "", nil, err
+		}
+		if err := s.afterWrite(ctx); err != nil {
+			return "", nil, err
 		}
 		return "COMMIT", nil, nil
 	default:
 		s.tx = 'I'
-		return "ROLLBACK", nil, nil
+		return "ROLLBACK", nil, s.endBlock(ctx, false)
 	}
 }
 

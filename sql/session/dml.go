@@ -20,9 +20,13 @@ import (
 
 // runPlan runs a plan to the end against a fresh snapshot.
 func (s *Session) runPlan(ctx context.Context, n planner.Node, params []any) ([]arrow.RecordBatch, error) {
-	snap := s.eng.store.NewSnapshot()
-	defer snap.Close()
-	env := s.env(params, &storage{eng: s.eng, snap: snap, mem: s.eng.alloc})
+	var rd tableReader = s.blockReader()
+	if rd == nil {
+		snap := s.eng.store.NewSnapshot()
+		defer snap.Close()
+		rd = snap
+	}
+	env := s.env(params, &storage{eng: s.eng, snap: rd, mem: s.eng.alloc})
 	op, err := exec.Build(env, n)
 	if err != nil {
 		return nil, err
@@ -203,8 +207,7 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 	if rel.Kind == catalog.KindStream {
 		return s.appendStream(ctx, rel, rows)
 	}
-	s.eng.writeMu.Lock()
-	defer s.eng.writeMu.Unlock()
+	defer s.lockWrites()()
 	if s.userKey(rel) {
 		seen := map[string]bool{}
 		for bi, r := range rows {
@@ -215,7 +218,7 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 				kt := keyText(key)
 				dup := seen[kt]
 				if !dup {
-					exists, err := s.eng.rowExists(ctx, tab, key)
+					exists, err := s.rowExists(ctx, tab, key)
 					if err != nil {
 						return 0, err
 					}
@@ -247,8 +250,8 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 			}
 		}
 	}
-	batch := s.eng.store.NewBatch()
-	defer batch.Close()
+	batch, done := s.writeBatch()
+	defer done()
 	var n int64
 	for _, r := range rows {
 		if r.NumRows() == 0 {
@@ -262,7 +265,7 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 	if n == 0 {
 		return 0, nil
 	}
-	return n, s.eng.commitTable(ctx, batch, rel.Name)
+	return n, s.commitWrite(ctx, batch, rel.Name)
 }
 
 func duplicateKey(rel *catalog.Relation, key []any) error {
@@ -280,16 +283,15 @@ func (s *Session) runUpdate(ctx context.Context, plan *planner.Update, params []
 	if err != nil {
 		return 0, err
 	}
-	s.eng.writeMu.Lock()
-	defer s.eng.writeMu.Unlock()
+	defer s.lockWrites()()
 	src, err := s.runPlan(ctx, plan.Source, params)
 	if err != nil {
 		return 0, err
 	}
 	defer releaseAll(src)
 	ncol := len(rel.Columns)
-	batch := s.eng.store.NewBatch()
-	defer batch.Close()
+	batch, done := s.writeBatch()
+	defer done()
 	var n int64
 	deleted := map[string]bool{}
 	written := map[string]bool{}
@@ -345,7 +347,7 @@ func (s *Session) runUpdate(ctx context.Context, plan *planner.Update, params []
 		if deleted[keyText(c.key)] {
 			continue
 		}
-		exists, err := s.eng.rowExists(ctx, tab, c.key)
+		exists, err := s.rowExists(ctx, tab, c.key)
 		if err != nil {
 			return 0, err
 		}
@@ -356,7 +358,7 @@ func (s *Session) runUpdate(ctx context.Context, plan *planner.Update, params []
 	if n == 0 {
 		return 0, nil
 	}
-	return n, s.eng.commitTable(ctx, batch, rel.Name)
+	return n, s.commitWrite(ctx, batch, rel.Name)
 }
 
 func (s *Session) runDelete(ctx context.Context, plan *planner.Delete, params []any) (int64, error) {
@@ -364,15 +366,14 @@ func (s *Session) runDelete(ctx context.Context, plan *planner.Delete, params []
 	if err != nil {
 		return 0, err
 	}
-	s.eng.writeMu.Lock()
-	defer s.eng.writeMu.Unlock()
+	defer s.lockWrites()()
 	src, err := s.runPlan(ctx, plan.Source, params)
 	if err != nil {
 		return 0, err
 	}
 	defer releaseAll(src)
-	batch := s.eng.store.NewBatch()
-	defer batch.Close()
+	batch, done := s.writeBatch()
+	defer done()
 	var n int64
 	for _, b := range src {
 		if b.NumRows() == 0 {
@@ -394,7 +395,7 @@ func (s *Session) runDelete(ctx context.Context, plan *planner.Delete, params []
 	if n == 0 {
 		return 0, nil
 	}
-	return n, s.eng.commitTable(ctx, batch, plan.Rel.Name)
+	return n, s.commitWrite(ctx, batch, plan.Rel.Name)
 }
 
 // drain reads an operator to the end (used by COPY TO).

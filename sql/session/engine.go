@@ -91,11 +91,16 @@ func (e *Engine) commitTable(ctx context.Context, b *widecol.Batch, name string)
 	if err := b.Commit(ctx); err != nil {
 		return err
 	}
+	e.bumpVersion(name)
+	e.notifyChange()
+	return nil
+}
+
+// bumpVersion records a committed write to a table.
+func (e *Engine) bumpVersion(name string) {
 	e.verMu.Lock()
 	e.versions[name]++
 	e.verMu.Unlock()
-	e.notifyChange()
-	return nil
 }
 
 // version returns the number of writes committed to a table since start.
@@ -446,10 +451,16 @@ func (e *Engine) nextRowIDs(n int) int64 {
 	return e.rowID.Add(int64(n)) - int64(n) + 1
 }
 
+// tableReader is what table scans read through: a snapshot, or a
+// transaction block's indexed batch.
+type tableReader interface {
+	Scan(ctx context.Context, t *widecol.Table, r widecol.Range, o *widecol.ReadOptions) (*widecol.Iterator, error)
+}
+
 // storage reads relations for one statement against one snapshot.
 type storage struct {
 	eng  *Engine
-	snap *widecol.Snapshot
+	snap tableReader
 	mem  memory.Allocator
 }
 
@@ -534,7 +545,7 @@ func pushdown(filter planner.Expr, cols []string) []widecol.Predicate {
 
 // tableScan is an exec.Operator over a widecol scan.
 type tableScan struct {
-	snap   *widecol.Snapshot
+	snap   tableReader
 	tab    *widecol.Table
 	opts   *widecol.ReadOptions
 	schema *arrow.Schema

@@ -31,6 +31,7 @@ type Session struct {
 	settings map[string]string
 	changed  [][2]string
 	tx       byte
+	txn      *txnState
 }
 
 var _ pgwire.Session = (*Session)(nil)
@@ -73,8 +74,9 @@ func (s *Session) ParamChanges() [][2]string {
 	return out
 }
 
-// Close implements pgwire.Session.
-func (s *Session) Close() error { return nil }
+// Close implements pgwire.Session. An open transaction block is rolled
+// back.
+func (s *Session) Close() error { return s.endBlock(context.Background(), false) }
 
 // Parse implements pgwire.Session.
 func (s *Session) Parse(ctx context.Context, sql string) ([]pgwire.Statement, error) {
@@ -344,9 +346,13 @@ func (p *portal) start(ctx context.Context) error {
 	if p.query != nil {
 		var st exec.Storage
 		if hasScan(p.query.Plan) {
-			snap := s.eng.store.NewSnapshot()
-			p.snap = snap
-			st = &storage{eng: s.eng, snap: snap, mem: s.eng.alloc}
+			var rd tableReader = s.blockReader()
+			if rd == nil {
+				snap := s.eng.store.NewSnapshot()
+				p.snap = snap
+				rd = snap
+			}
+			st = &storage{eng: s.eng, snap: rd, mem: s.eng.alloc}
 		}
 		env := s.env(p.params, st)
 		op, err := exec.Build(env, p.query.Plan)
@@ -438,7 +444,7 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 	case *ast.Drop:
 		return s.drop(ctx, x)
 	case *ast.Transaction:
-		return s.transaction(x)
+		return s.transaction(ctx, x)
 	case *ast.Set:
 		return s.set(x)
 	case *ast.Reset:

@@ -217,20 +217,32 @@ func (s *Session) appendStream(ctx context.Context, rel *catalog.Relation, rows 
 			releaseAll(bs)
 		}
 	}()
-	txn, err := s.eng.log_.BeginTxn()
+	txn, err := s.logTxn()
 	if err != nil {
 		return 0, err
+	}
+	own := txn == nil
+	if own {
+		if txn, err = s.eng.log_.BeginTxn(); err != nil {
+			return 0, err
+		}
 	}
 	for p, bs := range perPart {
 		for _, b := range bs {
 			if b.NumRows() == 0 {
 				continue
 			}
+			b.Retain() // Append takes over one reference; perPart keeps its own
 			if _, err := txn.Append(ctx, t, p, b, streamlog.AppendOptions{}); err != nil {
-				_ = txn.Abort(context.Background())
+				if own {
+					_ = txn.Abort(context.Background())
+				}
 				return 0, err
 			}
 		}
+	}
+	if !own {
+		return n, nil
 	}
 	if err := txn.Commit(ctx); err != nil {
 		return 0, err

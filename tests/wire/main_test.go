@@ -187,3 +187,15 @@ func alive(t *testing.T, addr string) {
 		t.Fatalf("SELECT 41 + 1 = %d", n)
 	}
 }
+
+// knownBug marks a check that sqld fails today. It skips the (sub)test
+// with the reason, so the suite stays green while the bug is open; with
+// SQLD_WIRE_STRICT=1 it fails instead, which shows every open bug.
+func knownBug(t *testing.T, bug string, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("SQLD_WIRE_STRICT") != "" {
+		t.Fatalf("known bug (%s): %s", bug, msg)
+	}
+	t.Skipf("known bug (%s): %s", bug, msg)
+}
