@@ -68,8 +68,8 @@ type AggCall struct {
 	Agg      *Agg
 	Args     []Expr // over the Aggregate's input
 	Distinct bool
-	Filter   Expr        // FILTER (WHERE ...), nil if none
-	OrderBy  []SortKey   // ordered-set input order (string_agg ... ORDER BY)
+	Filter   Expr      // FILTER (WHERE ...), nil if none
+	OrderBy  []SortKey // ordered-set input order (string_agg ... ORDER BY)
 }
 
 // Aggregate groups its input by GroupBy and computes Aggs. Output columns

@@ -116,7 +116,7 @@ type copyIn struct {
 	txn    *streamlog.Txn
 	shared bool // txn is the transaction block's: it commits at COMMIT
 	topic  *streamlog.Topic
-	part  int
+	part   int
 }
 
 func (s *Session) newCopyIn(c *ast.Copy) (pgwire.CopyIn, error) {
