@@ -46,6 +46,18 @@ func build(env *Env, n planner.Node) (Operator, error) {
 			return nil, err
 		}
 		return newFilter(env, n.Cond, in), nil
+	case *planner.HopWindow:
+		in, err := build(env, n.Input)
+		if err != nil {
+			return nil, err
+		}
+		return newHop(env, n, in), nil
+	case *planner.SessionWindow:
+		in, err := build(env, n.Input)
+		if err != nil {
+			return nil, err
+		}
+		return newSession(env, n, in), nil
 	case *planner.Limit:
 		in, err := build(env, n.Input)
 		if err != nil {

@@ -386,6 +386,12 @@ func (b *Binder) bindSelectCore(core *ast.SelectCore, sel *ast.Select, outer *sc
 		st.groupKeys = append(st.groupKeys, e.String())
 	}
 
+	// Sessions are per GROUP BY key: give a SESSION window in FROM the
+	// group keys that are its input's columns.
+	if len(st.groupBy) > 0 {
+		input = withSessionKeys(input, st.groupBy)
+	}
+
 	// Bind the select list, HAVING and ORDER BY over the FROM scope,
 	// collecting aggregates and window calls.
 	bound := make([]Expr, len(items))
@@ -929,4 +935,24 @@ func remapOuter(n Node, depth int, fn func(idx int, t catalog.Type) (int, error)
 	}
 	out := MapNodeExprs(n, mapE)
 	return out, ferr
+}
+
+// withSessionKeys returns n with the SessionWindow under its filters keyed
+// by the group keys that are plain input columns of the window.
+func withSessionKeys(n Node, groupBy []Expr) Node {
+	switch x := n.(type) {
+	case *Filter:
+		return &Filter{Input: withSessionKeys(x.Input, groupBy), Cond: x.Cond}
+	case *SessionWindow:
+		m := *x
+		m.Keys = nil
+		width := len(x.Input.Columns())
+		for _, g := range groupBy {
+			if c, ok := g.(*ColRef); ok && c.Idx < width {
+				m.Keys = append(m.Keys, c)
+			}
+		}
+		return &m
+	}
+	return n
 }

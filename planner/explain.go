@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Explain returns the plan as an indented tree, one node per line, as
@@ -132,6 +133,14 @@ func explain(sb *strings.Builder, n Node, depth int) {
 			calls[i] = fmt.Sprintf("%s(%s) over (partition by [%s] order by [%s])", c.Name, exprList(c.Args), exprList(c.PartitionBy), sortKeys(c.OrderBy))
 		}
 		fmt.Fprintf(sb, "Window [%s]", strings.Join(calls, ", "))
+	case *HopWindow:
+		if n.Tumble {
+			fmt.Fprintf(sb, "TumbleWindow time=%s size=%s offset=%s", n.Time, micros(n.Size), micros(n.Offset))
+			break
+		}
+		fmt.Fprintf(sb, "HopWindow time=%s slide=%s size=%s offset=%s", n.Time, micros(n.Slide), micros(n.Size), micros(n.Offset))
+	case *SessionWindow:
+		fmt.Fprintf(sb, "SessionWindow time=%s gap=%s keys=[%s]", n.Time, micros(n.Gap), exprList(n.Keys))
 	default:
 		fmt.Fprintf(sb, "%T", n)
 	}
@@ -144,3 +153,6 @@ func explain(sb *strings.Builder, n Node, depth int) {
 		explain(sb, c, depth+1)
 	}
 }
+
+// micros prints a duration in microseconds as Go does.
+func micros(us int64) string { return time.Duration(us * 1000).String() }

@@ -1,12 +1,14 @@
 package planner
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/pgerror"
+	"github.com/sqld/sqld/windows"
 )
 
 // bindFrom binds a FROM list; comma-separated items are cross joined.
@@ -353,39 +355,82 @@ func (b *Binder) bindWindowTVF(t *ast.TableFunc, name string, outer *scope) (Nod
 		wt = catalog.TypeTimestamp
 		tcol = &Cast{X: tcol, To: wt}
 	}
-	if name != "tumble" {
-		return nil, nil, pgerror.New(pgerror.CodeFeatureNotSupported, "%s windows are not supported yet", strings.ToUpper(name))
-	}
-	if len(params) > 2 {
-		return nil, nil, pgerror.New(pgerror.CodeUndefinedFunction, "function tumble with %d arguments does not exist", len(t.Args))
-	}
-	args := append([]Expr{tcol}, params...)
-	start, err := b.call("tumble_start", args)
-	if err != nil {
-		return nil, nil, err
-	}
-	end, err := b.call("+", []Expr{start, params[0]})
-	if err != nil {
-		return nil, nil, err
-	}
 	alias := t.Alias
 	if alias == "" {
 		alias = name
 	}
-	cols := append([]Column(nil), in.Columns()...)
-	exprs := make([]Expr, 0, len(cols)+2)
-	for i, c := range cols {
-		exprs = append(exprs, &ColRef{Idx: i, Typ: c.Type, Name: c.Name})
-		cols[i].Table = alias
+	var out Node
+	switch name {
+	case "tumble":
+		if len(params) > 2 {
+			return nil, nil, pgerror.New(pgerror.CodeUndefinedFunction, "function tumble with %d arguments does not exist", len(t.Args))
+		}
+		size, err := windowMicros(params[0], "window size")
+		if err != nil {
+			return nil, nil, err
+		}
+		if size <= 0 {
+			return nil, nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid tumble window size: it must be positive")
+		}
+		var offset int64
+		if len(params) == 2 {
+			if offset, err = windowMicros(params[1], "window offset"); err != nil {
+				return nil, nil, err
+			}
+		}
+		// A tumbling window is a hopping one whose slide is its size.
+		out = &HopWindow{Input: in, Time: tcol, Slide: size, Size: size, Offset: offset, Tumble: true, Cols: windowCols(in.Columns(), alias, wt)}
+	case "hop":
+		if len(params) < 2 || len(params) > 3 {
+			return nil, nil, pgerror.New(pgerror.CodeUndefinedFunction, "function hop with %d arguments does not exist", len(t.Args))
+		}
+		var us [3]int64
+		for i, p := range params {
+			if us[i], err = windowMicros(p, "window parameter"); err != nil {
+				return nil, nil, err
+			}
+		}
+		h := windows.Hop{Slide: us[0], Size: us[1], Offset: us[2]}
+		if err := h.Validate(); err != nil || h.Slide <= 0 || h.Size <= 0 {
+			return nil, nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid hop window: slide and size must be positive")
+		}
+		out = &HopWindow{Input: in, Time: tcol, Slide: h.Slide, Size: h.Size, Offset: h.Offset, Cols: windowCols(in.Columns(), alias, wt)}
+	case "session":
+		if len(params) != 1 {
+			return nil, nil, pgerror.New(pgerror.CodeUndefinedFunction, "function session with %d arguments does not exist", len(t.Args))
+		}
+		gap, err := windowMicros(params[0], "session gap")
+		if err != nil {
+			return nil, nil, err
+		}
+		if gap <= 0 {
+			return nil, nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid session gap: it must be positive")
+		}
+		out = &SessionWindow{Input: in, Time: tcol, Gap: gap, Cols: windowCols(in.Columns(), alias, wt)}
 	}
-	exprs = append(exprs, start, end)
-	cols = append(cols, Column{Name: "window_start", Type: wt, Table: alias}, Column{Name: "window_end", Type: wt, Table: alias})
+	cols := out.Columns()
 	if len(t.ColAliases) > 0 {
 		if cols, err = aliasColumns(cols, alias, t.ColAliases); err != nil {
 			return nil, nil, err
 		}
+		out = relabel(out, cols)
 	}
-	return &Project{Input: in, Exprs: exprs, Cols: cols}, scopeFromColumns(cols), nil
+	return out, scopeFromColumns(cols), nil
 }
 
-var _ = fmt.Sprint
+// windowMicros returns a constant interval as microseconds. Months have
+// no fixed length, so window parameters may not use them.
+func windowMicros(e Expr, what string) (int64, error) {
+	c, ok := e.(*Const)
+	if !ok || c.Val == nil {
+		return 0, pgerror.New(pgerror.CodeFeatureNotSupported, "the %s must be a constant interval", what)
+	}
+	iv, ok := c.Val.(arrow.MonthDayNanoInterval)
+	if !ok {
+		return 0, pgerror.New(pgerror.CodeDatatypeMismatch, "the %s must be an interval", what)
+	}
+	if iv.Months != 0 {
+		return 0, pgerror.New(pgerror.CodeFeatureNotSupported, "a %s in months or years is not supported", what)
+	}
+	return int64(iv.Days)*86_400_000_000 + iv.Nanoseconds/1000, nil
+}

@@ -43,6 +43,11 @@ func nodeExprs(n Node) []*Expr {
 		add(n.LeftKeys)
 		add(n.RightKeys)
 		out = append(out, &n.Cond)
+	case *HopWindow:
+		out = append(out, &n.Time)
+	case *SessionWindow:
+		out = append(out, &n.Time)
+		add(n.Keys)
 	case *Window:
 		for i := range n.Calls {
 			add(n.Calls[i].Args)
@@ -139,6 +144,13 @@ func copyNode(n Node) Node {
 		return &m
 	case *SetOp:
 		m := *n
+		return &m
+	case *HopWindow:
+		m := *n
+		return &m
+	case *SessionWindow:
+		m := *n
+		m.Keys = cp(n.Keys)
 		return &m
 	case *Window:
 		m := *n

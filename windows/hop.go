@@ -45,23 +45,16 @@ func (h Hop) Validate() error {
 // int64 range are clipped to math.MinInt64 and reported once.
 func (h Hop) Starts(ts int64, dst []int64) []int64 {
 	last := alignDown(ts, h.Slide, h.Offset)
-	// ts - last lies in [0, Slide) unless last was clipped.
-	m := ts - last
-	if m >= h.Slide || m < 0 { // clipped at math.MinInt64
-		return append(dst, math.MinInt64)
-	}
+	m := ts - last // in [0, Slide): last is clipped only toward ts
 	if h.Size-1-m < 0 {
 		return dst // ts falls in a gap between windows
 	}
 	k := (h.Size - 1 - m) / h.Slide // windows before last
-	clipped := false
+	base := len(dst)
 	for j := k; j >= 0; j-- {
-		s := last - j*h.Slide // j*Slide <= Size-1: no overflow
-		if last < math.MinInt64+j*h.Slide {
-			if clipped {
-				continue
-			}
-			clipped, s = true, math.MinInt64
+		s := subSat(last, j*h.Slide) // j*Slide <= Size-1: no overflow
+		if len(dst) > base && s <= dst[len(dst)-1] {
+			continue // clipped onto the previous start
 		}
 		dst = append(dst, s)
 	}

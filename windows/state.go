@@ -231,7 +231,8 @@ func (s *WindowState[V]) Open() iter.Seq[Entry[V]] {
 // Updated returns the open entries added to since the previous call,
 // ordered by window start, then key, and clears the marks: in EmitOnUpdate
 // mode these are the rows to write this epoch. In EmitOnWindowClose mode
-// it returns nil. Close drops the marks of the windows it removes.
+// it returns nil. Close drops the marks of the windows it removes, so within
+// an epoch call Updated before Close (or also write what Close returns).
 func (s *WindowState[V]) Updated() []Entry[V] {
 	if len(s.dirty) == 0 {
 		return nil

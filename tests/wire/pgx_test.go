@@ -106,13 +106,14 @@ func TestParamsAllModes(t *testing.T) {
 			}
 			ctx := ctxT(t, 30*time.Second)
 			for _, r := range want {
-				// The timestamp goes as text here; binary timestamps
-				// have their own subtest below.
+				// The timestamp goes as a text parameter cast to
+				// timestamp here; timestamp-typed parameters have their
+				// own subtest below.
 				var tsArg any
 				if r.ts != nil {
 					tsArg = r.ts.Format("2006-01-02 15:04:05.999999")
 				}
-				tag, err := c.Exec(ctx, `INSERT INTO `+tbl+` (id, big, txt, b, f, num, ts, d) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				tag, err := c.Exec(ctx, `INSERT INTO `+tbl+` (id, big, txt, b, f, num, ts, d) VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamp, $8)`,
 					r.id, r.big, r.txt, r.b, r.f, r.num, tsArg, r.d)
 				if err != nil {
 					t.Fatalf("insert %d: %v", r.id, err)
@@ -171,7 +172,7 @@ func TestParamsAllModes(t *testing.T) {
 				t.Errorf("select-list params = %q, %d; want abx, 42", s, i)
 			}
 			t.Run("TimestampParam", func(t *testing.T) {
-				// time.Time goes in binary format in the extended modes.
+				// A parameter whose type is timestamp, bound from a time.Time.
 				var n int64
 				err := c.QueryRow(ctx, `SELECT count(*) FROM `+tbl+` WHERE ts >= $1`, ts).Scan(&n)
 				if err != nil || n != 1 {
@@ -314,8 +315,8 @@ func TestTableColumnOIDs(t *testing.T) {
 	tbl := name(t, "oids")
 	mustExec(t, c, `CREATE TABLE `+tbl+` (a INT PRIMARY KEY, b BIGINT, c TEXT, d VARCHAR, e BOOLEAN,
 		f DOUBLE PRECISION, g NUMERIC(10,2), h TIMESTAMP, i DATE, j BYTEA, k INTERVAL)`)
-	mustExec(t, c, `INSERT INTO `+tbl+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		1, int64(2), "c", "d", true, 6.5, numeric(t, "7.25"), time.Date(2020, 1, 1, 0, 0, 1, 0, time.UTC),
+	mustExec(t, c, `INSERT INTO `+tbl+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::timestamp, $9, $10, $11)`,
+		1, int64(2), "c", "d", true, 6.5, numeric(t, "7.25"), "2020-01-01 00:00:01",
 		time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC), []byte{0, 1, 0xff}, pgtype.Interval{Days: 2, Microseconds: 3e6, Valid: true})
 	rows, err := c.Query(ctxT(t, 10*time.Second), `SELECT * FROM `+tbl)
 	if err != nil {

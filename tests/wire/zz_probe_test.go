@@ -5,26 +5,35 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestZZProbe(t *testing.T) {
-	ctx := context.Background()
-	for _, m := range modes[:1] {
-		c := connectMode(t, m.mode)
-		ts := time.Date(2024, 2, 29, 13, 14, 15, 123456000, time.UTC)
-		tbl := name(t, "p")
-		mustExec(t, c, `CREATE TABLE `+tbl+` (id INT PRIMARY KEY, ts TIMESTAMP, tz TIMESTAMPTZ)`)
-		for i, kv := range []struct{ q string; v any }{
-			{"INSERT INTO %s (id, ts) VALUES ($1, $2)", "2024-01-01 00:00:00"},
-			{"INSERT INTO %s (id, ts) VALUES ($1, $2::timestamp)", "2024-01-01 00:00:00"},
-			{"INSERT INTO %s (id, ts) VALUES ($1, $2::text::timestamp)", "2024-01-01 00:00:00"},
-			{"INSERT INTO %s (id, tz) VALUES ($1, $2)", ts},
-			{"UPDATE %s SET ts = $2 WHERE id = $1", ts},
-			{"SELECT count(*) FROM %s WHERE id = $1 OR ts = $2", ts},
-			{"SELECT $2::timestamp, $1", ts},
-		} {
-			_, err := c.Exec(ctx, fmt.Sprintf(kv.q, tbl), i, kv.v)
-			fmt.Println(kv.q, err)
+	s := startOwn(t)
+	cfg, _ := pgx.ParseConfig(connString(s.Addr()))
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 5 * time.Second}
+	}
+	c, _ := pgx.ConnectConfig(context.Background(), cfg)
+	for _, q := range []string{
+		"SELECT count(*) FROM generate_series(1, 20000000)",
+		"SELECT count(*) FROM generate_series(1, 20000000) WHERE 1=1",
+		"SELECT count(*) FROM generate_series(1, 20000000) g, generate_series(1,10) h",
+		"SELECT max(g) FROM generate_series(1, 20000000) g",
+	} {
+		st := time.Now()
+		_, err := c.Exec(context.Background(), q)
+		fmt.Println(q, "full", time.Since(st), err)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		st = time.Now()
+		_, err = c.Exec(ctx, q)
+		cancel()
+		fmt.Println(q, "cancelled", time.Since(st), err)
+		if c.IsClosed() {
+			c, _ = pgx.ConnectConfig(context.Background(), cfg)
 		}
 	}
 }
