@@ -55,6 +55,19 @@ type ViewPlan struct {
 	// Post computes the view's rows from AggRel, followed by the group
 	// keys (the rows' key) as extra trailing columns.
 	Post Node
+
+	// Event-time windows of an incremental aggregation:
+	// WindowKey is the index of the group key holding a window's start
+	// (or end), -1 if none; the window ends at that value plus
+	// WindowSize (0 when the key is window_end).
+	WindowKey  int
+	WindowSize int64
+	// RowCount is the index in Agg of a count(*) partial the job uses to
+	// count late rows, -1 if none.
+	RowCount int
+	// EmitOnWindowClose writes each window's row once, final, after the
+	// watermark passes its end.
+	EmitOnWindowClose bool
 }
 
 // PlanView builds the streaming plan of a view query. It rejects what
@@ -72,14 +85,28 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 			return nil, err
 		}
 	}
+	vp.WindowKey, vp.RowCount = -1, -1
+	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	why := incrementalShape(q.Plan, vp)
 	if why == "" && vp.Source != nil && vp.Source.Kind == catalog.KindStream {
+		if vp.EmitOnWindowClose {
+			if vp.Source.Watermark == nil {
+				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a watermark on stream %q", vp.Source.Name).
+					WithHint("Declare one with WATERMARK FOR column AS column - INTERVAL '...'.")
+			}
+			if vp.WindowKey < 0 {
+				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a GROUP BY on window_start or window_end of a TUMBLE or HOP window")
+			}
+		}
 		return vp, nil
 	}
 	if why == "" {
 		why = "its input is a table or a view, whose rows can change"
 	}
-	return &ViewPlan{Query: q, Mode: Recompute, Why: why}, nil
+	if q.EmitOnWindowClose {
+		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE is not supported for this view: %s", why)
+	}
+	return &ViewPlan{Query: q, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}, nil
 }
 
 // checkBounded rejects plans over streams that need memory growing with
@@ -140,8 +167,16 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		input = agg.Input
 	}
 	var src *Scan
+	var hop *HopWindow
 	for m := input; ; {
 		switch x := m.(type) {
+		case *HopWindow:
+			if hop != nil {
+				return "nested windows are maintained by recomputation"
+			}
+			hop = x
+			m = x.Input
+			continue
 		case *Project, *Filter:
 			for _, p := range nodeExprs(m) {
 				if *p != nil && hasSubquery(*p) {
@@ -200,8 +235,30 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		part.Aggs = append(part.Aggs, AggCall{Agg: sum, Args: a.Args, Filter: a.Filter}, AggCall{Agg: cnt, Args: a.Args, Filter: a.Filter})
 		part.Cols = append(part.Cols, Column{Name: "sum", Type: sum.Ret}, Column{Name: "count", Type: cnt.Ret})
 	}
+	if hop != nil {
+		// A group key that is the window's start or end tells when its
+		// group closes.
+		for i, g := range agg.GroupBy {
+			if c, ok := g.(*ColRef); ok && (c.Name == "window_start" || c.Name == "window_end") && c.Typ.ID == catalog.Timestamp {
+				vp.WindowKey = i
+				if c.Name == "window_start" {
+					vp.WindowSize = hop.Size
+				}
+				break
+			}
+		}
+		if vp.WindowKey >= 0 {
+			cnt, err := ResolveAgg("count", nil)
+			if err != nil {
+				return err.Error()
+			}
+			vp.RowCount = len(part.Aggs)
+			part.Aggs = append(part.Aggs, AggCall{Agg: cnt})
+			part.Cols = append(part.Cols, Column{Name: "rows", Type: cnt.Ret})
+		}
+	}
 	vp.Agg = part
-	aggRel := &catalog.Relation{Name: "_agg", Kind: catalog.KindTable}
+	aggRel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
 	for _, c := range agg.Cols {
 		aggRel.Columns = append(aggRel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
 	}

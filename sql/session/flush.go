@@ -12,6 +12,7 @@ import (
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/pgerror"
+	"github.com/sqld/sqld/windows"
 )
 
 // flushTargets are the positions every view must reach: the inputs as
@@ -146,6 +147,9 @@ var systemRelations = map[string]*catalog.Relation{
 		{Name: "rows_in", Type: catalog.TypeInt8},
 		{Name: "rows_out", Type: catalog.TypeInt8},
 		{Name: "lag", Type: catalog.TypeInt8},
+		{Name: "watermark", Type: catalog.TypeTimestamp},
+		{Name: "late_rows", Type: catalog.TypeInt8},
+		{Name: "state_groups", Type: catalog.TypeInt8},
 		{Name: "last_error", Type: catalog.TypeText},
 	}},
 }
@@ -173,7 +177,11 @@ func (e *Engine) jobRows() [][]any {
 				}
 			}
 		}
-		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, errText})
+		var wm any
+		if j.tracker != nil && j.watermark != windows.NoWatermark {
+			wm = j.watermark
+		}
+		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), errText})
 		j.mu.Unlock()
 	}
 	return rows
@@ -201,11 +209,12 @@ func (e *Engine) systemTable(rel *catalog.Relation) (arrow.RecordBatch, error) {
 // showJobs implements SHOW JOBS.
 func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 	var rows [][]string
+	rel := systemRelations["sys.jobs"]
 	for _, r := range s.eng.jobRows() {
 		row := make([]string, len(r))
 		for i, v := range r {
 			if v != nil {
-				row[i] = fmt.Sprint(v)
+				row[i] = catalog.FormatValue(rel.Columns[i].Type, v)
 			}
 		}
 		rows = append(rows, row)
@@ -213,4 +222,4 @@ func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 	return fmt.Sprintf("SHOW %d", len(rows)), []arrow.RecordBatch{s.textBatch(jobColumnNames, rows)}, nil
 }
 
-var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "last_error"}
+var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "watermark", "late_rows", "state_groups", "last_error"}

@@ -21,10 +21,12 @@ import (
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
+	"github.com/sqld/sqld/exec/eval"
 	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/parser"
 	"github.com/sqld/sqld/sql/pgerror"
+	"github.com/sqld/sqld/windows"
 )
 
 const epochsTable = "epochs"
@@ -53,6 +55,10 @@ func (s JobState) String() string {
 type epochRecord struct {
 	Epoch int64   `json:"epoch"`
 	Ends  []int64 `json:"ends,omitempty"` // per source partition: next offset to read
+	// Tracker is the watermark tracker's state after the epoch; Late the
+	// number of late rows dropped so far.
+	Tracker []byte `json:"tracker,omitempty"`
+	Late    int64  `json:"late,omitempty"`
 	// Planned, when set, is the epoch planned after Epoch: its ranges
 	// are re-run exactly after a crash.
 	Planned *plannedEpoch `json:"planned,omitempty"`
@@ -62,6 +68,9 @@ type plannedEpoch struct {
 	Epoch  int64   `json:"epoch"`
 	Starts []int64 `json:"starts"`
 	Ends   []int64 `json:"ends"`
+	// Idle marks the partitions read to their end: they do not hold the
+	// watermark back.
+	Idle []bool `json:"idle,omitempty"`
 }
 
 // viewJob maintains one continuous view.
@@ -86,6 +95,12 @@ type viewJob struct {
 	groups   map[string]*groupState
 	keyTypes []catalog.Type
 	lastTime time.Time
+
+	// Watermarks of a source stream that declares one.
+	tracker   *windows.Tracker
+	wmExpr    planner.Expr
+	watermark int64
+	late      int64
 }
 
 type groupState struct {
@@ -404,10 +419,26 @@ func (j *viewJob) recover(ctx context.Context) error {
 		}
 	}
 	j.epoch = rec.Epoch
+	j.late = rec.Late
 	if j.plan.Mode == planner.Incremental {
 		t, err := j.eng.topic(j.plan.Source)
 		if err != nil {
 			return err
+		}
+		j.watermark = windows.NoWatermark
+		if wm := j.plan.Source.Watermark; wm != nil {
+			if j.wmExpr, err = bindWatermark(j.plan.Source, wm.Expr); err != nil {
+				return err
+			}
+			if j.tracker, err = windows.NewTracker(t.Partitions(), 0); err != nil {
+				return err
+			}
+			if len(rec.Tracker) > 0 {
+				if err := j.tracker.UnmarshalBinary(rec.Tracker); err != nil {
+					return fmt.Errorf("view %q: %w", j.rel.Name, err)
+				}
+			}
+			j.watermark = j.tracker.Watermark()
 		}
 		j.offsets = make([]int64, t.Partitions())
 		for p := range j.offsets {
@@ -427,7 +458,7 @@ func (j *viewJob) recover(ctx context.Context) error {
 			}
 		}
 		if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
-			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends)
+			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
 		}
 	}
 	return nil
@@ -487,6 +518,7 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	}
 	starts := append([]int64(nil), j.offsets...)
 	ends := make([]int64, len(starts))
+	idle := make([]bool, len(starts))
 	more := false
 	budget := int64(maxEpochRows)
 	for p := range ends {
@@ -505,11 +537,12 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 		if ends[p] > starts[p] {
 			more = true
 		}
+		idle[p] = ends[p] == st.StableOffset
 	}
 	if !more && !(first && j.epoch == 0) {
 		return false, nil
 	}
-	if err := j.runIncremental(ctx, starts, ends); err != nil {
+	if err := j.runIncremental(ctx, starts, ends, idle); err != nil {
 		return false, err
 	}
 	return more, nil
@@ -577,19 +610,20 @@ func (e *Engine) position(name string) int64 {
 }
 
 // readDelta reads the rows of the source in [starts, ends) per partition.
-func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.RecordBatch, error) {
+func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.RecordBatch, []int, error) {
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []arrow.RecordBatch
+	var parts []int
 	for p := range starts {
 		off := starts[p]
 		for off < ends[p] {
 			b, ok, err := readBounded(ctx, t, p, off, ends[p])
 			if err != nil {
 				releaseAll(out)
-				return nil, err
+				return nil, nil, err
 			}
 			if !ok {
 				break
@@ -603,9 +637,10 @@ func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.
 			}
 			off = b.NextOffset()
 			out = append(out, rec)
+			parts = append(parts, p)
 		}
 	}
-	return out, nil
+	return out, parts, nil
 }
 
 // memStorage serves in-memory batches for given relations.
@@ -662,15 +697,23 @@ func (j *viewJob) env(st exec.Storage) *exec.Env {
 }
 
 // runIncremental runs one epoch over the source rows in [starts, ends).
-func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64) error {
+func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle []bool) error {
 	e := j.eng
 	epoch := j.epoch + 1
 	et, err := e.epochTable(ctx)
 	if err != nil {
 		return err
 	}
-	// Record the plan first, so a crash re-runs exactly these ranges.
-	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends}})
+	var trackerBefore []byte
+	if j.tracker != nil {
+		if trackerBefore, err = j.tracker.MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	// Record the plan first, so a crash re-runs exactly these ranges with
+	// the same watermark.
+	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Tracker: trackerBefore, Late: j.late,
+		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle}})
 	pb := e.store.NewBatch()
 	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
 		pb.Close()
@@ -682,7 +725,7 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64) erro
 	}
 	pb.Close()
 
-	delta, err := j.readDelta(ctx, starts, ends)
+	delta, parts, err := j.readDelta(ctx, starts, ends)
 	if err != nil {
 		return err
 	}
@@ -691,19 +734,34 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64) erro
 	for _, b := range delta {
 		in += b.NumRows()
 	}
+	// The watermark before the epoch judges lateness; the one after it
+	// closes windows.
+	wmBefore := j.watermark
+	wmAfter, err := j.advanceWatermark(delta, parts, idle)
+	if err != nil {
+		j.restoreTracker(trackerBefore)
+		return err
+	}
 	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}, byName: map[string][]arrow.RecordBatch{j.plan.Source.Name: delta}}
 	batch := e.store.NewBatch()
 	defer batch.Close()
-	var out int64
+	var out, late int64
 	if j.plan.Agg == nil {
 		out, err = j.applyRows(ctx, batch, st, epoch)
 	} else {
-		out, err = j.applyAgg(ctx, batch, st)
+		out, late, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)
 	}
 	if err != nil {
+		j.restoreTracker(trackerBefore)
 		return err
 	}
-	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends})
+	var trackerAfter []byte
+	if j.tracker != nil {
+		if trackerAfter, err = j.tracker.MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Tracker: trackerAfter, Late: j.late + late})
 	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
 		return err
 	}
@@ -715,10 +773,50 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64) erro
 	j.offsets = ends
 	j.rowsIn += in
 	j.rowsOut += out
+	j.late += late
+	j.watermark = wmAfter
 	j.lastTime = time.Now()
 	j.mu.Unlock()
 	e.notifyChange()
 	return nil
+}
+
+// advanceWatermark feeds the epoch's rows to the watermark tracker and
+// returns the new watermark (NoWatermark without one).
+func (j *viewJob) advanceWatermark(delta []arrow.RecordBatch, parts []int, idle []bool) (int64, error) {
+	if j.tracker == nil {
+		return windows.NoWatermark, nil
+	}
+	env := j.env(nil)
+	for i, b := range delta {
+		a, err := eval.Eval(&env.Env, j.wmExpr, b)
+		if err != nil {
+			return 0, err
+		}
+		ts, ok := a.(*array.Timestamp)
+		if !ok {
+			a.Release()
+			return 0, fmt.Errorf("watermark of %q is not a timestamp", j.plan.Source.Name)
+		}
+		err = j.tracker.ObserveArray(parts[i], ts)
+		a.Release()
+		if err != nil {
+			return 0, err
+		}
+	}
+	for p, v := range idle {
+		if err := j.tracker.SetIdle(p, v); err != nil {
+			return 0, err
+		}
+	}
+	return j.tracker.Advance(), nil
+}
+
+// restoreTracker puts back the tracker state of before a failed epoch.
+func (j *viewJob) restoreTracker(b []byte) {
+	if j.tracker != nil && len(b) > 0 {
+		_ = j.tracker.UnmarshalBinary(b)
+	}
 }
 
 // applyRows writes the rows of a view without aggregation, keyed by
@@ -765,22 +863,33 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 }
 
 // applyAgg merges the epoch's partial aggregates into the group state and
-// rewrites the view rows of the groups it touched.
-func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage) (int64, error) {
+// rewrites the view rows of the groups it touched (or, with EMIT ON WINDOW
+// CLOSE, of the windows the watermark closed). Rows of windows already
+// closed before the epoch are late: dropped and counted. Closed windows'
+// state is freed.
+func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
 	op, err := exec.Build(j.env(st), vp.Agg)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	parts, err := exec.Collect(ctx, op)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer releaseAll(parts)
 	if j.groups == nil {
 		j.groups = map[string]*groupState{}
 	}
 	nk := len(vp.Agg.GroupBy)
+	windowEnd := func(keys []any) (int64, bool) {
+		if vp.WindowKey < 0 {
+			return 0, false
+		}
+		v, ok := keys[vp.WindowKey].(int64)
+		return v + vp.WindowSize, ok
+	}
+	var late int64
 	touched := map[string]*groupState{}
 	var order []string
 	for _, b := range parts {
@@ -788,6 +897,12 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			keys := make([]any, nk)
 			for c := 0; c < nk; c++ {
 				keys[c] = valueAt(b.Column(c), i)
+			}
+			if end, ok := windowEnd(keys); ok && windows.IsLate(end, wmBefore) {
+				if n, ok := valueAt(b.Column(nk+vp.RowCount), i).(int64); ok {
+					late += n
+				}
+				continue
 			}
 			k := encodeKey(keys)
 			g, ok := j.groups[k]
@@ -804,7 +919,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 				v := valueAt(b.Column(nk+a), i)
 				m, err := mergePartial(call.Agg.Name, g.partials[a], v)
 				if err != nil {
-					return 0, err
+					return 0, 0, err
 				}
 				g.partials[a] = m
 			}
@@ -814,35 +929,93 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			}
 		}
 	}
-	if len(order) == 0 {
-		return 0, nil
-	}
-	// Final aggregate values of the touched groups, as AggRel rows.
-	aggSchema := vp.AggRel.Schema()
-	bld := array.NewRecordBuilder(j.eng.alloc, aggSchema)
-	defer bld.Release()
-	stateSchema := j.state.Schema
-	sbld := array.NewRecordBuilder(j.eng.alloc, stateSchema)
-	defer sbld.Release()
-	for _, k := range order {
-		g := touched[k]
-		for c, v := range g.keys {
-			if err := appendValue(bld.Field(c), vp.AggRel.Columns[c].Type, v); err != nil {
-				return 0, err
-			}
-			if err := appendValue(sbld.Field(c), j.keyTypes[c], v); err != nil {
-				return 0, err
+	// Windows the new watermark closes.
+	closed := map[string]*groupState{}
+	var closedOrder []string
+	if vp.WindowKey >= 0 && wmAfter != windows.NoWatermark {
+		for k, g := range j.groups {
+			if end, ok := windowEnd(g.keys); ok && windows.IsLate(end, wmAfter) {
+				closed[k] = g
+				closedOrder = append(closedOrder, k)
 			}
 		}
+		sort.Strings(closedOrder)
+	}
+	emit := order
+	emitted := touched
+	if vp.EmitOnWindowClose {
+		emit, emitted = closedOrder, closed
+	}
+	// State: touched open groups are written, closed ones freed.
+	if err := j.writeState(batch, order, touched, closed); err != nil {
+		return 0, 0, err
+	}
+	for _, k := range closedOrder {
+		g := closed[k]
+		key := g.keys
 		if nk == 0 {
-			sbld.Field(0).(*array.Int64Builder).Append(0)
+			key = []any{int64(0)}
+		}
+		if err := batch.DeleteRow(j.state, key); err != nil {
+			return 0, 0, err
+		}
+		delete(j.groups, k)
+	}
+	if len(emit) == 0 {
+		return 0, late, nil
+	}
+	n, err := j.writeRows(ctx, batch, st, emit, emitted)
+	return n, late, err
+}
+
+// writeState upserts the state of the touched groups that stay open.
+func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, closed map[string]*groupState) error {
+	vp := j.plan
+	nk := len(vp.Agg.GroupBy)
+	sbld := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
+	defer sbld.Release()
+	rows := 0
+	for _, k := range order {
+		if _, gone := closed[k]; gone {
+			continue
+		}
+		g := touched[k]
+		for c, v := range g.keys {
+			if err := appendValue(sbld.Field(c), j.keyTypes[c], v); err != nil {
+				return err
+			}
 		}
 		sk := nk
 		if nk == 0 {
+			sbld.Field(0).(*array.Int64Builder).Append(0)
 			sk = 1
 		}
 		for a, call := range vp.Agg.Aggs {
 			if err := appendValue(sbld.Field(sk+a), call.Agg.Ret, g.partials[a]); err != nil {
+				return err
+			}
+		}
+		rows++
+	}
+	if rows == 0 {
+		return nil
+	}
+	stateRows := sbld.NewRecordBatch()
+	defer stateRows.Release()
+	return batch.Upsert(j.state, stateRows, nil)
+}
+
+// writeRows computes the view rows of the given groups from their state
+// and writes them; a group without a row (HAVING false) loses its row.
+func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, order []string, groups map[string]*groupState) (int64, error) {
+	vp := j.plan
+	nk := len(vp.Agg.GroupBy)
+	bld := array.NewRecordBuilder(j.eng.alloc, vp.AggRel.Schema())
+	defer bld.Release()
+	for _, k := range order {
+		g := groups[k]
+		for c, v := range g.keys {
+			if err := appendValue(bld.Field(c), vp.AggRel.Columns[c].Type, v); err != nil {
 				return 0, err
 			}
 		}
@@ -864,11 +1037,6 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	}
 	aggRows := bld.NewRecordBatch()
 	defer aggRows.Release()
-	stateRows := sbld.NewRecordBatch()
-	defer stateRows.Release()
-	if err := batch.Upsert(j.state, stateRows, nil); err != nil {
-		return 0, err
-	}
 	st.batches[vp.AggRel] = []arrow.RecordBatch{aggRows}
 	pop, err := exec.Build(j.env(st), vp.Post)
 	if err != nil {
@@ -879,8 +1047,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		return 0, err
 	}
 	defer releaseAll(res)
-	// Rows come out with the group keys last; groups without a row (HAVING
-	// false) lose theirs.
+	// Rows come out with the group keys last.
 	kept := map[string]bool{}
 	var n int64
 	visible := len(j.rel.Columns) - len(j.rel.PrimaryKey)
@@ -926,7 +1093,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		if kept[k] {
 			continue
 		}
-		key := touched[k].keys
+		key := groups[k].keys
 		if nk == 0 {
 			key = []any{int64(0)}
 		}

@@ -268,19 +268,19 @@ func TestRowDescriptionOIDs(t *testing.T) {
 			t.Fatalf("mode %v: no row: %v", m, rows.Err())
 		}
 		var (
-			i4   int32
-			i8   int64
-			tx   string
-			vc   string
-			bo   bool
-			f8   float64
-			nm   pgtype.Numeric
-			ts   time.Time
-			dt   time.Time
-			iv   pgtype.Interval
-			by   []byte
-			i2   int16
-			f4   float32
+			i4 int32
+			i8 int64
+			tx string
+			vc string
+			bo bool
+			f8 float64
+			nm pgtype.Numeric
+			ts time.Time
+			dt time.Time
+			iv pgtype.Interval
+			by []byte
+			i2 int16
+			f4 float32
 		)
 		if err := rows.Scan(&i4, &i8, &tx, &vc, &bo, &f8, &nm, &ts, &dt, &iv, &by, &i2, &f4); err != nil {
 			t.Fatalf("mode %v: scan: %v", m, err)
