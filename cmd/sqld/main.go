@@ -86,8 +86,10 @@ func runBench(args []string) int {
 	auctions := fs.Int("auctions", 10_000, "distinct auctions")
 	rate := fs.Int("rate", 10_000, "insert rate of the freshness run, rows/s")
 	secs := fs.Int("seconds", 10, "length of the freshness run")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|freshness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|freshness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var scenarios []string
@@ -100,6 +102,30 @@ func runBench(args []string) int {
 			return 0
 		}
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+				return
+			}
+			defer f.Close()
+			_ = pprof.WriteHeapProfile(f)
+		}()
 	}
 	cfg := bench.Config{Rows: *rows, Partitions: *parts, Auctions: *auctions, FreshnessRate: *rate, FreshnessSeconds: *secs}
 	if err := bench.Run(context.Background(), cfg, scenarios...); err != nil {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,6 +97,11 @@ type viewJob struct {
 	keyTypes []catalog.Type
 	lastTime time.Time
 
+	// Open windows by end time, for closing them in order: ends is
+	// sorted ascending, byEnd lists the groups of each end.
+	ends  []int64
+	byEnd map[int64][]string
+
 	// Watermarks of a source stream that declares one.
 	tracker   *windows.Tracker
 	wmExpr    planner.Expr
@@ -106,6 +112,8 @@ type viewJob struct {
 type groupState struct {
 	keys     []any
 	partials []any
+	// stored reports whether the state table holds the group.
+	stored bool
 }
 
 // viewTables returns the store table names of a view.
@@ -494,7 +502,8 @@ func (j *viewJob) loadState(ctx context.Context) error {
 			for c := nk; c < int(b.NumCols()); c++ {
 				g.partials = append(g.partials, valueAt(b.Column(c), i))
 			}
-			j.groups[encodeKey(g.keys)] = g
+			g.stored = true
+			j.addGroup(encodeKey(g.keys), g)
 		}
 		b.Release()
 	}
@@ -913,7 +922,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 						g.partials[a] = int64(0)
 					}
 				}
-				j.groups[k] = g
+				j.addGroup(k, g)
 			}
 			for a, call := range vp.Agg.Aggs {
 				v := valueAt(b.Column(nk+a), i)
@@ -929,17 +938,23 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			}
 		}
 	}
-	// Windows the new watermark closes.
+	// Windows the new watermark closes, in the order of their ends.
 	closed := map[string]*groupState{}
 	var closedOrder []string
 	if vp.WindowKey >= 0 && wmAfter != windows.NoWatermark {
-		for k, g := range j.groups {
-			if end, ok := windowEnd(g.keys); ok && windows.IsLate(end, wmAfter) {
-				closed[k] = g
-				closedOrder = append(closedOrder, k)
+		for len(j.ends) > 0 && windows.IsLate(j.ends[0], wmAfter) {
+			end := j.ends[0]
+			j.ends = j.ends[1:]
+			keys := j.byEnd[end]
+			delete(j.byEnd, end)
+			sort.Strings(keys)
+			for _, k := range keys {
+				if g, ok := j.groups[k]; ok {
+					closed[k] = g
+					closedOrder = append(closedOrder, k)
+				}
 			}
 		}
-		sort.Strings(closedOrder)
 	}
 	emit := order
 	emitted := touched
@@ -952,12 +967,10 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	}
 	for _, k := range closedOrder {
 		g := closed[k]
-		key := g.keys
-		if nk == 0 {
-			key = []any{int64(0)}
-		}
-		if err := batch.DeleteRow(j.state, key); err != nil {
-			return 0, 0, err
+		if g.stored {
+			if err := batch.DeleteRow(j.state, g.keys); err != nil {
+				return 0, 0, err
+			}
 		}
 		delete(j.groups, k)
 	}
@@ -995,6 +1008,7 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, clos
 				return err
 			}
 		}
+		g.stored = true
 		rows++
 	}
 	if rows == 0 {
@@ -1102,6 +1116,33 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 		}
 	}
 	return n, nil
+}
+
+// addGroup installs a new group, indexing it by window end.
+func (j *viewJob) addGroup(k string, g *groupState) {
+	if j.groups == nil {
+		j.groups = map[string]*groupState{}
+	}
+	j.groups[k] = g
+	vp := j.plan
+	if vp.WindowKey < 0 {
+		return
+	}
+	start, ok := g.keys[vp.WindowKey].(int64)
+	if !ok {
+		return
+	}
+	end := start + vp.WindowSize
+	if j.byEnd == nil {
+		j.byEnd = map[int64][]string{}
+	}
+	if _, ok := j.byEnd[end]; !ok {
+		i := sort.Search(len(j.ends), func(i int) bool { return j.ends[i] >= end })
+		j.ends = append(j.ends, 0)
+		copy(j.ends[i+1:], j.ends[i:])
+		j.ends[i] = end
+	}
+	j.byEnd[end] = append(j.byEnd[end], k)
 }
 
 // mergePartial combines a stored partial aggregate with an epoch's.
@@ -1231,15 +1272,43 @@ func finalAvg(sum, count any, t catalog.Type) (any, error) {
 
 // encodeKey is a map key for a tuple of values, distinguishing NULL.
 func encodeKey(vals []any) string {
-	var sb strings.Builder
+	var buf [64]byte
+	b := buf[:0]
 	for _, v := range vals {
-		if v == nil {
-			sb.WriteString("N|")
-			continue
+		switch x := v.(type) {
+		case nil:
+			b = append(b, 'N')
+		case int64:
+			b = append(b, 'i')
+			b = binary.BigEndian.AppendUint64(b, uint64(x))
+		case int32:
+			b = append(b, 'd')
+			b = binary.BigEndian.AppendUint32(b, uint32(x))
+		case float64:
+			b = append(b, 'f')
+			b = binary.BigEndian.AppendUint64(b, math.Float64bits(x))
+		case bool:
+			if x {
+				b = append(b, 't')
+			} else {
+				b = append(b, 'F')
+			}
+		case string:
+			b = append(b, 's')
+			b = binary.AppendUvarint(b, uint64(len(x)))
+			b = append(b, x...)
+		case []byte:
+			b = append(b, 'b')
+			b = binary.AppendUvarint(b, uint64(len(x)))
+			b = append(b, x...)
+		default:
+			str := fmt.Sprintf("%T:%v", v, v)
+			b = append(b, 'o')
+			b = binary.AppendUvarint(b, uint64(len(str)))
+			b = append(b, str...)
 		}
-		fmt.Fprintf(&sb, "%T:%q|", v, fmt.Sprint(v))
 	}
-	return sb.String()
+	return string(b)
 }
 
 // runRecompute evaluates the view's query over its inputs' current

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,13 +80,15 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 		want[s] = true
 	}
 	all := want["all"] || len(scenarios) == 0
-	if all || want["ingest"] || want["maintain"] {
+	if all || want["ingest"] || want["maintain"] || want["tumble"] || want["hop"] {
 		if err := ingest(ctx, conn, cfg); err != nil {
 			return err
 		}
-		if all || want["maintain"] {
-			if err := maintain(ctx, conn, cfg); err != nil {
-				return err
+		for _, v := range viewBenches {
+			if all || want[v.name] {
+				if err := runView(ctx, conn, cfg, v); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -132,7 +135,8 @@ func (r *bidReader) Read(p []byte) (int, error) {
 
 func ingest(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
-		url VARCHAR, date_time TIMESTAMP, extra VARCHAR) WITH (partitions = %d)`, cfg.Partitions)); err != nil {
+		url VARCHAR, date_time TIMESTAMP, extra VARCHAR,
+		WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND) WITH (partitions = %d)`, cfg.Partitions)); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -145,20 +149,50 @@ func ingest(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	return nil
 }
 
-func maintain(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+// viewBench is a view created over the rows already in the bid stream.
+type viewBench struct {
+	name, sql string
+}
+
+var viewBenches = []viewBench{
+	{"maintain", "CREATE VIEW per_auction AS SELECT auction, count(*), sum(price), max(price) FROM bid GROUP BY auction"},
+	{"tumble", "CREATE VIEW tumble10 AS SELECT window_start, max(price), count(*) FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start"},
+	{"hop", "CREATE VIEW hop2_10 AS SELECT auction, window_start, count(*) FROM HOP(bid, date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start"},
+}
+
+func runView(ctx context.Context, conn *pgx.Conn, cfg Config, v viewBench) error {
 	start := time.Now()
 	// CREATE VIEW returns once the view covers every row already in the
 	// stream: the time is the time to process them all.
-	if _, err := conn.Exec(ctx, "CREATE VIEW per_auction AS SELECT auction, count(*), sum(price), max(price) FROM bid GROUP BY auction"); err != nil {
+	if _, err := conn.Exec(ctx, v.sql); err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	var groups int64
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM per_auction").Scan(&groups); err != nil {
+	var state int64
+	name := strings.Fields(v.sql)[2]
+	if err := conn.QueryRow(ctx, "SELECT state_groups FROM sys.jobs WHERE name = $1", name).Scan(&state); err != nil {
 		return err
 	}
-	fmt.Fprintf(cfg.Out, "bench maintain rows=%d groups=%d seconds=%.2f rows_per_sec=%.0f\n", cfg.Rows, groups, secs, float64(cfg.Rows)/secs)
+	fmt.Fprintf(cfg.Out, "bench %s rows=%d seconds=%.2f rows_per_sec=%.0f state_groups=%d rss_mb=%d\n", v.name, cfg.Rows, secs, float64(cfg.Rows)/secs, state, rssMB())
 	return nil
+}
+
+// rssMB returns the resident set size of this process in MiB.
+func rssMB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // freshness inserts at a fixed rate and measures the time from each
