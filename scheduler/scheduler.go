@@ -264,10 +264,14 @@ func (s *Scheduler) accept(o *offerState, tasks []TaskSpec, out []Action) []Acti
 				State: TaskFailed, Err: err})
 		}
 		switch {
-		case spec.ID == "":
-			fail(fmt.Errorf("%w: empty task id", ErrInvalidTask))
-		case s.tasks[spec.ID] != nil:
-			fail(fmt.Errorf("%w: task %q is live", ErrDuplicate, spec.ID))
+		case spec.ID == "" || s.tasks[spec.ID] != nil:
+			// NB: not a TaskStatus, which the framework would take for news
+			// of the live task with that id (or could not match at all).
+			err := fmt.Errorf("%w: empty task id", ErrInvalidTask)
+			if spec.ID != "" {
+				err = fmt.Errorf("%w: task %q is live", ErrDuplicate, spec.ID)
+			}
+			out = append(out, Rejected{Event: Accept{Framework: fw.name, OfferID: o.ID, Tasks: []TaskSpec{spec}}, Err: err})
 		case spec.Resources.Validate() != nil:
 			fail(fmt.Errorf("task %q: %w", spec.ID, spec.Resources.Validate()))
 		case spec.Resources.IsZero():

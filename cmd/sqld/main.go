@@ -32,6 +32,8 @@ func run(args []string) int {
 	dataDir := fs.String("data-dir", "./sqld-data", "directory for the store and the log")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpus := fs.Float64("cpus", 0, "CPUs the in-process agent offers to view jobs (0: all cores)")
+	memory := fs.Int64("memory", 0, "memory in MiB the in-process agent offers (0: 4096)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -64,7 +66,11 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, Logger: logger})
+	if *cpus < 0 || *memory < 0 {
+		fmt.Fprintln(os.Stderr, "sqld: --cpus and --memory must not be negative")
+		return 2
+	}
+	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, Logger: logger, CPUs: *cpus, MemBytes: *memory << 20})
 	if err != nil {
 		logger.Error("sqld failed to start", "err", err)
 		return 1

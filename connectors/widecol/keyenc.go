@@ -136,6 +136,9 @@ func decodeKey(src []byte, k kind, desc bool, s *scalar) ([]byte, error) {
 	if desc {
 		inv = 0xFF
 	}
+	if !k.keyable() {
+		return nil, errors.New("kind has no key encoding")
+	}
 	if len(src) == 0 {
 		return nil, errKeyTruncated
 	}

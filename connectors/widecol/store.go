@@ -50,7 +50,12 @@ type Options struct {
 	FS vfs.FS
 	// CacheSize is the block cache size in bytes; 0 means 64 MiB.
 	CacheSize int64
-	// MemTableSize is the size of one memtable in bytes; 0 means 32 MiB.
+	// MemTableSize is the size of one memtable in bytes; 0 means
+	// CacheSize/8, clamped to [4 MiB, 64 MiB].
+	//
+	// NB: Pebble reserves the memory of live memtables (up to two while one
+	// flushes) inside the block cache, so a memtable larger than a quarter
+	// of the cache leaves no room for cached blocks and reads miss.
 	MemTableSize uint64
 	// Sync is the fsync policy.
 	Sync SyncMode
@@ -102,7 +107,7 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		o.CacheSize = 64 << 20
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 32 << 20
+		o.MemTableSize = uint64(min(max(o.CacheSize/8, 4<<20), 64<<20))
 	}
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = 100 * time.Millisecond

@@ -524,19 +524,19 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err := Open(ctx, "db", &Options{FS: fs})
+	_, err := Open(ctx, "db", &Options{FS: fs, Logger: quietLogger{t}})
 	if !errors.Is(err, ErrIncompatibleFormat) || !strings.Contains(err.Error(), "version 99") || !strings.Contains(err.Error(), fmt.Sprint("version ", FormatVersion)) {
 		t.Fatalf("open with format 99: %v", err)
 	}
 	// A non-empty directory without a marker is refused too.
 	fs2 := vfs.NewMem()
-	db, err := pebble.Open("db", &pebble.Options{FS: fs2, Merger: newMerger(time.Now), FormatMajorVersion: pebble.FormatNewest})
+	db, err := pebble.Open("db", &pebble.Options{FS: fs2, Logger: quietLogger{t}, Merger: newMerger(time.Now), FormatMajorVersion: pebble.FormatNewest})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = db.Set([]byte("foreign"), []byte("x"), pebble.Sync)
 	db.Close()
-	if _, err := Open(ctx, "db", &Options{FS: fs2}); !errors.Is(err, ErrIncompatibleFormat) {
+	if _, err := Open(ctx, "db", &Options{FS: fs2, Logger: quietLogger{t}}); !errors.Is(err, ErrIncompatibleFormat) {
 		t.Fatalf("open foreign data: %v", err)
 	}
 }

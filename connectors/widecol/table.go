@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -280,7 +281,10 @@ func (r *defReader) varint() int64 {
 }
 
 func (r *defReader) str() string {
-	l := r.uvarint(uint64(len(r.b)))
+	l := r.uvarint(math.MaxUint32)
+	if r.err == nil && l > uint64(len(r.b)) {
+		r.fail("truncated string")
+	}
 	if r.err != nil {
 		return ""
 	}

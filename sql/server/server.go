@@ -25,6 +25,10 @@ type Config struct {
 	DataDir string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// CPUs and MemBytes size the in-process agent that runs view jobs;
+	// zero means the machine's cores and 4 GiB.
+	CPUs     float64
+	MemBytes int64
 }
 
 // Server is a running sqld.
@@ -50,7 +54,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
-	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg})
+	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg,
+		Scheduler: session.SchedulerConfig{CPUs: cfg.CPUs, MemBytes: cfg.MemBytes}})
 	if err != nil {
 		return nil, err
 	}

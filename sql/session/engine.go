@@ -21,6 +21,7 @@ import (
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/scheduler"
 	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/parser"
 	"github.com/sqld/sqld/sql/pgerror"
@@ -42,6 +43,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Store overrides the store options (tests use an in-memory FS).
 	Store *widecol.Options
+	// Scheduler sizes the in-process agent that runs the view jobs.
+	Scheduler SchedulerConfig
 }
 
 // Engine is the state shared by every session: storage and the catalog.
@@ -84,6 +87,9 @@ type Engine struct {
 
 	// jobs holds the running view jobs by view name (guarded by mu).
 	jobs map[string]*viewJob
+	// fw and sched run the view jobs as scheduled, supervised tasks.
+	fw    *streaming
+	sched *scheduler.Driver
 }
 
 // commitTable commits a write to a table and tells the views.
@@ -157,6 +163,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		store.Close()
 		return nil, err
 	}
+	if err := e.startScheduler(cfg.Scheduler); err != nil {
+		e.Close()
+		return nil, err
+	}
 	if err := e.startViews(ctx); err != nil {
 		e.Close()
 		return nil, err
@@ -175,8 +185,11 @@ func (e *Engine) Close() error {
 		jobs = append(jobs, j)
 	}
 	e.mu.RUnlock()
-	for _, j := range jobs {
-		j.stop()
+	if e.fw != nil {
+		for _, j := range jobs {
+			j.stop()
+		}
+		e.sched.Close()
 	}
 	lerr := e.log_.Close()
 	if err := e.store.Close(); err != nil {

@@ -53,7 +53,7 @@ func (e *Engine) captureTargets() *flushTargets {
 func (j *viewJob) caughtUp(t *flushTargets) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.status == JobFailed || j.status == JobStopped {
+	if j.status == JobFailed || j.status == JobStopped || (j.status == JobRestarting && j.lastErr != nil) {
 		return true
 	}
 	if j.status == JobStarting {
@@ -119,7 +119,7 @@ func (e *Engine) waitViews(ctx context.Context, jobs []*viewJob) error {
 		}
 		j.mu.Lock()
 		t.pos[j.rel.Name] = j.epoch
-		failed := j.status == JobFailed
+		failed := j.status == JobFailed || (j.status == JobRestarting && j.lastErr != nil)
 		err := j.lastErr
 		j.mu.Unlock()
 		if failed && jobs != nil {
@@ -150,8 +150,62 @@ var systemRelations = map[string]*catalog.Relation{
 		{Name: "watermark", Type: catalog.TypeTimestamp},
 		{Name: "late_rows", Type: catalog.TypeInt8},
 		{Name: "state_groups", Type: catalog.TypeInt8},
+		{Name: "restarts", Type: catalog.TypeInt8},
 		{Name: "last_error", Type: catalog.TypeText},
 	}},
+}
+
+func init() {
+	systemRelations["sys.agents"] = &catalog.Relation{Name: "sys.agents", Kind: catalog.KindSystem, Columns: []catalog.Column{
+		{Name: "id", Type: catalog.TypeText},
+		{Name: "cpus", Type: catalog.TypeFloat8},
+		{Name: "mem_bytes", Type: catalog.TypeInt8},
+		{Name: "cpus_used", Type: catalog.TypeFloat8},
+		{Name: "mem_used", Type: catalog.TypeInt8},
+		{Name: "cpus_offered", Type: catalog.TypeFloat8},
+		{Name: "tasks", Type: catalog.TypeInt8},
+	}}
+	systemRelations["sys.frameworks"] = &catalog.Relation{Name: "sys.frameworks", Kind: catalog.KindSystem, Columns: []catalog.Column{
+		{Name: "name", Type: catalog.TypeText},
+		{Name: "weight", Type: catalog.TypeFloat8},
+		{Name: "dominant_share", Type: catalog.TypeFloat8},
+		{Name: "cpus", Type: catalog.TypeFloat8},
+		{Name: "mem_bytes", Type: catalog.TypeInt8},
+		{Name: "tasks", Type: catalog.TypeInt8},
+		{Name: "offers", Type: catalog.TypeInt8},
+	}}
+	systemRelations["sys.tasks"] = &catalog.Relation{Name: "sys.tasks", Kind: catalog.KindSystem, Columns: []catalog.Column{
+		{Name: "id", Type: catalog.TypeText},
+		{Name: "job", Type: catalog.TypeText},
+		{Name: "framework", Type: catalog.TypeText},
+		{Name: "agent", Type: catalog.TypeText},
+		{Name: "state", Type: catalog.TypeText},
+		{Name: "cpus", Type: catalog.TypeFloat8},
+		{Name: "mem_bytes", Type: catalog.TypeInt8},
+	}}
+}
+
+// schedulerRows returns the rows of sys.agents, sys.frameworks or sys.tasks.
+func (e *Engine) schedulerRows(name string) [][]any {
+	var rows [][]any
+	if e.sched == nil {
+		return nil
+	}
+	switch name {
+	case "sys.agents":
+		for _, a := range e.sched.Agents() {
+			rows = append(rows, []any{a.ID, a.Total.CPUs, a.Total.MemBytes, a.Used.CPUs, a.Used.MemBytes, a.Offered.CPUs, int64(a.Tasks)})
+		}
+	case "sys.frameworks":
+		for _, f := range e.sched.Frameworks() {
+			rows = append(rows, []any{f.Name, f.Weight, f.DominantShare, f.Allocated.CPUs, f.Allocated.MemBytes, int64(f.Tasks), int64(f.Offers)})
+		}
+	case "sys.tasks":
+		for _, t := range e.sched.Tasks() {
+			rows = append(rows, []any{t.ID, t.Job, t.Framework, t.Agent, t.State.String(), t.Resources.CPUs, t.Resources.MemBytes})
+		}
+	}
+	return rows
 }
 
 // jobRows returns one row per view job, for sys.jobs and SHOW JOBS.
@@ -181,7 +235,7 @@ func (e *Engine) jobRows() [][]any {
 		if j.tracker != nil && j.watermark != windows.NoWatermark {
 			wm = j.watermark
 		}
-		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), errText})
+		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), int64(j.restarts), errText})
 		j.mu.Unlock()
 	}
 	return rows
@@ -193,6 +247,8 @@ func (e *Engine) systemTable(rel *catalog.Relation) (arrow.RecordBatch, error) {
 	switch rel.Name {
 	case "sys.jobs":
 		rows = e.jobRows()
+	default:
+		rows = e.schedulerRows(rel.Name)
 	}
 	bld := array.NewRecordBuilder(e.alloc, rel.Schema())
 	defer bld.Release()
@@ -222,4 +278,4 @@ func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 	return fmt.Sprintf("SHOW %d", len(rows)), []arrow.RecordBatch{s.textBatch(jobColumnNames, rows)}, nil
 }
 
-var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "watermark", "late_rows", "state_groups", "last_error"}
+var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "watermark", "late_rows", "state_groups", "restarts", "last_error"}

@@ -208,6 +208,15 @@ func (st *statement) bind(ctx context.Context, params []any) (*portal, error) {
 		}
 	}
 	p := &portal{s: s, st: st, params: params}
+	if task, ok := killTaskCall(st.st.AST); ok {
+		if err := s.eng.fw.kill(task); err != nil {
+			return nil, pgerror.New(pgerror.CodeUndefinedObject, "%v", err)
+		}
+		p.cols = textColumns("kill_task")
+		p.results = []arrow.RecordBatch{s.textBatch([]string{"kill_task"}, [][]string{{task}})}
+		p.started, p.tag = true, "SELECT 1"
+		return p, nil
+	}
 	switch x := st.st.AST.(type) {
 	case *ast.Select:
 		q, err := s.eng.planSelect(st.st.Text, x, st.params)
@@ -220,6 +229,28 @@ func (st *statement) bind(ctx context.Context, params []any) (*portal, error) {
 		p.cols = utilityColumns(s, st.st.AST)
 	}
 	return p, nil
+}
+
+// killTaskCall recognises SELECT sys.kill_task('id'), the operator's way
+// to kill a task and watch its job recover.
+func killTaskCall(st ast.Statement) (string, bool) {
+	sel, ok := st.(*ast.Select)
+	if !ok {
+		return "", false
+	}
+	core, ok := sel.Body.(*ast.SelectCore)
+	if !ok || len(core.From) > 0 || len(core.Items) != 1 {
+		return "", false
+	}
+	f, ok := core.Items[0].Expr.(*ast.Func)
+	if !ok || (f.Name != "kill_task" && f.Name != "sys.kill_task") || len(f.Args) != 1 {
+		return "", false
+	}
+	lit, ok := f.Args[0].(*ast.Literal)
+	if !ok || lit.Kind != ast.LitString {
+		return "", false
+	}
+	return lit.Val, true
 }
 
 // portal is a bound statement; it runs on the first Next.

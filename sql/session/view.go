@@ -45,10 +45,13 @@ const (
 	JobRunning
 	JobFailed
 	JobStopped
+	// JobRestarting is a job whose task failed, waiting for the supervisor
+	// to launch it again.
+	JobRestarting
 )
 
 func (s JobState) String() string {
-	return [...]string{"STARTING", "RUNNING", "FAILED", "STOPPED"}[s]
+	return [...]string{"STARTING", "RUNNING", "FAILED", "STOPPED", "RESTARTING"}[s]
 }
 
 // epochRecord is what a view job commits with every epoch, and the plan
@@ -82,8 +85,9 @@ type viewJob struct {
 	result *widecol.Table
 	state  *widecol.Table // incremental aggregation state, or nil
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	// task is the id of the job's current task; attempt counts restarts.
+	task    string
+	attempt int
 
 	mu       sync.Mutex
 	status   JobState
@@ -93,6 +97,7 @@ type viewJob struct {
 	seen     map[string]int64 // recompute: source versions of the last epoch
 	rowsIn   int64
 	rowsOut  int64
+	restarts int
 	groups   map[string]*groupState
 	keyTypes []catalog.Type
 	lastTime time.Time
@@ -269,7 +274,7 @@ func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 }
 
 func (e *Engine) newJob(rel *catalog.Relation, vp *planner.ViewPlan, result, state *widecol.Table) *viewJob {
-	j := &viewJob{eng: e, rel: rel, plan: vp, result: result, state: state, done: make(chan struct{}), seen: map[string]int64{}}
+	j := &viewJob{eng: e, rel: rel, plan: vp, result: result, state: state, seen: map[string]int64{}}
 	if vp.Agg != nil {
 		for _, g := range vp.Agg.GroupBy {
 			j.keyTypes = append(j.keyTypes, g.Type())
@@ -294,8 +299,7 @@ func (e *Engine) startViews(ctx context.Context) error {
 		if err != nil {
 			// The view stays in the catalog and reports its error.
 			e.log.Error("view cannot resume", "view", rel.Name, "err", err)
-			job = &viewJob{eng: e, rel: rel, status: JobFailed, lastErr: err, done: make(chan struct{}), seen: map[string]int64{}}
-			close(job.done)
+			job = &viewJob{eng: e, rel: rel, status: JobFailed, lastErr: err, seen: map[string]int64{}}
 		}
 		e.jobs[rel.Name] = job
 	}
@@ -347,17 +351,12 @@ func (c lockedCatalog) Relation(name string) (*catalog.Relation, bool) {
 }
 
 func (j *viewJob) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	j.cancel = cancel
-	go j.run(ctx)
+	j.eng.fw.launch(j)
 }
 
-// stop ends the job and waits for it.
+// stop ends the job for good (DROP VIEW, shutdown) and waits for its task.
 func (j *viewJob) stop() {
-	if j.cancel != nil {
-		j.cancel()
-	}
-	<-j.done
+	j.eng.fw.stop(j)
 }
 
 func (j *viewJob) setStatus(s JobState, err error) {
@@ -368,37 +367,48 @@ func (j *viewJob) setStatus(s JobState, err error) {
 	j.eng.notifyChange()
 }
 
-func (j *viewJob) run(ctx context.Context) {
-	defer close(j.done)
+// runTask is the body of the job's task: it resumes from the last
+// committed epoch and runs epochs until ctx ends (nil) or an epoch fails
+// (the error, for the supervisor).
+func (j *viewJob) runTask(ctx context.Context) error {
+	j.mu.Lock()
+	j.groups, j.ends, j.byEnd = nil, nil, nil
+	j.status = JobStarting
+	j.mu.Unlock()
 	if err := j.recover(ctx); err != nil {
-		if ctx.Err() == nil {
-			j.eng.log.Error("view job failed", "view", j.rel.Name, "err", err)
-			j.setStatus(JobFailed, err)
+		if ctx.Err() != nil {
+			return nil
 		}
-		return
+		return err
 	}
 	j.setStatus(JobRunning, nil)
 	first := true
 	for {
 		sig := j.eng.changeSignal()
+		start := time.Now()
 		did, err := j.step(ctx, first)
 		first = false
 		if err != nil {
 			if ctx.Err() != nil {
-				j.setStatus(JobStopped, nil)
-				return
+				return nil
 			}
-			j.eng.log.Error("view job failed", "view", j.rel.Name, "err", err)
-			j.setStatus(JobFailed, err)
-			return
+			return err
+		}
+		if did && j.plan.Mode == planner.Recompute {
+			// A recomputation reads all its inputs: pace it so that it
+			// takes at most half of the job's time.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(min(time.Since(start), time.Second)):
+			}
 		}
 		if did {
 			continue
 		}
 		select {
 		case <-ctx.Done():
-			j.setStatus(JobStopped, nil)
-			return
+			return nil
 		case <-sig:
 		}
 	}

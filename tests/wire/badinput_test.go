@@ -276,8 +276,8 @@ func TestLargeStatements(t *testing.T) {
 			mustExec(t, c, `CREATE TABLE `+tbl+` (id BIGINT PRIMARY KEY, s TEXT)`)
 			var sb strings.Builder
 			sb.WriteString(`INSERT INTO ` + tbl + ` VALUES `)
-			const rows = 100000
-			pad := strings.Repeat("x", 100)
+			const rows = 20000
+			pad := strings.Repeat("x", 520)
 			for i := 0; i < rows; i++ {
 				if i > 0 {
 					sb.WriteByte(',')

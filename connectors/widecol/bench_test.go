@@ -1,0 +1,254 @@
+package widecol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// benchSpec: 4 BIGINT (id is the partition key) + 1 short TEXT.
+func benchSpec() TableSpec {
+	return TableSpec{Keyspace: "bench", Name: "t",
+		Schema: arrow.NewSchema([]arrow.Field{
+			{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "a", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "b", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "c", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "s", Type: arrow.BinaryTypes.String},
+		}, nil),
+		PartitionKey: []string{"id"}}
+}
+
+// benchRecord builds n rows with ids start, start+1, ...
+func benchRecord(schema *arrow.Schema, start, n int) arrow.RecordBatch {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer rb.Release()
+	for i := start; i < start+n; i++ {
+		rb.Field(0).(*array.Int64Builder).Append(int64(i))
+		rb.Field(1).(*array.Int64Builder).Append(int64(i) * 3)
+		rb.Field(2).(*array.Int64Builder).Append(int64(i) ^ 0x5555)
+		rb.Field(3).(*array.Int64Builder).Append(-int64(i))
+		rb.Field(4).(*array.StringBuilder).Append(fmt.Sprintf("name-%06d", i%1000000))
+	}
+	return rb.NewRecordBatch()
+}
+
+func openBench(b *testing.B, o Options) *Store {
+	if o.Logger == nil {
+		o.Logger = quietLogger{b}
+	}
+	s, err := Open(context.Background(), b.TempDir(), &o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// fill writes rows [0, n) in large unsynced batches, then syncs, flushes
+// and compacts so reads come from sstables.
+func fill(b testing.TB, s *Store, t *Table, n int) {
+	const chunk = 65536
+	for start := 0; start < n; start += chunk {
+		rec := benchRecord(t.Schema, start, min(chunk, n-start))
+		mustCommit(b, s, func(bt *Batch) error { return bt.Upsert(t, rec, nil) })
+		rec.Release()
+	}
+	if err := s.Sync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Compact(ctx, t); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkWidecolUpsert(b *testing.B) {
+	const batch = 4096
+	s := openBench(b, Options{})
+	defer s.Close()
+	t, err := s.CreateTable(ctx, benchSpec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]arrow.RecordBatch, 64)
+	for i := range recs {
+		recs[i] = benchRecord(t.Schema, i*batch, batch)
+		defer recs[i].Release()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		bt := s.NewBatch()
+		if err := bt.Upsert(t, recs[i%len(recs)], nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := bt.Commit(ctx); err != nil { // one fsync per batch
+			b.Fatal(err)
+		}
+		bt.Close()
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(b.N*batch)/el.Seconds(), "rows/s")
+}
+
+func BenchmarkWidecolScan(b *testing.B) {
+	sizes := []int{1_000_000, 10_000_000}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			if n > 1_000_000 && testing.Short() {
+				b.Skip("large data set")
+			}
+			s := openBench(b, Options{Sync: SyncInterval, CacheSize: 256 << 20, MemTableSize: 64 << 20})
+			defer s.Close()
+			t, err := s.CreateTable(ctx, benchSpec())
+			if err != nil {
+				b.Fatal(err)
+			}
+			fill(b, s, t, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				it, err := s.Scan(ctx, t, Range{}, &ReadOptions{BatchSize: 4096})
+				if err != nil {
+					b.Fatal(err)
+				}
+				got := 0
+				for {
+					rec, err := it.Next(ctx)
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += int(rec.NumRows())
+					rec.Release()
+				}
+				it.Close()
+				if got != n {
+					b.Fatalf("scanned %d rows, want %d", got, n)
+				}
+			}
+			el := time.Since(start)
+			b.ReportMetric(float64(b.N*n)/el.Seconds(), "rows/s")
+		})
+	}
+}
+
+func BenchmarkWidecolGet(b *testing.B) {
+	const n = 200_000
+	s := openBench(b, Options{Sync: SyncInterval})
+	defer s.Close()
+	t, err := s.CreateTable(ctx, benchSpec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, s, t, n)
+	key := make([]any, 1)
+	for _, mode := range []string{"batch", "row"} {
+		b.Run(mode, func(b *testing.B) {
+			for i := 0; i < n; i++ { // warm the cache
+				key[0] = int64(i)
+				if _, err := s.GetRow(ctx, t, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make([]time.Duration, 0, b.N)
+			m0 := s.Metrics()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				key[0] = int64((i * 7919) % n)
+				st := time.Now()
+				if mode == "batch" {
+					rec, err := s.Get(ctx, t, key, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rec.Release()
+				} else if _, err := s.GetRow(ctx, t, key); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(st))
+			}
+			b.StopTimer()
+			m1 := s.Metrics()
+			b.ReportMetric(float64(m1.CacheMisses-m0.CacheMisses)/float64(b.N), "misses/op")
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+		})
+	}
+}
+
+// TestScanMemoryBounded scans a table about ten times the block cache and
+// checks the cache stays within its size and the Go heap does not grow
+// with the table.
+func TestScanMemoryBounded(t *testing.T) {
+	const cache = 2 << 20
+	s := openTest(t, vfs.NewMem(), &Options{CacheSize: cache, MemTableSize: 256 << 10, Sync: SyncInterval})
+	defer s.Close()
+	tb, err := s.CreateTable(ctx, benchSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, tb, 1_000_000)
+	if used := s.Metrics().Tables[0].DiskBytes; used < 10*cache {
+		t.Fatalf("table is only %d bytes on disk", used)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peakHeap uint64
+	var peakCache int64
+	it, err := s.Scan(ctx, tb, Range{}, &ReadOptions{BatchSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for i := 0; ; i++ {
+		rec, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += int(rec.NumRows())
+		rec.Release()
+		if i%100 == 0 {
+			runtime.GC() // measure live memory, not garbage
+			runtime.ReadMemStats(&ms)
+			peakHeap = max(peakHeap, ms.HeapAlloc)
+			peakCache = max(peakCache, s.Metrics().CacheSize)
+		}
+	}
+	it.Close()
+	if rows != 1_000_000 {
+		t.Fatalf("scanned %d rows", rows)
+	}
+	if peakCache > cache {
+		t.Errorf("block cache grew to %d bytes, capacity %d", peakCache, cache)
+	}
+	// Live heap may hold a batch and iterator buffers, but nothing like
+	// the table size.
+	if growth := int64(peakHeap) - int64(base); growth > 8<<20 {
+		t.Errorf("heap grew by %d bytes during the scan", growth)
+	}
+	t.Logf("table %d bytes, cache peak %d, heap growth %d", s.Metrics().Tables[0].DiskBytes, peakCache, int64(peakHeap)-int64(base))
+}

@@ -1,0 +1,274 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sqld/sqld/scheduler"
+)
+
+// Framework names registered with the scheduler.
+const (
+	streamingFramework = "streaming"
+	batchFramework     = "batch"
+)
+
+// viewTaskResources is what one view's task asks of an agent. A view
+// task sleeps between epochs, so many share a core.
+var viewTaskResources = scheduler.Resources{CPUs: 0.05, MemBytes: 32 << 20}
+
+// errKilled is the failure of a task killed by an operator.
+var errKilled = errors.New("task killed")
+
+// streaming is the streaming framework: one job per view, placed by the
+// scheduler's offers and restarted by its supervisor.
+type streaming struct {
+	eng *Engine
+	d   *scheduler.Driver
+
+	mu      sync.Mutex
+	pending []scheduler.TaskSpec
+	running map[string]chan struct{} // task id -> closed when its run ends
+	stopped map[string]bool          // jobs stopped for good
+}
+
+var (
+	_ scheduler.Framework = (*streaming)(nil)
+	_ scheduler.JobOwner  = (*streaming)(nil)
+)
+
+// SchedulerConfig sizes the in-process agent.
+type SchedulerConfig struct {
+	CPUs     float64 // 0: the machine's
+	MemBytes int64   // 0: 4 GiB
+	// InitialBackoff is the supervisor's first restart delay (0: 100ms).
+	InitialBackoff time.Duration
+}
+
+func (e *Engine) startScheduler(cfg SchedulerConfig) error {
+	if cfg.CPUs <= 0 {
+		cfg.CPUs = float64(runtime.NumCPU())
+	}
+	if cfg.MemBytes <= 0 {
+		cfg.MemBytes = 4 << 30
+	}
+	if cfg.InitialBackoff <= 0 {
+		cfg.InitialBackoff = 100 * time.Millisecond
+	}
+	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{}}
+	d, err := scheduler.NewDriver(context.Background(), scheduler.DriverConfig{
+		Runner:       scheduler.TaskRunnerFunc(fw.run),
+		CPUs:         cfg.CPUs,
+		MemBytes:     cfg.MemBytes,
+		TickInterval: 50 * time.Millisecond,
+		Supervisor:   scheduler.SupervisorConfig{InitialBackoff: cfg.InitialBackoff, MaxBackoff: 10 * time.Second, MaxRestarts: 5, Window: time.Minute},
+		OnReject: func(r scheduler.Rejected) {
+			e.log.Warn("scheduler rejected an event", "err", r.Err)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	fw.d = d
+	if err := d.Register(streamingFramework, 1, fw); err != nil {
+		d.Close()
+		return err
+	}
+	// Ad-hoc queries run on their sessions' goroutines; the batch
+	// framework holds their share in the allocator's accounting.
+	if err := d.Register(batchFramework, 1, idleFramework{d}); err != nil {
+		d.Close()
+		return err
+	}
+	e.fw = fw
+	e.sched = d
+	return nil
+}
+
+// launch submits a job's task and puts it under supervision.
+func (f *streaming) launch(j *viewJob) {
+	f.mu.Lock()
+	delete(f.stopped, j.rel.Name)
+	f.mu.Unlock()
+	_ = f.d.Supervise(j.rel.Name, streamingFramework)
+	f.submit(j)
+}
+
+func (f *streaming) submit(j *viewJob) {
+	j.mu.Lock()
+	j.task = fmt.Sprintf("%s-%d", j.rel.Name, j.attempt)
+	spec := scheduler.TaskSpec{ID: j.task, Job: j.rel.Name, Resources: viewTaskResources}
+	j.mu.Unlock()
+	f.mu.Lock()
+	f.pending = append(f.pending, spec)
+	f.mu.Unlock()
+	_ = f.d.Revive(streamingFramework)
+}
+
+// stop ends a job for good and waits for its task to return.
+func (f *streaming) stop(j *viewJob) {
+	f.mu.Lock()
+	f.stopped[j.rel.Name] = true
+	kept := f.pending[:0]
+	for _, t := range f.pending {
+		if t.Job != j.rel.Name {
+			kept = append(kept, t)
+		}
+	}
+	f.pending = kept
+	j.mu.Lock()
+	task := j.task
+	j.mu.Unlock()
+	done := f.running[task]
+	f.mu.Unlock()
+	_ = f.d.JobStopped(j.rel.Name)
+	if done != nil {
+		_ = f.d.Kill(task)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			f.eng.log.Warn("view task did not stop", "view", j.rel.Name)
+		}
+	}
+	j.setStatus(JobStopped, nil)
+}
+
+// run is the task runner: it runs the view job named by the task.
+func (f *streaming) run(ctx context.Context, spec scheduler.TaskSpec) error {
+	f.eng.mu.RLock()
+	j := f.eng.jobs[spec.Job]
+	f.eng.mu.RUnlock()
+	if j == nil {
+		return fmt.Errorf("no view %q", spec.Job)
+	}
+	done := make(chan struct{})
+	f.mu.Lock()
+	f.running[spec.ID] = done
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.running, spec.ID)
+		f.mu.Unlock()
+		close(done)
+	}()
+	err := j.runTask(ctx)
+	if err == nil && ctx.Err() != nil {
+		f.mu.Lock()
+		stopped := f.stopped[spec.Job]
+		f.mu.Unlock()
+		if !stopped {
+			// Killed by an operator: recover like from a failure.
+			return errKilled
+		}
+	}
+	return err
+}
+
+// ResourceOffers launches pending view tasks on the offers.
+func (f *streaming) ResourceOffers(offers []scheduler.Offer) {
+	for _, o := range offers {
+		f.mu.Lock()
+		var launch []scheduler.TaskSpec
+		left := o.Resources
+		kept := f.pending[:0]
+		for _, t := range f.pending {
+			if left.Contains(t.Resources) {
+				left = left.Sub(t.Resources)
+				launch = append(launch, t)
+			} else {
+				kept = append(kept, t)
+			}
+		}
+		f.pending = kept
+		f.mu.Unlock()
+		if len(launch) == 0 {
+			_ = f.d.Decline(streamingFramework, o.ID, time.Hour)
+			continue
+		}
+		_ = f.d.Accept(streamingFramework, o.ID, launch)
+	}
+}
+
+// OfferRescinded implements scheduler.Framework.
+func (f *streaming) OfferRescinded(string) {}
+
+// StatusUpdate reports task failures to the supervisor.
+func (f *streaming) StatusUpdate(st scheduler.TaskStatus) {
+	f.mu.Lock()
+	stopped := f.stopped[st.Job]
+	f.mu.Unlock()
+	if stopped {
+		return
+	}
+	switch st.State {
+	case scheduler.TaskFailed, scheduler.TaskLost, scheduler.TaskKilled:
+		err := st.Err
+		if err == nil {
+			err = errKilled
+		}
+		if j := f.job(st.Job); j != nil {
+			if errors.Is(err, errKilled) {
+				j.setStatus(JobRestarting, nil)
+			} else {
+				j.eng.log.Error("view task failed", "view", st.Job, "err", err)
+				j.setStatus(JobRestarting, err)
+			}
+		}
+		_ = f.d.JobFailure(st.Job, err)
+	}
+}
+
+func (f *streaming) job(name string) *viewJob {
+	f.eng.mu.RLock()
+	defer f.eng.mu.RUnlock()
+	return f.eng.jobs[name]
+}
+
+// RestartJob launches a failed job again, from its last committed epoch.
+func (f *streaming) RestartJob(job string, attempt int) {
+	f.mu.Lock()
+	stopped := f.stopped[job]
+	f.mu.Unlock()
+	j := f.job(job)
+	if j == nil || stopped {
+		return
+	}
+	j.mu.Lock()
+	j.attempt = attempt
+	j.restarts++
+	j.mu.Unlock()
+	f.submit(j)
+}
+
+// JobFailed marks a job FAILED after too many restarts.
+func (f *streaming) JobFailed(job string, err error) {
+	if j := f.job(job); j != nil {
+		j.setStatus(JobFailed, err)
+	}
+}
+
+// kill kills a task by id, as an operator testing recovery would.
+func (f *streaming) kill(task string) error {
+	f.mu.Lock()
+	_, ok := f.running[task]
+	f.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("task %q is not running", task)
+	}
+	return f.d.Kill(task)
+}
+
+// idleFramework is a framework that takes no offers.
+type idleFramework struct{ d *scheduler.Driver }
+
+func (f idleFramework) ResourceOffers(offers []scheduler.Offer) {
+	for _, o := range offers {
+		_ = f.d.Decline(batchFramework, o.ID, time.Hour)
+	}
+}
+func (idleFramework) OfferRescinded(string)             {}
+func (idleFramework) StatusUpdate(scheduler.TaskStatus) {}
