@@ -42,6 +42,11 @@ func (o *scanOp) Open(ctx context.Context) error {
 
 func (o *scanOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	for {
+		// Leaves check for cancellation once per batch: a cancelled or
+		// timed-out statement stops within a batch's work.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		b, err := o.in.Next(ctx)
 		if err != nil {
 			return nil, err

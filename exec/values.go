@@ -218,6 +218,9 @@ func (o *seriesOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if o.done {
 		return nil, io.EOF
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	bs := o.env.batchSize()
 	mem := o.env.Allocator()
 	bld := array.NewBuilder(mem, o.typ.Arrow())

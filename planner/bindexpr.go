@@ -440,6 +440,19 @@ func (b *Binder) bindColumn(e *ast.ColumnRef, sc *scope) (Expr, error) {
 		}
 		depth++
 	}
+	if e.Table == "" {
+		switch e.Column {
+		case "current_user", "session_user", "user", "current_role", "current_catalog", "current_schema":
+			name := e.Column
+			switch name {
+			case "session_user", "user", "current_role":
+				name = "current_user"
+			case "current_catalog":
+				name = "current_database"
+			}
+			return b.call(name, nil)
+		}
+	}
 	if e.Table != "" {
 		found := false
 		for s := sc; s != nil; s = s.parent {
@@ -606,9 +619,14 @@ func (b *Binder) explicitCast(x Expr, t catalog.Type) (Expr, error) {
 func foldCast(c *Const, t catalog.Type) (any, bool, error) {
 	from := c.Typ
 	switch {
-	case from.ID == catalog.Unknown || (from.IsString() && t.ID != catalog.Varchar):
+	case from.ID == catalog.Unknown || from.IsString():
 		if s, ok := c.Val.(string); ok {
 			if t.IsString() {
+				if t.ID == catalog.Varchar && t.Length > 0 {
+					if r := []rune(s); int32(len(r)) > t.Length {
+						s = string(r[:t.Length])
+					}
+				}
 				return s, true, nil
 			}
 			v, err := catalog.ParseText(t, s)

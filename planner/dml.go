@@ -67,7 +67,7 @@ func (b *Binder) defaultExpr(c catalog.Column) (Expr, error) {
 // assign coerces a value for column c (assignment cast).
 func (b *Binder) assign(e Expr, c catalog.Column) (Expr, error) {
 	t := e.Type()
-	if t != c.Type && t.ID != catalog.Unknown && !CanCast(t, c.Type) {
+	if t != c.Type && t.ID != catalog.Unknown && !CanAssignCast(t, c.Type) {
 		return nil, pgerror.New(pgerror.CodeDatatypeMismatch,
 			"column %q is of type %s but expression is of type %s", c.Name, c.Type, t).WithHint("You will need to rewrite or cast the expression.")
 	}

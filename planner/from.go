@@ -187,6 +187,9 @@ func (b *Binder) bindTableName(t *ast.TableName) (Node, *scope, error) {
 	if !ok {
 		return nil, nil, pgerror.New(pgerror.CodeUndefinedTable, "relation %q does not exist", name)
 	}
+	if t.AsOfProctime && rel.Kind != catalog.KindTable {
+		return nil, nil, pgerror.New(pgerror.CodeWrongObjectType, "FOR SYSTEM_TIME AS OF PROCTIME() needs a table, and %q is a %s", rel.Name, rel.Kind)
+	}
 	b.rels[rel.Name] = true
 	cols := make([]Column, len(rel.Columns))
 	proj := make([]int, len(rel.Columns))

@@ -68,6 +68,9 @@ type ViewPlan struct {
 	// EmitOnWindowClose writes each window's row once, final, after the
 	// watermark passes its end.
 	EmitOnWindowClose bool
+	// Notices warn of what the view will cost, such as state that grows
+	// without bound; CREATE VIEW sends them and EXPLAIN shows them.
+	Notices []string
 }
 
 // PlanView builds the streaming plan of a view query. It rejects what
@@ -106,7 +109,16 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	if q.EmitOnWindowClose {
 		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE is not supported for this view: %s", why)
 	}
-	return &ViewPlan{Query: q, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}, nil
+	rp := &ViewPlan{Query: q, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}
+	if streams > 0 {
+		rp.Notices = append(rp.Notices, "the view reads streams and is maintained by recomputation over all their retained rows: each change costs a full evaluation")
+	}
+	walkNodes(q.Plan, func(n Node) {
+		if j, ok := n.(*Join); ok && readsStream(j.Left) && readsStream(j.Right) && !timeBounded(j) {
+			rp.Notices = append(rp.Notices, "the join of two streams has no time condition: its state keeps every row of both and grows without bound")
+		}
+	})
+	return rp, nil
 }
 
 // checkBounded rejects plans over streams that need memory growing with
@@ -317,6 +329,9 @@ func hasSubquery(e Expr) bool {
 // shows it.
 func ExplainView(vp *ViewPlan) string {
 	var sb strings.Builder
+	for _, n := range vp.Notices {
+		fmt.Fprintf(&sb, "NOTICE: %s\n", n)
+	}
 	if vp.Mode == Recompute {
 		fmt.Fprintf(&sb, "StreamingView mode=recompute (%s)\n", vp.Why)
 		fmt.Fprintf(&sb, "  on change of: %s\n", strings.Join(vp.Query.Relations, ", "))
@@ -338,4 +353,54 @@ func ExplainView(vp *ViewPlan) string {
 
 func indentLines(s, pad string) string {
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+func walkNodes(n Node, fn func(Node)) {
+	fn(n)
+	for _, c := range n.Children() {
+		walkNodes(c, fn)
+	}
+}
+
+// readsStream reports whether a plan scans a stream.
+func readsStream(n Node) bool {
+	found := false
+	walkNodes(n, func(m Node) {
+		if s, ok := m.(*Scan); ok && s.Rel.Kind == catalog.KindStream {
+			found = true
+		}
+	})
+	return found
+}
+
+// timeBounded reports whether a join relates the two sides' times: a key
+// or condition on timestamps (an interval or window join).
+func timeBounded(j *Join) bool {
+	for _, k := range j.LeftKeys {
+		if k.Type().IsTime() {
+			return true
+		}
+	}
+	nl := len(j.Left.Columns())
+	bounded := false
+	for _, c := range splitAnd(j.Cond) {
+		call, ok := c.(*Call)
+		if !ok || len(call.Args) != 2 {
+			continue
+		}
+		switch call.Fn.Name {
+		case "<", "<=", ">", ">=", "=":
+		default:
+			continue
+		}
+		if !call.Args[0].Type().IsTime() {
+			continue
+		}
+		lo0, hi0, _ := colRange(call.Args[0])
+		lo1, hi1, _ := colRange(call.Args[1])
+		if (hi0 >= 0 && hi0 < nl && lo1 >= nl) || (hi1 >= 0 && hi1 < nl && lo0 >= nl) {
+			bounded = true
+		}
+	}
+	return bounded
 }

@@ -402,6 +402,11 @@ func coerceGo(v any, t catalog.Type) (any, error) {
 	if !ok {
 		return nil, errInternal("parameter value of Go type %T", v)
 	}
+	// TIMESTAMP values are int64 microseconds, like BIGINT: the Go value
+	// alone cannot tell them apart, the declared type can.
+	if x, isInt := v.(int64); isInt && (t.ID == catalog.Timestamp || t.ID == catalog.TimestampTZ) {
+		return x, nil
+	}
 	if from.ID == t.ID && from.ID != catalog.Numeric {
 		if x, ok := v.(int); ok {
 			return int64(x), nil

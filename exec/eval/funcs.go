@@ -577,7 +577,7 @@ func init() {
 
 	// Session information.
 	reg(simple(func(c *ctx, a []any) (any, error) {
-		return "PostgreSQL 16.0 (sqld), a streaming SQL service", nil
+		return "PostgreSQL 15.0 (sqld 0.1), a streaming SQL service", nil
 	}), "version")
 	reg(simple(func(c *ctx, a []any) (any, error) { return c.env.Database, nil }), "current_database", "current_catalog")
 	reg(simple(func(c *ctx, a []any) (any, error) { return c.env.User, nil }), "current_user", "session_user", "user")

@@ -77,10 +77,13 @@ const (
 // Postgres ErrorResponse. Position, when non-zero, is the 1-based character
 // offset into the statement text.
 type Error struct {
-	Code     string
-	Message  string
-	Detail   string
-	Hint     string
+	Code    string
+	Message string
+	Detail  string
+	Hint    string
+	// Where is the context of the error (Postgres's CONTEXT), such as
+	// the line of a COPY.
+	Where    string
 	Position int
 	cause    error
 }
@@ -112,6 +115,12 @@ func (e *Error) WithDetail(format string, args ...any) *Error {
 // WithHint sets the hint field and returns e.
 func (e *Error) WithHint(format string, args ...any) *Error {
 	e.Hint = fmt.Sprintf(format, args...)
+	return e
+}
+
+// WithWhere sets the context field and returns e.
+func (e *Error) WithWhere(format string, args ...any) *Error {
+	e.Where = fmt.Sprintf(format, args...)
 	return e
 }
 

@@ -453,6 +453,25 @@ func (c *conn) flush() {
 
 func (c *conn) sendError(err error) { c.sendErrorSeverity(err, "ERROR") }
 
+// sendNotices sends the NoticeResponses a statement left, if the session
+// keeps any (see Noticer).
+func (c *conn) sendNotices() {
+	n, ok := c.sess.(Noticer)
+	if !ok {
+		return
+	}
+	for _, e := range n.TakeNotices() {
+		c.send(&pgproto3.NoticeResponse{
+			Severity:            "NOTICE",
+			SeverityUnlocalized: "NOTICE",
+			Code:                e.Code,
+			Message:             e.Message,
+			Detail:              e.Detail,
+			Hint:                e.Hint,
+		})
+	}
+}
+
 func (c *conn) sendErrorSeverity(err error, severity string) {
 	pe := pgerror.From(err)
 	code, msg := pe.Code, pe.Message
@@ -469,6 +488,7 @@ func (c *conn) sendErrorSeverity(err error, severity string) {
 		Message:             msg,
 		Detail:              pe.Detail,
 		Hint:                pe.Hint,
+		Where:               pe.Where,
 		Position:            int32(pe.Position),
 	})
 }

@@ -93,6 +93,7 @@ func (c *conn) runSimple(ctx context.Context, st Statement) error {
 	if _, err := c.run(ctx, pt, 0); err != nil {
 		return err
 	}
+	c.sendNotices()
 	c.send(&pgproto3.CommandComplete{CommandTag: []byte(pt.tag)})
 	return nil
 }
@@ -406,6 +407,7 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 		c.send(&pgproto3.PortalSuspended{})
 		return nil
 	}
+	c.sendNotices()
 	c.send(&pgproto3.CommandComplete{CommandTag: []byte(pt.tag)})
 	return nil
 }

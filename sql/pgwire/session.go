@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/sql/pgerror"
 )
 
 // Handler creates a Session for each connection that completes startup.
@@ -105,4 +106,12 @@ type CopyIn interface {
 	Done(ctx context.Context) (string, error)
 	// Abort discards everything written.
 	Abort(reason string)
+}
+
+// Noticer is implemented by a Session that reports notices: warnings that
+// do not fail a statement. The server sends them as NoticeResponses before
+// the statement's CommandComplete.
+type Noticer interface {
+	// TakeNotices returns the notices raised since the last call.
+	TakeNotices() []*pgerror.Error
 }

@@ -267,7 +267,7 @@ func (c *copyIn) recordEnd() int {
 }
 
 func (c *copyIn) errorf(code, format string, args ...any) error {
-	return pgerror.New(code, "%s", fmt.Sprintf(format, args...)).WithDetail("COPY %s, line %d", c.rel.Name, c.line)
+	return pgerror.New(code, "%s", fmt.Sprintf(format, args...)).WithWhere("COPY %s, line %d", c.rel.Name, c.line)
 }
 
 func (c *copyIn) record(rec []byte) error {
@@ -303,7 +303,7 @@ func (c *copyIn) record(rec []byte) error {
 		}
 		if err := appendText(fb, c.types[i], v); err != nil {
 			pe := pgerror.From(err)
-			return pgerror.New(pe.Code, "%s", pe.Message).WithDetail("COPY %s, line %d, column %s: %q", c.rel.Name, c.line, c.rel.Columns[c.target[i]].Name, v)
+			return pgerror.New(pe.Code, "%s", pe.Message).WithWhere("COPY %s, line %d, column %s: %q", c.rel.Name, c.line, c.rel.Columns[c.target[i]].Name, v)
 		}
 	}
 	c.rows++

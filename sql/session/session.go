@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,14 @@ type Session struct {
 	changed  [][2]string
 	tx       byte
 	txn      *txnState
+	notices  []*pgerror.Error
+}
+
+// TakeNotices implements pgwire.Noticer.
+func (s *Session) TakeNotices() []*pgerror.Error {
+	out := s.notices
+	s.notices = nil
+	return out
 }
 
 var _ pgwire.Session = (*Session)(nil)
@@ -269,6 +278,45 @@ type portal struct {
 	snap    interface{ Close() error }
 	results []arrow.RecordBatch // precomputed results of utility statements
 	copyIn  pgwire.CopyIn
+	// deadline is when statement_timeout ends the statement; the year-1
+	// time means none.
+	deadline time.Time
+}
+
+// statementDeadline returns when a statement starting now times out, or
+// the year-1 time for no timeout.
+func (s *Session) statementDeadline() time.Time {
+	v, _ := s.setting("statement_timeout")
+	d, err := parseTimeout(v)
+	if err != nil || d <= 0 {
+		return time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)
+	}
+	return time.Now().Add(d)
+}
+
+// parseTimeout reads a timeout setting: milliseconds, or with a unit
+// (ms, s, min, h).
+func parseTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(strings.Trim(v, "'"))
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		d      time.Duration
+	}{{"ms", time.Millisecond}, {"min", time.Minute}, {"s", time.Second}, {"h", time.Hour}, {"d", 24 * time.Hour}}
+	mult := time.Millisecond
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.d
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid value for statement_timeout")
+	}
+	return time.Duration(n * float64(mult)), nil
 }
 
 // Columns implements pgwire.Portal.
@@ -294,6 +342,14 @@ func (p *portal) CopyIn() pgwire.CopyIn {
 
 // Next implements pgwire.Portal.
 func (p *portal) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if p.deadline.IsZero() {
+		p.deadline = p.s.statementDeadline()
+	}
+	if !p.deadline.IsZero() && p.deadline.Year() > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, p.deadline)
+		defer cancel()
+	}
 	b, err := p.next(ctx)
 	if err != nil && err != io.EOF {
 		p.s.failed()

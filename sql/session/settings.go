@@ -156,7 +156,14 @@ func (s *Session) set(x *ast.Set) (string, []arrow.RecordBatch, error) {
 		}
 		val = "UTF8"
 	case "datestyle":
+		if u := strings.ToUpper(val); !strings.Contains(u, "ISO") {
+			return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid value for parameter \"DateStyle\": %q", val).WithHint("sqld prints dates in the ISO style only.")
+		}
 		val = "ISO, MDY"
+	case "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout":
+		if _, err := parseTimeout(val); err != nil {
+			return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid value for parameter %q: %q", x.Name, val)
+		}
 	}
 	s.settings[name] = val
 	s.noteChange(name)

@@ -143,6 +143,9 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	if err != nil {
 		return "", nil, err
 	}
+	for _, n := range vp.Notices {
+		s.notices = append(s.notices, &pgerror.Error{Code: pgerror.CodeSuccessfulCompletion, Message: n})
+	}
 	rel := &catalog.Relation{Name: x.Name, Kind: catalog.KindView, SQL: text, Options: options(x.With), DependsOn: q.Relations}
 	rel.Query = parser.Format(x.Query)
 	seen := map[string]bool{}

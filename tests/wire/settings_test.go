@@ -146,10 +146,17 @@ func TestSettingsRejected(t *testing.T) {
 	} else {
 		wantCode(t, err, "22023", "SET TimeZone = 'Europe/Oslo'")
 	}
-	mustExec(t, c, "SET DateStyle = 'German'")
-	if got := queryString(t, c, "SHOW DateStyle"); got != "German, DMY" {
-		knownBug(t, "DateStyle is ignored", "SET DateStyle = 'German' succeeded but SHOW DateStyle = %q (Postgres: \"German, DMY\")", got)
+	// sqld prints dates in the ISO style only: other styles are refused
+	// rather than accepted and ignored.
+	_, err = c.Exec(ctxT(t, 5*time.Second), "SET DateStyle = 'German'")
+	if err == nil {
+		if got := queryString(t, c, "SHOW DateStyle"); got != "German, DMY" {
+			t.Errorf("SET DateStyle = 'German' accepted but SHOW DateStyle = %q", got)
+		}
+	} else {
+		wantCode(t, err, "22023", "SET DateStyle = 'German'")
 	}
+	mustExec(t, c, "SET DateStyle = 'ISO, MDY'")
 }
 
 // TestSystemFunctions checks the functions tools call on connect.
