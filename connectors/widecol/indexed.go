@@ -17,7 +17,7 @@ func (s *Store) NewIndexedBatch() *Batch {
 }
 
 // Indexed reports whether the batch was made by NewIndexedBatch.
-func (b *Batch) Indexed() bool { return b.pb.Indexed() }
+func (b *Batch) Indexed() bool { return !b.done && b.pb != nil && b.pb.Indexed() }
 
 // Get is Store.Get through an indexed batch (see NewIndexedBatch).
 func (b *Batch) Get(ctx context.Context, t *Table, key []any, o *ReadOptions) (arrow.RecordBatch, error) {
@@ -45,7 +45,7 @@ func (b *Batch) Scan(ctx context.Context, t *Table, r Range, o *ReadOptions) (*I
 }
 
 func (b *Batch) readable() error {
-	if b.done {
+	if b.done || b.pb == nil {
 		return ErrClosed
 	}
 	if !b.pb.Indexed() {

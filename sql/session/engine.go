@@ -143,6 +143,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if opts == nil {
 		opts = &widecol.Options{Sync: widecol.SyncEveryBatch}
 	}
+	if opts.Logger == nil {
+		o := *opts
+		o.Logger = storeLogger{lg}
+		opts = &o
+	}
 	store, err := widecol.Open(ctx, filepath.Join(cfg.DataDir, "store"), opts)
 	if err != nil {
 		return nil, fmt.Errorf("session: open store: %w", err)
@@ -676,4 +681,21 @@ func (e *Engine) rowExists(ctx context.Context, t *widecol.Table, key []any) (bo
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// storeLogger sends the storage engine's messages to the server's log:
+// its routine messages at debug level.
+type storeLogger struct{ l *slog.Logger }
+
+func (s storeLogger) Infof(format string, args ...any) {
+	s.l.Debug("store: " + fmt.Sprintf(format, args...))
+}
+
+func (s storeLogger) Errorf(format string, args ...any) {
+	s.l.Error("store: " + fmt.Sprintf(format, args...))
+}
+
+func (s storeLogger) Fatalf(format string, args ...any) {
+	s.l.Error("store: fatal: " + fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
 }
