@@ -168,19 +168,18 @@ func finish(schema *arrow.Schema, rows int64, bs ...array.Builder) arrow.RecordB
 
 func (g *Generator) persons(from, to, rows int64, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
-		id     = int64Col(mem, rows)
-		name   = stringCol(mem, rows, 12)
-		email  = stringCol(mem, rows, 17)
-		card   = stringCol(mem, rows, 19)
-		city   = stringCol(mem, rows, 9)
-		state  = stringCol(mem, rows, 2)
-		dt     = timestampCol(mem, rows)
-		extra  = stringCol(mem, rows, personTarget-75)
-		s      scratch
-		nrows  int64
-		lo, hi = int64(0), int64(firstAuctionOffset)
+		id    = int64Col(mem, rows)
+		name  = stringCol(mem, rows, 12)
+		email = stringCol(mem, rows, 17)
+		card  = stringCol(mem, rows, 19)
+		city  = stringCol(mem, rows, 9)
+		state = stringCol(mem, rows, 2)
+		dt    = timestampCol(mem, rows)
+		extra = stringCol(mem, rows, personTarget-75)
+		s     scratch
+		nrows int64
 	)
-	next := g.eachEvent(from, to, rows, lo, hi, func(n, e int64) {
+	next := g.eachEvent(from, to, rows, 0, firstAuctionOffset, func(n, e int64) {
 		p := g.person(e, &s)
 		id.UnsafeAppend(p.id)
 		name.BinaryBuilder.Append(p.name)
