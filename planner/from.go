@@ -360,7 +360,12 @@ func (b *Binder) bindWindowTVF(t *ast.TableFunc, name string, outer *scope) (Nod
 	}
 	alias := t.Alias
 	if alias == "" {
+		// Without an alias the window's columns are qualified by the
+		// relation it reads, as in TUMBLE(bid, ...) ... bid.auction.
 		alias = name
+		if src, ok := t.Args[0].(*ast.ColumnRef); ok {
+			alias = src.Column
+		}
 	}
 	var out Node
 	switch name {

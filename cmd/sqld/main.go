@@ -86,6 +86,9 @@ func run(args []string) int {
 }
 
 func runBench(args []string) int {
+	if len(args) > 0 && args[0] == "nexmark" {
+		return runNexmark(args[1:])
+	}
 	fs := flag.NewFlagSet("sqld bench", flag.ContinueOnError)
 	rows := fs.Int("rows", 10_000_000, "bid rows to ingest")
 	parts := fs.Int("partitions", 4, "partitions of the bid stream")
@@ -136,6 +139,58 @@ func runBench(args []string) int {
 	cfg := bench.Config{Rows: *rows, Partitions: *parts, Auctions: *auctions, FreshnessRate: *rate, FreshnessSeconds: *secs}
 	if err := bench.Run(context.Background(), cfg, scenarios...); err != nil {
 		fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runNexmark(args []string) int {
+	fs := flag.NewFlagSet("sqld bench nexmark", flag.ContinueOnError)
+	queries := fs.String("queries", "", "comma-separated queries to run, e.g. q0,q7 (default: every query file)")
+	events := fs.Int64("events", 10_000_000, "Nexmark events per query (all kinds)")
+	parts := fs.Int("partitions", 4, "partitions of each stream")
+	source := fs.String("source", "generator", "generator: views read while events are generated; log: events are loaded first and only views are timed")
+	verify := fs.Bool("verify", false, "compare each view with its SELECT run in batch")
+	dir := fs.String("queries-dir", "../shared/corpora/nexmark/risingwave", "directory of the query files (qN.sql)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if *source != "generator" && *source != "log" {
+		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --source must be generator or log")
+		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}()
+	}
+	cfg := bench.NexmarkConfig{Events: *events, Partitions: *parts, Source: *source, Verify: *verify, Dir: *dir}
+	if *queries != "" {
+		cfg.Queries = strings.Split(*queries, ",")
+	}
+	if err := bench.RunNexmark(context.Background(), cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
 		return 1
 	}
 	return 0

@@ -89,25 +89,29 @@ func (g *Generator) batch(kind Kind, from, to, limit int64, mem memory.Allocator
 	to = max(to, from)
 	rows := g.Count(kind, from, to)
 	if limit > 0 && rows > limit {
+		// Capped: eachEvent stops at the limit and next follows the last
+		// row. Otherwise it runs through to.
 		rows = limit
+	} else {
+		limit = 0
 	}
 	switch kind {
 	case KindPerson:
-		return g.persons(from, to, rows, mem)
+		return g.persons(from, to, rows, limit > 0, mem)
 	case KindAuction:
-		return g.auctions(from, to, rows, mem)
+		return g.auctions(from, to, rows, limit > 0, mem)
 	case KindBid:
-		return g.bids(from, to, rows, mem)
+		return g.bids(from, to, rows, limit > 0, mem)
 	}
 	return nil, from
 }
 
 // eachEvent calls fn for the event numbers in [from, to) whose event id has
 // an offset in [lo, hi) within its block of totalProportion ids, stopping
-// after rows calls. It returns the event number after the last one visited,
-// or to when the range ran out first. Whole runs of other kinds are skipped
+// after rows calls. It returns to, or when capped, the event number after
+// the last one visited. Whole runs of other kinds are skipped
 // arithmetically rather than event by event.
-func (g *Generator) eachEvent(from, to, rows, lo, hi int64, fn func(n, e int64)) int64 {
+func (g *Generator) eachEvent(from, to, rows int64, capped bool, lo, hi int64, fn func(n, e int64)) int64 {
 	if rows == 0 {
 		return to
 	}
@@ -124,7 +128,10 @@ func (g *Generator) eachEvent(from, to, rows, lo, hi int64, fn func(n, e int64))
 		for ; n < end; n, e = n+1, e+1 {
 			fn(n, e)
 			if count++; count == rows {
-				return n + 1
+				if capped {
+					return n + 1
+				}
+				return to
 			}
 		}
 	}
@@ -166,7 +173,7 @@ func finish(schema *arrow.Schema, rows int64, bs ...array.Builder) arrow.RecordB
 	return rec
 }
 
-func (g *Generator) persons(from, to, rows int64, mem memory.Allocator) (arrow.RecordBatch, int64) {
+func (g *Generator) persons(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
 		id    = int64Col(mem, rows)
 		name  = stringCol(mem, rows, 12)
@@ -179,7 +186,7 @@ func (g *Generator) persons(from, to, rows int64, mem memory.Allocator) (arrow.R
 		s     scratch
 		nrows int64
 	)
-	next := g.eachEvent(from, to, rows, 0, firstAuctionOffset, func(n, e int64) {
+	next := g.eachEvent(from, to, rows, capped, 0, firstAuctionOffset, func(n, e int64) {
 		p := g.person(e, &s)
 		id.UnsafeAppend(p.id)
 		name.BinaryBuilder.Append(p.name)
@@ -194,7 +201,7 @@ func (g *Generator) persons(from, to, rows int64, mem memory.Allocator) (arrow.R
 	return finish(PersonSchema, nrows, id, name, email, card, city, state, dt, extra), next
 }
 
-func (g *Generator) auctions(from, to, rows int64, mem memory.Allocator) (arrow.RecordBatch, int64) {
+func (g *Generator) auctions(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
 		id       = int64Col(mem, rows)
 		item     = stringCol(mem, rows, 14)
@@ -208,7 +215,7 @@ func (g *Generator) auctions(from, to, rows int64, mem memory.Allocator) (arrow.
 		extra    = stringCol(mem, rows, auctionTarget-148)
 		nrows    int64
 	)
-	next := g.eachEvent(from, to, rows, firstAuctionOffset, firstBidOffset, func(n, e int64) {
+	next := g.eachEvent(from, to, rows, capped, firstAuctionOffset, firstBidOffset, func(n, e int64) {
 		a := g.auction(e)
 		ts := g.EventTimeMicros(n)
 		id.UnsafeAppend(a.id)
@@ -226,7 +233,7 @@ func (g *Generator) auctions(from, to, rows int64, mem memory.Allocator) (arrow.
 	return finish(AuctionSchema, nrows, id, item, desc, initial, reserve, dt, expires, seller, category, extra), next
 }
 
-func (g *Generator) bids(from, to, rows int64, mem memory.Allocator) (arrow.RecordBatch, int64) {
+func (g *Generator) bids(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
 		auction = int64Col(mem, rows)
 		bidder  = int64Col(mem, rows)
@@ -237,7 +244,7 @@ func (g *Generator) bids(from, to, rows int64, mem memory.Allocator) (arrow.Reco
 		extra   = stringCol(mem, rows, 4)
 		nrows   int64
 	)
-	next := g.eachEvent(from, to, rows, firstBidOffset, totalProportion, func(n, e int64) {
+	next := g.eachEvent(from, to, rows, capped, firstBidOffset, totalProportion, func(n, e int64) {
 		b := g.bid(e)
 		auction.UnsafeAppend(b.auction)
 		bidder.UnsafeAppend(b.bidder)

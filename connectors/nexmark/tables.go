@@ -87,20 +87,38 @@ func newTables(seedKey uint64) *tables {
 		t.cities.add(cs[0])
 		t.states.add(cs[1])
 	}
-	seg := func() string { return string(t.randString(&r, 5)) }
-	baseURL := func() string {
-		return urlPrefix + seg() + "/" + seg() + "/" + seg() + "/item.htm?query=1"
+	// URLs are written straight into the arena: three random path segments,
+	// then for most numbered channels a channel_id naming the channel.
+	var num [20]byte
+	addURL := func(channelID int) {
+		t.urls.data = append(t.urls.data, urlPrefix...)
+		for range 3 {
+			t.urls.data = append(t.urls.data, t.randString(&r, 5)...)
+			t.urls.data = append(t.urls.data, '/')
+		}
+		t.urls.data = append(t.urls.data, "item.htm?query=1"...)
+		if channelID >= 0 {
+			t.urls.data = append(t.urls.data, "&channel_id="...)
+			t.urls.data = append(t.urls.data, strconv.AppendInt(num[:0], int64(channelID), 10)...)
+		}
+		t.urls.ends = append(t.urls.ends, int32(len(t.urls.data)))
 	}
+	t.chans.data = make([]byte, 0, numChannels*14)
+	t.chans.ends = make([]int32, 0, len(hotChannels)+numChannels)
+	t.urls.data = make([]byte, 0, (len(hotChannels)+numChannels)*75)
+	t.urls.ends = make([]int32, 0, len(hotChannels)+numChannels)
 	for _, c := range hotChannels {
 		t.chans.add(c)
-		t.urls.add(baseURL())
+		addURL(-1)
 	}
 	for i := range numChannels {
-		t.chans.add("channel-", strconv.Itoa(i))
-		if r.intn(10) > 0 { // most numbered channels name themselves in the URL
-			t.urls.add(baseURL(), "&channel_id=", strconv.Itoa(i))
+		t.chans.data = append(t.chans.data, "channel-"...)
+		t.chans.data = strconv.AppendInt(t.chans.data, int64(i), 10)
+		t.chans.ends = append(t.chans.ends, int32(len(t.chans.data)))
+		if r.intn(10) > 0 {
+			addURL(i)
 		} else {
-			t.urls.add(baseURL())
+			addURL(-1)
 		}
 	}
 	return t

@@ -87,6 +87,8 @@ type Engine struct {
 
 	// jobs holds the running view jobs by view name (guarded by mu).
 	jobs map[string]*viewJob
+	// sources generate connector streams (guarded by mu).
+	sources map[string]*nexmarkSource
 	// fw and sched run the view jobs as scheduled, supervised tasks.
 	fw    *streaming
 	sched *scheduler.Driver
@@ -190,6 +192,15 @@ func (e *Engine) Close() error {
 		jobs = append(jobs, j)
 	}
 	e.mu.RUnlock()
+	e.mu.RLock()
+	var srcs []string
+	for name := range e.sources {
+		srcs = append(srcs, name)
+	}
+	e.mu.RUnlock()
+	for _, name := range srcs {
+		e.stopSource(name)
+	}
 	if e.fw != nil {
 		for _, j := range jobs {
 			j.stop()
@@ -365,7 +376,12 @@ func (e *Engine) dependentsLocked(name string) []string {
 // dropRelation drops a relation (and, with cascade, its dependents).
 func (e *Engine) dropRelation(ctx context.Context, kind catalog.RelKind, name string, ifExists, cascade bool) error {
 	var stopped []*viewJob
+	var stoppedSources []*nexmarkSource
 	defer func() {
+		for _, src := range stoppedSources {
+			src.cancel()
+			<-src.done
+		}
 		// Jobs stop outside the catalog lock: they read the catalog.
 		for _, j := range stopped {
 			j.stop()
@@ -422,6 +438,11 @@ func (e *Engine) dropRelation(ctx context.Context, kind catalog.RelKind, name st
 				e.log.Warn("drop table data", "table", n, "err", err)
 			}
 		case catalog.KindStream:
+			if src := e.sources[n]; src != nil {
+				// Stopped outside the lock by the deferred cleanup.
+				stoppedSources = append(stoppedSources, src)
+				delete(e.sources, n)
+			}
 			if err := e.log_.DropTopic(topicName(r)); err != nil {
 				e.log.Warn("drop stream topic", "stream", n, "err", err)
 			}

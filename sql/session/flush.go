@@ -174,6 +174,14 @@ func init() {
 		{Name: "tasks", Type: catalog.TypeInt8},
 		{Name: "offers", Type: catalog.TypeInt8},
 	}}
+	systemRelations["sys.sources"] = &catalog.Relation{Name: "sys.sources", Kind: catalog.KindSystem, Columns: []catalog.Column{
+		{Name: "name", Type: catalog.TypeText},
+		{Name: "connector", Type: catalog.TypeText},
+		{Name: "next_event", Type: catalog.TypeInt8},
+		{Name: "events", Type: catalog.TypeInt8},
+		{Name: "done", Type: catalog.TypeBool},
+		{Name: "last_error", Type: catalog.TypeText},
+	}}
 	systemRelations["sys.tasks"] = &catalog.Relation{Name: "sys.tasks", Kind: catalog.KindSystem, Columns: []catalog.Column{
 		{Name: "id", Type: catalog.TypeText},
 		{Name: "job", Type: catalog.TypeText},
@@ -204,6 +212,32 @@ func (e *Engine) schedulerRows(name string) [][]any {
 		for _, t := range e.sched.Tasks() {
 			rows = append(rows, []any{t.ID, t.Job, t.Framework, t.Agent, t.State.String(), t.Resources.CPUs, t.Resources.MemBytes})
 		}
+	}
+	return rows
+}
+
+// sourceRows returns one row per connector stream.
+func (e *Engine) sourceRows() [][]any {
+	e.mu.RLock()
+	srcs := make([]*nexmarkSource, 0, len(e.sources))
+	for _, s := range e.sources {
+		srcs = append(srcs, s)
+	}
+	e.mu.RUnlock()
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].rel.Name < srcs[j].rel.Name })
+	var rows [][]any
+	for _, s := range srcs {
+		s.mu.Lock()
+		var errText any
+		if s.err != nil {
+			errText = s.err.Error()
+		}
+		var limit any
+		if s.limit > 0 {
+			limit = s.limit
+		}
+		rows = append(rows, []any{s.rel.Name, "nexmark", s.next, limit, s.limit > 0 && s.next >= s.limit, errText})
+		s.mu.Unlock()
 	}
 	return rows
 }
@@ -247,6 +281,8 @@ func (e *Engine) systemTable(rel *catalog.Relation) (arrow.RecordBatch, error) {
 	switch rel.Name {
 	case "sys.jobs":
 		rows = e.jobRows()
+	case "sys.sources":
+		rows = e.sourceRows()
 	default:
 		rows = e.schedulerRows(rel.Name)
 	}

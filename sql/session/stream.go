@@ -79,10 +79,15 @@ func (s *Session) createStream(ctx context.Context, x *ast.CreateTable, text str
 				}
 				cfg.Sync = streamlog.SyncPolicy{Mode: streamlog.SyncInterval, Interval: d}
 			}
-		case "connector", "appendonly", "append_only":
-			if k == "connector" {
-				return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "connector %q is not supported yet", v)
+		case "connector":
+			if v != "nexmark" {
+				return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "connector %q is not supported (sqld has: nexmark)", v)
 			}
+		case "event", "rate", "seed", "events":
+			if rel.Options["connector"] == "" {
+				return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option %q needs connector = 'nexmark'", k)
+			}
+		case "appendonly", "append_only":
 		default:
 			return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "unrecognized stream option %q", k)
 		}
@@ -104,6 +109,11 @@ func (s *Session) createStream(ctx context.Context, x *ast.CreateTable, text str
 	}
 	cfg.Partitions = rel.Partitions
 	cfg.Schema = rel.Schema()
+	if rel.Options["connector"] == "nexmark" {
+		if _, err := newNexmarkSource(rel); err != nil {
+			return "", nil, err
+		}
+	}
 	e := s.eng
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -130,6 +140,9 @@ func (s *Session) createStream(ctx context.Context, x *ast.CreateTable, text str
 	}
 	e.rels[rel.Name] = rel
 	e.catVersion.Add(1)
+	if rel.Options["connector"] == "nexmark" {
+		e.startSourceLocked(rel)
+	}
 	if x.Kind == ast.ObjStream {
 		return "CREATE STREAM", nil, nil
 	}

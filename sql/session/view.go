@@ -295,6 +295,9 @@ func (e *Engine) startViews(ctx context.Context) error {
 		if r.Kind == catalog.KindView {
 			views = append(views, r)
 		}
+		if r.Kind == catalog.KindStream && r.Options["connector"] == "nexmark" {
+			e.startSourceLocked(r)
+		}
 	}
 	sort.Slice(views, func(i, j int) bool { return views[i].ID < views[j].ID })
 	for _, rel := range views {
