@@ -155,3 +155,38 @@ func checkAvg(t *testing.T, what string, bytes, rows, target int) {
 		t.Errorf("%s rows average %d bytes, want ~%d", what, avg, target)
 	}
 }
+
+// TestConcurrent runs batches of one generator from several goroutines; run
+// it with -race.
+func TestConcurrent(t *testing.T) {
+	mem := checkedMem(t)
+	g := newGen(t, Config{Seed: 8})
+	want := make([][]Event, len(kinds))
+	for i, k := range kinds {
+		rec, _ := g.Batch(k, 0, 3000, mem)
+		want[i] = events(t, k, rec)
+	}
+	done := make(chan []Event, 4*len(kinds))
+	for range 4 {
+		for _, k := range kinds {
+			go func() {
+				rec, _ := g.Batch(k, 0, 3000, mem)
+				defer rec.Release()
+				done <- eventsNoCheck(rec, k)
+			}()
+		}
+	}
+	for range 4 * len(kinds) {
+		got := <-done
+		equalEvents(t, "concurrent "+got[0].Kind.String(), got, want[got[0].Kind])
+	}
+}
+
+func TestEventNegative(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Event(-1) did not panic")
+		}
+	}()
+	newGen(t, Config{}).Event(-1)
+}

@@ -16,9 +16,10 @@
 // seller; the rest pick uniformly among the newest Config.InFlightAuctions
 // auctions or Config.ActivePeople persons. Hot ids are the newest ids on a
 // grid of 100, so the hot set is small, recent, and moves as ids grow.
-// Initial bids are log-uniform in [100, 10^8), reserves lie between the
-// initial bid and 10^8, and a bid's price lies within one decade above its
-// auction's initial bid, capped at 10^8. Auctions expire after a random
+// Initial bids are log-uniform in [100, 10^8); an auction's reserve and the
+// price of every bid on it are log-uniform within one decade above its
+// initial bid, capped at 10^8. Prices are computed in fixed point, so they
+// are the same on every platform. Auctions expire after a random
 // duration of about twice the time in which InFlightAuctions new auctions
 // appear. Categories are 10 to 14. Four hot channels (Apple, Google,
 // Facebook, Baidu) carry 99% of the bids; the rest use one of 10,000

@@ -31,6 +31,12 @@ func events(t *testing.T, kind Kind, rec arrow.RecordBatch) []Event {
 	if !rec.Schema().Equal(Schema(kind)) {
 		t.Fatalf("schema %v, want %v", rec.Schema(), Schema(kind))
 	}
+	return eventsNoCheck(rec, kind)
+}
+
+// eventsNoCheck converts a batch of the given kind to Events; safe to call
+// off the test goroutine.
+func eventsNoCheck(rec arrow.RecordBatch, kind Kind) []Event {
 	i64 := func(c int) *array.Int64 { return rec.Column(c).(*array.Int64) }
 	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
 	ts := func(c, i int) time.Time {

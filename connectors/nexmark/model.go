@@ -1,7 +1,5 @@
 package nexmark
 
-import "math"
-
 // The per-event generation core. Each function draws from the event's own
 // PRNG in a fixed order and returns column values that alias the
 // generator's tables or the caller's scratch space, so the batch path
@@ -18,11 +16,6 @@ const (
 const (
 	minPrice = 100
 	maxPrice = 100_000_000
-)
-
-var (
-	lnPriceSpan = math.Log(maxPrice / minPrice)
-	ln10        = math.Log(10)
 )
 
 // rngFor returns the PRNG of the event with the given id.
@@ -86,10 +79,17 @@ func (g *Generator) person(e int64, s *scratch) personRow {
 	return p
 }
 
-// initialBid returns the initial bid of the auction whose PRNG is r; it is
-// the auction's first draw, so a bid can recompute it cheaply.
+// initialBid returns the initial bid of the auction whose PRNG is r,
+// log-uniform in [minPrice, maxPrice). It is the auction's first draw, so a
+// bid can recompute it cheaply.
 func initialBid(r *rng) int64 {
-	return int64(minPrice * math.Exp(r.float()*lnPriceSpan))
+	return int64(min(scalePow2(minPrice, uniformExp(r, log2Of1e6)), maxPrice-1))
+}
+
+// aboveBid returns a price log-uniform within one decade above base, capped
+// at maxPrice.
+func aboveBid(r *rng, base int64) int64 {
+	return int64(min(scalePow2(uint64(base), uniformExp(r, log2Of10)), maxPrice))
 }
 
 // auction generates the auction with event id e.
@@ -98,9 +98,7 @@ func (g *Generator) auction(e int64) auctionRow {
 	t := g.t
 	a := auctionRow{id: FirstAuctionID + lastAuction(e)}
 	a.initialBid = initialBid(&r)
-	// Reserve: log-uniform between the initial bid and maxPrice.
-	a.reserve = int64(float64(a.initialBid) * math.Exp(r.float()*math.Log(maxPrice/float64(a.initialBid))))
-	a.reserve = min(max(a.reserve, a.initialBid), maxPrice)
+	a.reserve = aboveBid(&r, a.initialBid)
 	lastP := lastPerson(e)
 	if r.intn(4) > 0 {
 		a.seller = FirstPersonID + hotSeller(lastP)
@@ -135,10 +133,9 @@ func (g *Generator) bid(e int64) bidRow {
 	} else {
 		b.bidder = FirstPersonID + lastP - r.intn(min(lastP+1, int64(g.cfg.ActivePeople)))
 	}
-	// Price: within one decade above the auction's initial bid.
 	ar := g.rngFor(auctionEvent(a))
 	ib := initialBid(&ar)
-	b.price = min(int64(float64(ib)*math.Exp(r.float()*ln10)), maxPrice)
+	b.price = aboveBid(&r, ib)
 	var c int64
 	if r.intn(coldChannelRatio) > 0 {
 		c = r.intn(int64(len(hotChannels)))

@@ -29,8 +29,3 @@ func (r *rng) intn(n int64) int64 {
 	hi, _ := bits.Mul64(r.next(), uint64(n))
 	return int64(hi)
 }
-
-// float returns a uniform value in [0, 1).
-func (r *rng) float() float64 {
-	return float64(r.next()>>11) * 0x1p-53
-}

@@ -92,6 +92,11 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 			}
 		}
 	}
+	if want["fairness"] {
+		if err := fairness(ctx, conn, cfg); err != nil {
+			return err
+		}
+	}
 	if all || want["freshness"] {
 		if err := freshness(ctx, srv.Addr(), cfg); err != nil {
 			return err
@@ -298,5 +303,59 @@ func freshness(ctx context.Context, addr string, cfg Config) error {
 	}
 	fmt.Fprintf(cfg.Out, "bench freshness rate=%d rows_per_sec inserts=%d samples=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
 		cfg.FreshnessRate, inserts, len(lat), pct(0.5), pct(0.99), pct(1))
+	return nil
+}
+
+// fairness times SELECT count(*) on a 1M-row table on an idle server and
+// again while four views over a generated stream keep the CPUs busy.
+func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+	if _, err := conn.Exec(ctx, "CREATE TABLE big (id BIGINT PRIMARY KEY, v BIGINT)"); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO big SELECT x, x % 100 FROM generate_series(1, 1000000) AS x"); err != nil {
+		return err
+	}
+	query := func() (time.Duration, error) {
+		var ds []time.Duration
+		for i := 0; i < 5; i++ {
+			start := time.Now()
+			var n int64
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM big").Scan(&n); err != nil {
+				return 0, err
+			}
+			ds = append(ds, time.Since(start))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2], nil
+	}
+	idle, err := query()
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `CREATE STREAM load (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+		date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 3, partitions = 4)`); err != nil {
+		return err
+	}
+	for i, q := range []string{
+		"SELECT auction, count(*), max(price) FROM load GROUP BY auction",
+		"SELECT bidder, sum(price) FROM load GROUP BY bidder",
+		"SELECT channel, count(*), avg(price) FROM load GROUP BY channel",
+		"SELECT auction, price FROM load WHERE price > 90000000",
+	} {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE VIEW busy%d AS %s", i, q)); err != nil {
+			return err
+		}
+	}
+	time.Sleep(2 * time.Second)
+	busy, err := query()
+	if err != nil {
+		return err
+	}
+	var in int64
+	if err := conn.QueryRow(ctx, "SELECT sum(rows_in) FROM sys.jobs").Scan(&in); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "bench fairness select_count_1m_idle_ms=%.1f select_count_1m_busy_ms=%.1f ratio=%.2f view_rows_in=%d\n",
+		float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), in)
 	return nil
 }
