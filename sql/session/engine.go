@@ -87,6 +87,8 @@ type Engine struct {
 
 	// jobs holds the running view jobs by view name (guarded by mu).
 	jobs map[string]*viewJob
+	// streamSlots bounds the CPUs streaming work uses at once.
+	streamSlots chan struct{}
 	// sources generate connector streams (guarded by mu).
 	sources map[string]*nexmarkSource
 	// fw and sched run the view jobs as scheduled, supervised tasks.

@@ -192,6 +192,10 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 				}
 			}
 		}
+		release, err := e.acquireStreaming(ctx)
+		if err != nil {
+			return nil
+		}
 		b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
 		if b == nil {
 			return fmt.Errorf("nexmark: no batch for %s", s.kind)
@@ -201,18 +205,21 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 			rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
 			b.Release()
 			part := int(k % int64(s.rel.Partitions))
-			if _, err := t.Append(ctx, part, rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: k + 1}); err != nil {
+			_, err := t.Append(ctx, part, rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: k + 1})
+			release()
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
 		} else {
+			release()
 			b.Release()
 		}
 		p, _ := json.Marshal(sourceProgress{Next: end})
 		wb := e.store.NewBatch()
-		err := wb.UpsertRow(et, widecol.Row{"name": key, "record": p}, nil)
+		err = wb.UpsertRow(et, widecol.Row{"name": key, "record": p}, nil)
 		if err == nil {
 			err = wb.Commit(ctx)
 		}

@@ -59,6 +59,14 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 	if cfg.InitialBackoff <= 0 {
 		cfg.InitialBackoff = 100 * time.Millisecond
 	}
+	// Streaming work (epochs, generated sources) runs on at most all but
+	// one of the agent's CPUs, so ad-hoc queries keep a core: the share
+	// DRF gives the batch framework while views saturate the rest.
+	slots := int(cfg.CPUs) - 1
+	if slots < 1 {
+		slots = 1
+	}
+	e.streamSlots = make(chan struct{}, slots)
 	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{}}
 	d, err := scheduler.NewDriver(context.Background(), scheduler.DriverConfig{
 		Runner:       scheduler.TaskRunnerFunc(fw.run),
@@ -272,3 +280,17 @@ func (f idleFramework) ResourceOffers(offers []scheduler.Offer) {
 }
 func (idleFramework) OfferRescinded(string)             {}
 func (idleFramework) StatusUpdate(scheduler.TaskStatus) {}
+
+// acquireStreaming waits for a streaming CPU slot; the returned function
+// releases it.
+func (e *Engine) acquireStreaming(ctx context.Context) (func(), error) {
+	if e.streamSlots == nil {
+		return func() {}, nil
+	}
+	select {
+	case e.streamSlots <- struct{}{}:
+		return func() { <-e.streamSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

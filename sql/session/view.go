@@ -527,6 +527,11 @@ func (j *viewJob) loadState(ctx context.Context) error {
 
 // step runs one epoch if there is new input; it reports whether it did.
 func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
+	release, err := j.eng.acquireStreaming(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	if j.plan.Mode == planner.Recompute {
 		vers := j.sourceVersions()
 		if !first && equalVersions(vers, j.seenVersions()) {
