@@ -317,6 +317,9 @@ func init() {
 		fn("age", retInterval, t, t)
 	}
 	fn("date_trunc", retInterval, tText, tInterval)
+	for _, t := range []catalog.TypeID{tTs, tTsTZ, tDate} {
+		fn("to_char", retText, t, tText)
+	}
 	fn("date_part", retFloat8, tText, tDate)
 	fn("extract", fixed(numScale(6)), tText, tDate)
 	fn("date_part", retFloat8, tText, tInterval)

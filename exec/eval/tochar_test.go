@@ -1,0 +1,24 @@
+package eval
+
+import (
+	"testing"
+	"time"
+)
+
+func TestToChar(t *testing.T) {
+	ts := time.Date(2024, 3, 5, 14, 7, 9, 123456000, time.UTC)
+	for _, c := range []struct{ format, want string }{
+		{"YYYY-MM-DD", "2024-03-05"},
+		{"HH24:MI:SS", "14:07:09"},
+		{"HH:MI AM", "02:07 PM"},
+		{"HH:mm", "02:mm"},
+		{"Mon DD, YYYY", "Mar 05, 2024"},
+		{"YYYY-MM-DD HH24:MI:SS.US", "2024-03-05 14:07:09.123456"},
+		{`"week day" D`, "week day 3"},
+		{"Q", "1"},
+	} {
+		if got := toChar(ts, c.format); got != c.want {
+			t.Errorf("to_char(%q) = %q, want %q", c.format, got, c.want)
+		}
+	}
+}
