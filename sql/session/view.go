@@ -922,8 +922,19 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	var late int64
 	touched := map[string]*groupState{}
 	var order []string
-	for _, b := range parts {
+	// Groups of windows that both open and close in this epoch need no
+	// state: their partials are final. They go to the view's rows in
+	// whole-batch operations, without the per-group state.
+	direct, fast, err := j.directRows(parts, wmBefore, wmAfter)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer releaseAll(direct)
+	for bi, b := range parts {
 		for i := 0; i < int(b.NumRows()); i++ {
+			if fast != nil && fast[bi][i] {
+				continue
+			}
 			keys := make([]any, nk)
 			for c := 0; c < nk; c++ {
 				keys[c] = valueAt(b.Column(c), i)
@@ -995,11 +1006,75 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		}
 		delete(j.groups, k)
 	}
-	if len(emit) == 0 {
+	if len(emit) == 0 && len(direct) == 0 {
 		return 0, late, nil
 	}
-	n, err := j.writeRows(ctx, batch, st, emit, emitted)
+	n, err := j.writeRows(ctx, batch, st, emit, emitted, direct)
 	return n, late, err
+}
+
+// directRows picks the partial rows of windows that open and close within
+// this epoch (no state of that window exists, it ends after the
+// watermark before the epoch and by the one after it) and returns them as
+// AggRel batches, with a mask per partial batch of the rows taken. It
+// takes none when the view has an average (its final value needs the
+// division done per group) or no window.
+func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64) ([]arrow.RecordBatch, [][]bool, error) {
+	vp := j.plan
+	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark {
+		return nil, nil, nil
+	}
+	for _, idx := range vp.Partials {
+		if len(idx) != 1 {
+			return nil, nil, nil
+		}
+	}
+	nk := len(vp.Agg.GroupBy)
+	schema := vp.AggRel.Schema()
+	var out []arrow.RecordBatch
+	masks := make([][]bool, len(parts))
+	for bi, b := range parts {
+		starts, ok := b.Column(vp.WindowKey).(*array.Timestamp)
+		if !ok {
+			return nil, nil, nil
+		}
+		mask := make([]bool, b.NumRows())
+		var take []int64
+		for i := range mask {
+			if starts.IsNull(i) {
+				continue
+			}
+			end := int64(starts.Value(i)) + vp.WindowSize
+			if windows.IsLate(end, wmBefore) || !windows.IsLate(end, wmAfter) {
+				continue
+			}
+			if _, open := j.byEnd[end]; open {
+				continue
+			}
+			mask[i] = true
+			take = append(take, int64(i))
+		}
+		masks[bi] = mask
+		if len(take) == 0 {
+			continue
+		}
+		cols := make([]arrow.Array, 0, len(schema.Fields()))
+		for c := 0; c < nk; c++ {
+			cols = append(cols, b.Column(c))
+		}
+		for _, idx := range vp.Partials {
+			cols = append(cols, b.Column(nk+idx[0]))
+		}
+		src := array.NewRecordBatch(schema, cols, b.NumRows())
+		sel, err := takeRows(j.eng, src, take)
+		src.Release()
+		if err != nil {
+			releaseAll(out)
+			return nil, nil, err
+		}
+		out = append(out, sel)
+	}
+	return out, masks, nil
 }
 
 // writeState upserts the state of the touched groups that stay open.
@@ -1042,7 +1117,7 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, clos
 
 // writeRows computes the view rows of the given groups from their state
 // and writes them; a group without a row (HAVING false) loses its row.
-func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, order []string, groups map[string]*groupState) (int64, error) {
+func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, order []string, groups map[string]*groupState, direct []arrow.RecordBatch) (int64, error) {
 	vp := j.plan
 	nk := len(vp.Agg.GroupBy)
 	bld := array.NewRecordBuilder(j.eng.alloc, vp.AggRel.Schema())
@@ -1072,7 +1147,7 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 	}
 	aggRows := bld.NewRecordBatch()
 	defer aggRows.Release()
-	st.batches[vp.AggRel] = []arrow.RecordBatch{aggRows}
+	st.batches[vp.AggRel] = append(append([]arrow.RecordBatch(nil), direct...), aggRows)
 	pop, err := exec.Build(j.env(st), vp.Post)
 	if err != nil {
 		return 0, err
