@@ -402,6 +402,9 @@ func (b *Binder) bindWindowTVF(t *ast.TableFunc, name string, outer *scope) (Nod
 		if err := h.Validate(); err != nil || h.Slide <= 0 || h.Size <= 0 {
 			return nil, nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid hop window: slide and size must be positive")
 		}
+		if h.Slide > h.Size {
+			return nil, nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid hop window: the slide (%s) is larger than the size (%s), so some rows would fall in no window", micros(h.Slide), micros(h.Size))
+		}
 		out = &HopWindow{Input: in, Time: tcol, Slide: h.Slide, Size: h.Size, Offset: h.Offset, Cols: windowCols(in.Columns(), alias, wt)}
 	case "session":
 		if len(params) != 1 {
