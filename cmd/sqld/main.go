@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
@@ -164,6 +165,53 @@ func runNexmark(args []string) int {
 		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --source must be generator or log")
 		return 2
 	}
+	if *events <= 0 {
+		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --events must be positive")
+		return 2
+	}
+	if *parts <= 0 {
+		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --partitions must be positive")
+		return 2
+	}
+	all, err := bench.NexmarkQueries(*dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqld bench nexmark: query files: %v\n", err)
+		return 2
+	}
+	var names []string
+	if *queries != "" {
+		known := map[string]bool{}
+		for _, q := range all {
+			known[q] = true
+		}
+		for _, q := range strings.Split(*queries, ",") {
+			q = strings.TrimSpace(q)
+			if !known[q] {
+				fmt.Fprintf(os.Stderr, "sqld bench nexmark: unknown query %q (known: %s)\n", q, strings.Join(all, ", "))
+				return 2
+			}
+			names = append(names, q)
+		}
+	} else {
+		names = all
+	}
+	if len(names) > 1 {
+		// One process per query, so that each query's peak RSS is its own.
+		status := 0
+		for _, q := range names {
+			args := []string{"bench", "nexmark", "--queries", q, "--events", fmt.Sprint(*events), "--partitions", fmt.Sprint(*parts),
+				"--source", *source, "--queries-dir", *dir}
+			if *verify {
+				args = append(args, "--verify")
+			}
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				status = 1
+			}
+		}
+		return status
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -185,10 +233,7 @@ func runNexmark(args []string) int {
 			}
 		}()
 	}
-	cfg := bench.NexmarkConfig{Events: *events, Partitions: *parts, Source: *source, Verify: *verify, Dir: *dir}
-	if *queries != "" {
-		cfg.Queries = strings.Split(*queries, ",")
-	}
+	cfg := bench.NexmarkConfig{Events: *events, Partitions: *parts, Source: *source, Verify: *verify, Dir: *dir, Queries: names}
 	if err := bench.RunNexmark(context.Background(), cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
 		return 1

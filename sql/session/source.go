@@ -73,6 +73,9 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, given := opt["rate"]; given && rate <= 0 {
+		return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option rate must be a positive number of events per second (omit it for no limit)")
+	}
 	limit, err := num("events")
 	if err != nil {
 		return nil, err
