@@ -33,6 +33,9 @@ type Session struct {
 	changed  [][2]string
 	tx       byte
 	txn      *txnState
+	// implicit is set while the statements of one multi-statement
+	// simple query run as an implicit transaction.
+	implicit bool
 	notices  []*pgerror.Error
 }
 
@@ -98,6 +101,20 @@ func (s *Session) Parse(ctx context.Context, sql string) ([]pgwire.Statement, er
 	for i, st := range stmts {
 		out[i] = &statement{s: s, st: st}
 	}
+	// Several statements in one simple query run as one implicit
+	// transaction, as in Postgres, unless they control transactions
+	// themselves.
+	if len(stmts) > 1 && s.tx == 'I' {
+		s.implicit = true
+		for _, st := range stmts {
+			if _, ok := st.AST.(*ast.Transaction); ok {
+				s.implicit = false
+			}
+		}
+		if s.implicit {
+			out[len(out)-1].(*statement).last = true
+		}
+	}
 	return out, nil
 }
 
@@ -134,11 +151,17 @@ func (s *Session) failed() {
 	if s.tx == 'T' {
 		s.tx = 'E'
 	}
+	if s.implicit {
+		s.implicit = false
+		_ = s.endBlock(context.Background(), false)
+	}
 }
 
 // statement is a parsed statement.
 type statement struct {
-	s        *Session
+	s *Session
+	// last marks the final statement of an implicit transaction.
+	last     bool
 	st       parser.Stmt
 	prepared bool
 	params   []catalog.Type
@@ -354,6 +377,15 @@ func (p *portal) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if err != nil && err != io.EOF {
 		p.s.failed()
 		p.cleanup()
+	}
+	if err == io.EOF && p.st.last && p.s.implicit {
+		p.s.implicit = false
+		if cerr := p.s.endBlock(ctx, true); cerr != nil {
+			return nil, cerr
+		}
+		if cerr := p.s.afterWrite(ctx); cerr != nil {
+			return nil, cerr
+		}
 	}
 	return b, err
 }

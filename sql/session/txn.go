@@ -21,7 +21,7 @@ type txnState struct {
 }
 
 // inBlock reports whether statements run inside a transaction block.
-func (s *Session) inBlock() bool { return s.tx == 'T' }
+func (s *Session) inBlock() bool { return s.tx == 'T' || s.implicit }
 
 // lockWrites takes the engine's write lock for one statement, or for the
 // rest of the transaction block. The returned function releases it at the
