@@ -171,14 +171,22 @@ type statement struct {
 // describe binds a prepared statement to learn its parameter and result
 // types.
 func (st *statement) describe() error {
-	b := planner.NewBinder(st.s.eng, st.params)
-	switch x := st.st.AST.(type) {
-	case *ast.Select:
-		q, err := b.BindSelect(x)
+	if x, ok := st.st.AST.(*ast.Select); ok {
+		q, err := st.s.eng.planSelect(st.st.Text, x, st.params)
 		if err != nil {
 			return err
 		}
 		st.cols = columnsOf(q.Cols)
+		st.params = append([]catalog.Type(nil), q.Params...)
+		for i, t := range st.params {
+			if t.ID == catalog.Unknown {
+				st.params[i] = catalog.TypeText
+			}
+		}
+		return nil
+	}
+	b := planner.NewBinder(st.s.eng, st.params)
+	switch x := st.st.AST.(type) {
 	case *ast.Insert:
 		if _, err := b.BindInsert(x); err != nil {
 			return err
