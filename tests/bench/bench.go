@@ -60,21 +60,11 @@ func (c *Config) defaults() {
 // runs every one) against a fresh embedded server.
 func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 	cfg.defaults()
-	dir, err := os.MkdirTemp("", "sqld-bench-")
+	srv, conn, stop, err := embedded(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	conn, err := pgx.Connect(ctx, "postgres://bench@"+srv.Addr()+"/sqld?sslmode=disable")
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
+	defer stop()
 	want := map[string]bool{}
 	for _, s := range scenarios {
 		want[s] = true
@@ -103,6 +93,51 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 		}
 	}
 	return nil
+}
+
+// embedded starts a server in a temporary directory and connects to it;
+// stop closes both and removes the directory.
+func embedded(ctx context.Context) (*server.Server, *pgx.Conn, func(), error) {
+	dir, err := os.MkdirTemp("", "sqld-bench-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	conn, err := pgx.Connect(ctx, "postgres://bench@"+srv.Addr()+"/sqld?sslmode=disable")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	stop := func() {
+		conn.Close(ctx)
+		srv.Close()
+		os.RemoveAll(dir)
+	}
+	return srv, conn, stop, nil
+}
+
+// procStatusMB returns a /proc/self/status memory figure (VmRSS, VmHWM)
+// in MiB.
+func procStatusMB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // bidReader generates bid rows in COPY text format, deterministically.
@@ -183,22 +218,7 @@ func runView(ctx context.Context, conn *pgx.Conn, cfg Config, v viewBench) error
 }
 
 // rssMB returns the resident set size of this process in MiB.
-func rssMB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
+func rssMB() int64 { return procStatusMB("VmRSS") }
 
 // freshness inserts at a fixed rate and measures the time from each
 // INSERT's acknowledgement to its row being visible in a view, polled by a

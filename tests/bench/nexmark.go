@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sqld/sqld/sql/server"
 )
 
 // NexmarkConfig selects a Nexmark run.
@@ -145,21 +144,11 @@ func RunNexmark(ctx context.Context, cfg NexmarkConfig) error {
 }
 
 func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name, sel string) error {
-	dir, err := os.MkdirTemp("", "sqld-nexmark-")
+	_, conn, stop, err := embedded(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	conn, err := pgx.Connect(ctx, "postgres://bench@"+srv.Addr()+"/sqld?sslmode=disable")
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
+	defer stop()
 	exec := func(sql string) error {
 		_, err := conn.Exec(ctx, sql, pgx.QueryExecModeSimpleProtocol)
 		return err
@@ -257,19 +246,4 @@ func sortedRows(ctx context.Context, conn *pgx.Conn, sql string) ([]string, erro
 }
 
 // peakRSSMB returns the peak resident set size of this process in MiB.
-func peakRSSMB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
+func peakRSSMB() int64 { return procStatusMB("VmHWM") }
