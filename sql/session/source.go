@@ -195,10 +195,6 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 				}
 			}
 		}
-		release, err := e.acquireStreaming(ctx)
-		if err != nil {
-			return nil
-		}
 		b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
 		if b == nil {
 			return fmt.Errorf("nexmark: no batch for %s", s.kind)
@@ -209,7 +205,6 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 			b.Release()
 			part := int(k % int64(s.rel.Partitions))
 			_, err := t.Append(ctx, part, rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: k + 1})
-			release()
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -217,7 +212,6 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 				return err
 			}
 		} else {
-			release()
 			b.Release()
 		}
 		p, _ := json.Marshal(sourceProgress{Next: end})

@@ -59,9 +59,10 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 	if cfg.InitialBackoff <= 0 {
 		cfg.InitialBackoff = 100 * time.Millisecond
 	}
-	// Streaming work (epochs, generated sources) runs on at most all but
-	// one of the agent's CPUs, so ad-hoc queries keep a core: the share
-	// DRF gives the batch framework while views saturate the rest.
+	// View epochs run on at most all but one of the agent's CPUs, so
+	// ad-hoc queries keep a core: the share DRF gives the batch framework
+	// while views saturate the rest. (Generated sources stand for
+	// producers outside the server and are not counted.)
 	slots := int(cfg.CPUs) - 1
 	if slots < 1 {
 		slots = 1

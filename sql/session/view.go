@@ -34,7 +34,7 @@ const epochsTable = "epochs"
 
 // maxEpochRows caps the rows one incremental epoch reads, so a backfill
 // of a long stream runs as several epochs of bounded memory.
-const maxEpochRows = 1 << 20
+const maxEpochRows = 1 << 18
 
 // JobState is the state of a view job.
 type JobState uint8
