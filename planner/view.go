@@ -68,6 +68,9 @@ type ViewPlan struct {
 	// EmitOnWindowClose writes each window's row once, final, after the
 	// watermark passes its end.
 	EmitOnWindowClose bool
+	// EventTime is, for a view without aggregation that emits on window
+	// close, the index of Input's trailing event-time column (-1: none).
+	EventTime int
 	// Notices warn of what the view will cost, such as state that grows
 	// without bound; CREATE VIEW sends them and EXPLAIN shows them.
 	Notices []string
@@ -88,7 +91,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 			return nil, err
 		}
 	}
-	vp.WindowKey, vp.RowCount = -1, -1
+	vp.WindowKey, vp.RowCount, vp.EventTime = -1, -1, -1
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	why := incrementalShape(q.Plan, vp)
 	if why == "" && vp.Source != nil && vp.Source.Kind == catalog.KindStream {
@@ -97,7 +100,13 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a watermark on stream %q", vp.Source.Name).
 					WithHint("Declare one with WATERMARK FOR column AS column - INTERVAL '...'.")
 			}
-			if vp.WindowKey < 0 {
+			if vp.Agg == nil {
+				// Rows are emitted once the watermark passes their event
+				// time: carry the source's event-time column along.
+				if err := withEventTime(vp); err != nil {
+					return nil, err
+				}
+			} else if vp.WindowKey < 0 {
 				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a GROUP BY on window_start or window_end of a TUMBLE or HOP window")
 			}
 		}
@@ -403,4 +412,35 @@ func timeBounded(j *Join) bool {
 		}
 	}
 	return bounded
+}
+
+// withEventTime makes Input also output the source stream's event-time
+// column, last, through the projections and filters over the scan.
+func withEventTime(vp *ViewPlan) error {
+	var chain []Node
+	n := vp.Input
+	for {
+		switch x := n.(type) {
+		case *Project, *Filter:
+			chain = append(chain, n)
+			n = n.Children()[0]
+			continue
+		case *Scan:
+			wm := vp.Source.Watermark
+			col := -1
+			for i, p := range x.Project {
+				if p == wm.Column {
+					col = i
+				}
+			}
+			if col < 0 {
+				return pgerror.New(pgerror.CodeInternalError, "the event-time column of %q is not scanned", vp.Source.Name)
+			}
+			in, idx := passKeys(chain, x, []int{col})
+			vp.Input, vp.EventTime = in, idx[0]
+			return nil
+		default:
+			return pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE on a view with %T is not supported", n)
+		}
+	}
 }

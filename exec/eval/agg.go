@@ -2,9 +2,11 @@ package eval
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -90,6 +92,11 @@ func newAcc(alloc memory.Allocator, agg *planner.Agg, opts AccOptions) (Accumula
 		sign := 1
 		if agg.Name == "min" {
 			sign = -1
+		}
+		if opts.AppendOnly {
+			if a := newFastExtreme(alloc, argT, sign > 0); a != nil {
+				return a, nil
+			}
 		}
 		return &extremeAcc{alloc: alloc, t: argT, sign: sign, multiset: !opts.AppendOnly}, nil
 	case "bool_and", "every", "bool_or":
@@ -210,19 +217,52 @@ func (a *sumAcc) grow(n int) {
 }
 
 func sumInts[T int16 | int32 | int64](vals []T, x arrow.Array, groups []uint32, sums []decimal128.Num, counts []int64, neg bool) {
+	vals = vals[:len(groups)]
+	if x.NullN() == 0 && !neg {
+		for i, g := range groups {
+			counts[g]++
+			sums[g] = add128(sums[g], int64(vals[i]))
+		}
+		return
+	}
 	nulls := x.NullN() > 0
+	bits, off := x.NullBitmapBytes(), x.Data().Offset()
 	for i, g := range groups {
-		if nulls && x.IsNull(i) {
+		if nulls && !bitutil.BitIsSet(bits, off+i) {
 			continue
 		}
 		v := int64(vals[i])
 		if neg {
-			v = -v
 			counts[g]--
+			sums[g] = sums[g].Sub(decimal128.FromI64(v))
 		} else {
 			counts[g]++
+			sums[g] = add128(sums[g], v)
 		}
-		sums[g] = sums[g].Add(decimal128.FromI64(v))
+	}
+}
+
+// add128 returns s + v in 128 bits.
+func add128(s decimal128.Num, v int64) decimal128.Num {
+	lo, carry := bits.Add64(s.LowBits(), uint64(v), 0)
+	return decimal128.New(s.HighBits()+(v>>63)+int64(carry), lo)
+}
+
+func sumFloats[T float32 | float64](vals []T, x arrow.Array, groups []uint32, sums []float64, counts []int64, neg bool) {
+	vals = vals[:len(groups)]
+	nulls := x.NullN() > 0
+	bits, off := x.NullBitmapBytes(), x.Data().Offset()
+	for i, g := range groups {
+		if nulls && !bitutil.BitIsSet(bits, off+i) {
+			continue
+		}
+		if neg {
+			sums[g] -= float64(vals[i])
+			counts[g]--
+		} else {
+			sums[g] += float64(vals[i])
+			counts[g]++
+		}
 	}
 }
 
@@ -243,20 +283,15 @@ func (a *sumAcc) add(groups []uint32, args []arrow.Array, neg bool) error {
 		sumInts(arr.Int16Values(), x, groups, a.dec, a.counts, neg)
 		return nil
 	case *array.Float64:
-		vals := arr.Float64Values()
-		for i, g := range groups {
-			if x.IsNull(i) {
-				continue
-			}
-			if neg {
-				a.flt[g] -= vals[i]
-				a.counts[g]--
-			} else {
-				a.flt[g] += vals[i]
-				a.counts[g]++
-			}
+		if a.kind == sumFloat {
+			sumFloats(arr.Float64Values(), x, groups, a.flt, a.counts, neg)
+			return nil
 		}
-		return nil
+	case *array.Float32:
+		if a.kind == sumFloat {
+			sumFloats(arr.Float32Values(), x, groups, a.flt, a.counts, neg)
+			return nil
+		}
 	}
 	d := int64(1)
 	if neg {
@@ -322,6 +357,12 @@ func (a *sumAcc) Result(n int) (arrow.Array, error) {
 	b := array.NewBuilder(a.alloc, a.ret.Arrow())
 	defer b.Release()
 	b.Reserve(n)
+	if ok, err := a.typedResult(b, n); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return b.NewArray(), nil
+	}
 	for g := 0; g < n; g++ {
 		v, err := a.value(g)
 		if err != nil {
@@ -332,6 +373,78 @@ func (a *sumAcc) Result(n int) (arrow.Array, error) {
 		}
 	}
 	return b.NewArray(), nil
+}
+
+// typedResult appends the results of sums (not averages) without boxing
+// when the result type allows; it reports whether it did.
+func (a *sumAcc) typedResult(b array.Builder, n int) (bool, error) {
+	if a.avg {
+		return false, nil
+	}
+	counts := a.counts[:n]
+	switch bb := b.(type) {
+	case *array.Int64Builder:
+		if a.kind != sumInt {
+			return false, nil
+		}
+		for g, c := range counts {
+			if c == 0 {
+				bb.AppendNull()
+				continue
+			}
+			s := a.dec[g]
+			if s.HighBits() != int64(s.LowBits())>>63 {
+				return true, outOfRange(a.ret)
+			}
+			bb.UnsafeAppend(int64(s.LowBits()))
+		}
+		return true, nil
+	case *array.Decimal128Builder:
+		scale := int32(0)
+		if a.kind == sumDec {
+			scale = a.argT.Scale
+		}
+		if (a.kind != sumInt && a.kind != sumDec) || scale != a.ret.Scale {
+			return false, nil
+		}
+		for g, c := range counts {
+			if c == 0 {
+				bb.AppendNull()
+				continue
+			}
+			s := a.dec[g]
+			if !decFits(s) {
+				return true, outOfRange(a.ret)
+			}
+			bb.UnsafeAppend(s)
+		}
+		return true, nil
+	case *array.Float64Builder:
+		if a.kind != sumFloat {
+			return false, nil
+		}
+		for g, c := range counts {
+			if c == 0 {
+				bb.AppendNull()
+				continue
+			}
+			bb.UnsafeAppend(a.flt[g])
+		}
+		return true, nil
+	case *array.Float32Builder:
+		if a.kind != sumFloat {
+			return false, nil
+		}
+		for g, c := range counts {
+			if c == 0 {
+				bb.AppendNull()
+				continue
+			}
+			bb.UnsafeAppend(float32(a.flt[g]))
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 func (a *sumAcc) value(g int) (any, error) {

@@ -235,7 +235,7 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		return nil, err
 	}
 	var state *widecol.Table
-	if vp.Mode == planner.Incremental && vp.Agg != nil {
+	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
 		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
 			return nil, err
@@ -259,6 +259,20 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 }
 
 func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
+	if vp.Agg == nil {
+		// Rows waiting for the watermark, in event-time order.
+		fields := []arrow.Field{
+			{Name: "_p", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "_ts", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "_pe", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "_ps", Type: arrow.PrimitiveTypes.Int64},
+		}
+		for _, c := range rel.Columns[:len(rel.Columns)-2] {
+			fields = append(fields, catalog.Field(c.Name, c.Type, true))
+		}
+		return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil),
+			PartitionKey: []string{"_p"}, Clustering: []widecol.ClusteringColumn{{Name: "_ts"}, {Name: "_pe"}, {Name: "_ps"}}}
+	}
 	var fields []arrow.Field
 	var key []string
 	for i, g := range vp.Agg.GroupBy {
@@ -338,7 +352,7 @@ func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*
 	}
 	e.tables[rel.Name] = result
 	var state *widecol.Table
-	if vp.Mode == planner.Incremental && vp.Agg != nil {
+	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
 		if state, err = e.store.Table(keyspaceData, viewStateTable(rel)); err != nil {
 			return nil, err
 		}
@@ -476,7 +490,7 @@ func (j *viewJob) recover(ctx context.Context) error {
 				j.offsets[p] = st.OldestOffset
 			}
 		}
-		if j.state != nil {
+		if j.state != nil && j.plan.Agg != nil {
 			if err := j.loadState(ctx); err != nil {
 				return err
 			}
@@ -776,7 +790,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	batch := e.store.NewBatch()
 	defer batch.Close()
 	var out, late int64
-	if j.plan.Agg == nil {
+	if j.plan.Agg == nil && j.plan.EventTime >= 0 {
+		out, late, err = j.applyRowsOnClose(ctx, batch, st, epoch, wmBefore, wmAfter)
+	} else if j.plan.Agg == nil {
 		out, err = j.applyRows(ctx, batch, st, epoch)
 	} else {
 		out, late, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)
@@ -890,6 +906,155 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 		n += int64(rows)
 	}
 	return n, nil
+}
+
+// applyRowsOnClose writes the rows of a view without aggregation that
+// emits on window close: a row appears once the watermark passes its event
+// time. Rows behind the watermark before the epoch are late; rows ahead
+// of the new watermark wait in the state table, ordered by time.
+func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch, wmBefore, wmAfter int64) (int64, int64, error) {
+	op, err := exec.Build(j.env(st), j.plan.Input)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := exec.Collect(ctx, op)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer releaseAll(res)
+	visible := len(j.rel.Columns) - 2
+	var late, seq, n int64
+	emit := func(b arrow.RecordBatch, idx []int64) error {
+		if len(idx) == 0 {
+			return nil
+		}
+		sel, err := takeRows(j.eng, b, idx)
+		if err != nil {
+			return err
+		}
+		defer sel.Release()
+		eb, sb := array.NewInt64Builder(j.eng.alloc), array.NewInt64Builder(j.eng.alloc)
+		for range idx {
+			eb.Append(epoch)
+			sb.Append(seq)
+			seq++
+		}
+		ea, sa := eb.NewArray(), sb.NewArray()
+		eb.Release()
+		sb.Release()
+		cols := append(append([]arrow.Array(nil), sel.Columns()[:visible]...), ea, sa)
+		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(len(idx)))
+		ea.Release()
+		sa.Release()
+		err = batch.Upsert(j.result, rec, nil)
+		rec.Release()
+		n += int64(len(idx))
+		return err
+	}
+	// Rows released by the new watermark from the pending state.
+	if wmAfter != windows.NoWatermark {
+		it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{Partition: []any{int64(0)},
+			Upper: &widecol.Bound{Values: []any{wmAfter}, Inclusive: true}}, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		for {
+			b, err := it.Next(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				it.Close()
+				return 0, 0, err
+			}
+			rows := int(b.NumRows())
+			idx := make([]int64, rows)
+			for i := range idx {
+				idx[i] = int64(i)
+				key := []any{int64(0), valueAt(b.Column(1), i), valueAt(b.Column(2), i), valueAt(b.Column(3), i)}
+				if err := batch.DeleteRow(j.state, key); err != nil {
+					b.Release()
+					it.Close()
+					return 0, 0, err
+				}
+			}
+			cols := b.Columns()[4:]
+			fields := make([]arrow.Field, len(cols))
+			for i := range cols {
+				fields[i] = b.Schema().Field(4 + i)
+			}
+			view := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(rows))
+			err = emit(view, idx)
+			view.Release()
+			b.Release()
+			if err != nil {
+				it.Close()
+				return 0, 0, err
+			}
+		}
+		it.Close()
+	}
+	// This epoch's rows: late, emitted now, or pending.
+	var pseq int64
+	for _, b := range res {
+		ts, ok := b.Column(j.plan.EventTime).(*array.Timestamp)
+		if !ok {
+			return 0, 0, fmt.Errorf("event time of view %q is not a timestamp", j.rel.Name)
+		}
+		var now, wait []int64
+		for i := 0; i < int(b.NumRows()); i++ {
+			if ts.IsNull(i) {
+				late++
+				continue
+			}
+			t := int64(ts.Value(i))
+			switch {
+			case wmBefore != windows.NoWatermark && t <= wmBefore:
+				late++
+			case wmAfter != windows.NoWatermark && t <= wmAfter:
+				now = append(now, int64(i))
+			default:
+				wait = append(wait, int64(i))
+			}
+		}
+		if err := emit(b, now); err != nil {
+			return 0, 0, err
+		}
+		if len(wait) > 0 {
+			sel, err := takeRows(j.eng, b, wait)
+			if err != nil {
+				return 0, 0, err
+			}
+			bld := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
+			selTs := sel.Column(j.plan.EventTime).(*array.Timestamp)
+			for i := 0; i < len(wait); i++ {
+				bld.Field(0).(*array.Int64Builder).Append(0)
+				bld.Field(1).(*array.Int64Builder).Append(int64(selTs.Value(i)))
+				bld.Field(2).(*array.Int64Builder).Append(epoch)
+				bld.Field(3).(*array.Int64Builder).Append(pseq)
+				pseq++
+			}
+			for c := 0; c < visible; c++ {
+				col := sel.Column(c)
+				for i := 0; i < len(wait); i++ {
+					if err := appendFrom(bld.Field(4+c), col, i); err != nil {
+						bld.Release()
+						sel.Release()
+						return 0, 0, err
+					}
+				}
+			}
+			rec := bld.NewRecordBatch()
+			bld.Release()
+			sel.Release()
+			err = batch.Upsert(j.state, rec, nil)
+			rec.Release()
+			if err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return n, late, nil
 }
 
 // applyAgg merges the epoch's partial aggregates into the group state and

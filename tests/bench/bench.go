@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,11 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 					return err
 				}
 			}
+		}
+	}
+	if want["window-memory"] {
+		if err := windowMemory(ctx, conn, cfg); err != nil {
+			return err
 		}
 	}
 	if want["fairness"] {
@@ -377,5 +383,40 @@ func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	}
 	fmt.Fprintf(cfg.Out, "bench fairness select_count_1m_idle_ms=%.1f select_count_1m_busy_ms=%.1f ratio=%.2f view_rows_in=%d\n",
 		float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), in)
+	return nil
+}
+
+// windowMemory streams cfg.Rows bid rows through a 10-second tumbling
+// window view, 5M rows at a time, and prints the resident set size after
+// each chunk: with closed windows freed it must stay flat.
+func windowMemory(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+	if _, err := conn.Exec(ctx, `CREATE STREAM wbid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
+		url VARCHAR, date_time TIMESTAMP, extra VARCHAR,
+		WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND) WITH (partitions = 4)`); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "CREATE VIEW w10 AS SELECT window_start, max(price), count(*) FROM TUMBLE(wbid, date_time, INTERVAL '10' SECOND) GROUP BY window_start"); err != nil {
+		return err
+	}
+	const chunk = 5_000_000
+	var first int64
+	start := time.Now()
+	for done := 0; done < cfg.Rows; done += chunk {
+		n := min(chunk, cfg.Rows-done)
+		r := &bidReader{n: done, rows: done + n, auctions: cfg.Auctions}
+		if _, err := conn.PgConn().CopyFrom(ctx, r, "COPY wbid FROM STDIN"); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+			return err
+		}
+		runtime.GC()
+		rss := rssMB()
+		if first == 0 {
+			first = rss
+		}
+		fmt.Fprintf(cfg.Out, "bench window-memory rows=%d rss_mb=%d growth_since_first_chunk=%.1f%%\n", done+n, rss, 100*float64(rss-first)/float64(first))
+	}
+	fmt.Fprintf(cfg.Out, "bench window-memory total_rows=%d seconds=%.1f\n", cfg.Rows, time.Since(start).Seconds())
 	return nil
 }
