@@ -226,9 +226,9 @@ func sumInts[T int16 | int32 | int64](vals []T, x arrow.Array, groups []uint32, 
 		return
 	}
 	nulls := x.NullN() > 0
-	bits, off := x.NullBitmapBytes(), x.Data().Offset()
+	bm, off := x.NullBitmapBytes(), x.Data().Offset()
 	for i, g := range groups {
-		if nulls && !bitutil.BitIsSet(bits, off+i) {
+		if nulls && !bitutil.BitIsSet(bm, off+i) {
 			continue
 		}
 		v := int64(vals[i])
@@ -251,9 +251,9 @@ func add128(s decimal128.Num, v int64) decimal128.Num {
 func sumFloats[T float32 | float64](vals []T, x arrow.Array, groups []uint32, sums []float64, counts []int64, neg bool) {
 	vals = vals[:len(groups)]
 	nulls := x.NullN() > 0
-	bits, off := x.NullBitmapBytes(), x.Data().Offset()
+	bm, off := x.NullBitmapBytes(), x.Data().Offset()
 	for i, g := range groups {
-		if nulls && !bitutil.BitIsSet(bits, off+i) {
+		if nulls && !bitutil.BitIsSet(bm, off+i) {
 			continue
 		}
 		if neg {

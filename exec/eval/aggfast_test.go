@@ -139,3 +139,68 @@ func TestFastExtremeMatchesMultiset(t *testing.T) {
 		}
 	}
 }
+
+// TestSumTypedResult checks sums read without boxing (typed updates on
+// sliced arrays with NULLs, typed results) against the boxed per-group
+// values.
+func TestSumTypedResult(t *testing.T) {
+	for _, tc := range []struct {
+		agg string
+		typ catalog.Type
+	}{{"sum", tI2}, {"sum", tI4}, {"sum", tI8}, {"sum", tF4}, {"sum", tF8}, {"sum", tNum(3)}, {"avg", tI8}, {"avg", tF4}} {
+		t.Run(tc.agg+" "+tc.typ.String(), func(t *testing.T) {
+			alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer alloc.AssertSize(t, 0)
+			env := &Env{Alloc: alloc}
+			agg := resolveAgg(t, tc.agg, tc.typ)
+			acc, err := NewAccumulatorOpts(env, agg, false, AccOptions{AppendOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer acc.Release()
+			rng := rand.New(rand.NewPCG(9, uint64(tc.typ.ID)))
+			const ngroups = 30
+			for range 4 {
+				n := 100
+				vals := make([]any, n+2)
+				for i := range vals {
+					if v := randValue(rng, tc.typ); v != nil {
+						if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+							v = 1.5
+						}
+						vals[i] = v
+					}
+				}
+				full := makeArray(t, alloc, tc.typ, vals...)
+				arr := array.NewSlice(full, 2, int64(n+2))
+				full.Release()
+				groups := make([]uint32, n)
+				for i := range groups {
+					groups[i] = uint32(rng.IntN(ngroups - 1))
+				}
+				err := acc.Update(groups, []arrow.Array{arr})
+				arr.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := acc.Result(ngroups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			sa := acc.(*sumAcc)
+			var want []string
+			for g := range ngroups {
+				v, err := sa.value(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, showValue(agg.Ret, v))
+			}
+			if g := showAll(agg.Ret, got); !slices.Equal(g, want) {
+				t.Fatalf("got  %v\nwant %v", g, want)
+			}
+		})
+	}
+}

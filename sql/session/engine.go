@@ -145,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	opts := cfg.Store
 	if opts == nil {
-		opts = &widecol.Options{Sync: widecol.SyncEveryBatch}
+		opts = &widecol.Options{Sync: widecol.SyncEveryBatch, CacheSize: 256 << 20, MemTableSize: 64 << 20}
 	}
 	if opts.Logger == nil {
 		o := *opts

@@ -20,7 +20,7 @@ import (
 )
 
 // sourceBatchEvents is how many Nexmark events one generated batch spans.
-const sourceBatchEvents = 20_000
+const sourceBatchEvents = 100_000
 
 // nexmarkSource generates a Nexmark stream into the log. Events are a pure
 // function of (seed, event number), batch k covers event numbers
