@@ -36,6 +36,11 @@ func (c testCatalog) exec(t *testing.T, sql string) string {
 		if ct.Kind == ast.ObjStream {
 			rel.Kind = catalog.KindStream
 		}
+		if ct.Watermark != nil {
+			defer func(rel *catalog.Relation, w *ast.Watermark) {
+				rel.Watermark = &catalog.Watermark{Column: rel.ColumnIndex(w.Column), Expr: parser.Format(w.Expr)}
+			}(rel, ct.Watermark)
+		}
 		for _, d := range ct.Columns {
 			typ, err := catalog.ParseTypeName(d.Type)
 			if err != nil {
@@ -78,6 +83,24 @@ func TestPlanner(t *testing.T) {
 			switch d.Cmd {
 			case "exec-ddl":
 				return cat.exec(t, d.Input)
+			case "explain":
+				stmts, err := parser.Parse(d.Input)
+				if err != nil {
+					return errText(err) + "\n"
+				}
+				cv, ok := stmts[0].AST.(*ast.CreateView)
+				if !ok {
+					t.Fatalf("explain takes CREATE VIEW")
+				}
+				q, err := planner.NewBinder(cat, nil).BindSelect(cv.Query)
+				if err != nil {
+					return errText(err) + "\n"
+				}
+				vp, err := planner.PlanView(q, cat)
+				if err != nil {
+					return errText(err) + "\n"
+				}
+				return planner.ExplainView(vp) + "\n"
 			case "build", "opt":
 				stmts, err := parser.Parse(d.Input)
 				if err != nil {

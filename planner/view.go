@@ -179,7 +179,7 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 			agg = &Aggregate{Input: x.Input, GroupBy: g, Cols: cols}
 		case *Scan:
 		default:
-			return fmt.Sprintf("%T is maintained by recomputation", n)
+			return nodeName(n) + " is maintained by recomputation"
 		}
 		break
 	}
@@ -209,7 +209,7 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		case *Scan:
 			src = x
 		default:
-			return fmt.Sprintf("%T is maintained by recomputation", m)
+			return nodeName(m) + " is maintained by recomputation"
 		}
 		break
 	}
@@ -443,4 +443,27 @@ func withEventTime(vp *ViewPlan) error {
 			return pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE on a view with %T is not supported", n)
 		}
 	}
+}
+
+// nodeName names a plan node for users.
+func nodeName(n Node) string {
+	switch x := n.(type) {
+	case *Join:
+		return "a join"
+	case *SetOp:
+		return "a set operation (" + strings.ToUpper(x.Kind.String()) + ")"
+	case *Window:
+		return "a window function (OVER)"
+	case *Sort, *Limit:
+		return "a top-N (ORDER BY ... LIMIT)"
+	case *SessionWindow:
+		return "a SESSION window"
+	case *Values, *GenerateSeries:
+		return "a constant relation"
+	case *Distinct:
+		return "DISTINCT ON"
+	case *Aggregate:
+		return "a nested aggregation"
+	}
+	return fmt.Sprintf("%T", n)
 }
