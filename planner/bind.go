@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/sqld/sqld/catalog"
@@ -78,6 +79,7 @@ func (b *Binder) BindSelectUnoptimized(sel *ast.Select) (*Query, error) {
 	for r := range b.rels {
 		q.Relations = append(q.Relations, r)
 	}
+	sort.Strings(q.Relations)
 	return q, nil
 }
 
