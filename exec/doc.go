@@ -13,8 +13,11 @@
 //
 // Operators work on whole batches: rows are selected by gathering with
 // index vectors (takeArray), and group, join, distinct and set-operation
-// keys are hashed from a reusable byte encoding of the key columns (a
-// single integer column is hashed by value). NULL keys are equal to each
+// keys go through one open-addressing hash table (hashTable): keys whose
+// columns are all fixed-width (integers, dates, timestamps, floats,
+// booleans, numerics, intervals) are compared as normalized 64-bit words,
+// others (text, bytea) as a reusable byte encoding stored in an arena, so
+// new groups cost no per-key allocation. NULL keys are equal to each
 // other for grouping, DISTINCT and set operations, and never match in
 // joins.
 //

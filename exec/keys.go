@@ -489,6 +489,14 @@ func (h *hashTable) reserve() {
 	size := len(h.slots) * 2
 	h.slots = make([]uint64, size)
 	h.shift--
+	// Per-id state grows with the slots, doubling, so appends never
+	// reallocate in between.
+	if c := size / 2; cap(h.hashes) < c {
+		h.hashes = append(make([]uint64, 0, c), h.hashes...)
+		if h.mode == 2 {
+			h.words = append(make([]uint64, 0, c*h.w), h.words...)
+		}
+	}
 	mask := uint64(size - 1)
 	for id, hv := range h.hashes[:h.count] {
 		if int64(id) == h.null {

@@ -60,7 +60,11 @@
 // combines partial states. sum(bigint) and sums of integers add in 128
 // bits, so they do not overflow before the result type does. min and max
 // keep a multiset per group so a retraction can restore the next extreme;
-// AccOptions.AppendOnly drops it for plain batch queries.
+// AccOptions.AppendOnly drops it for plain batch queries: min and max then
+// keep a typed extreme per group (smallint, integer, bigint, real, double
+// precision, date, timestamp[tz], text/varchar/bytea, numeric, boolean;
+// aggfast.go) and read argument arrays without boxing, as sum, avg and
+// count do for integer and float arguments.
 //
 // # Memory
 //
