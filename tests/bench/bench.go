@@ -359,7 +359,7 @@ func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 		return err
 	}
 	if _, err := conn.Exec(ctx, `CREATE STREAM load (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
-		date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 3, partitions = 4)`); err != nil {
+		date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 3, partitions = 4, rate = 1000000)`); err != nil {
 		return err
 	}
 	for i, q := range []string{
