@@ -530,10 +530,6 @@ func (p *stmtParser) createTable(kind ast.ObjectKind) (ast.Statement, error) {
 			return nil, err
 		}
 	}
-	if ct.Kind == ast.ObjTable && ct.Watermark != nil {
-		// A watermark only makes sense on an append-only relation.
-		ct.Kind = ast.ObjStream
-	}
 	if p.peek().is("as") {
 		p.i++
 		if ct.AsQuery, err = p.query(p.toks[p.i:]); err != nil {

@@ -76,7 +76,7 @@ func (s *Session) createTable(ctx context.Context, x *ast.CreateTable, text stri
 		return s.createTableAs(ctx, x, text)
 	}
 	if x.Watermark != nil {
-		return "", nil, pgerror.New(pgerror.CodeInvalidTableDefinition, "WATERMARK is only allowed on streams").WithHint("Use CREATE STREAM, or CREATE TABLE ... APPEND ONLY.")
+		return "", nil, pgerror.New(pgerror.CodeInvalidTableDefinition, "Defining watermarks on table requires the table to be append only").WithHint("Use CREATE STREAM, or CREATE TABLE ... APPEND ONLY.")
 	}
 	cols, pk, err := columnsFromDefs(x.Name, x.Columns, x.PrimaryKey)
 	if err != nil {
