@@ -16,23 +16,35 @@ type Insert struct {
 	Params []catalog.Type
 	// OnConflictDoNothing skips rows whose key exists.
 	OnConflictDoNothing bool
+	// Returning computes RETURNING over the written rows (all relation
+	// columns, in order); nil without RETURNING.
+	Returning *Returning
+}
+
+// Returning is a bound RETURNING list: expressions over a row of all the
+// relation's columns, and the result columns.
+type Returning struct {
+	Exprs []Expr
+	Cols  []Column
 }
 
 // Update is a bound UPDATE: Source produces, for each matching row, the
 // new values of every relation column followed by the old values of the
 // key columns (so a changed key deletes the old row).
 type Update struct {
-	Rel    *catalog.Relation
-	Source Node
-	Params []catalog.Type
+	Rel       *catalog.Relation
+	Source    Node
+	Params    []catalog.Type
+	Returning *Returning // over the new rows
 }
 
 // Delete is a bound DELETE: Source produces the key columns of each row to
-// delete.
+// delete, or, with RETURNING, every column of it.
 type Delete struct {
-	Rel    *catalog.Relation
-	Source Node
-	Params []catalog.Type
+	Rel       *catalog.Relation
+	Source    Node
+	Params    []catalog.Type
+	Returning *Returning // over the deleted rows
 }
 
 // DefaultParser parses a column's DEFAULT text; set by the session layer
@@ -88,9 +100,6 @@ func (b *Binder) BindInsert(ins *ast.Insert) (*Insert, error) {
 	}
 	if rel.Kind == catalog.KindView {
 		return nil, pgerror.New(pgerror.CodeWrongObjectType, "cannot insert into view %q", rel.Name)
-	}
-	if len(ins.Returning) > 0 {
-		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "RETURNING is not supported")
 	}
 	var target []int
 	if len(ins.Columns) == 0 {
@@ -187,8 +196,54 @@ func (b *Binder) BindInsert(ins *ast.Insert) (*Insert, error) {
 		}
 		out.Source = Optimize(&Project{Input: n, Exprs: exprs, Cols: cols})
 	}
+	if len(ins.Returning) > 0 {
+		if out.Returning, err = b.bindReturning(rel, "", ins.Returning); err != nil {
+			return nil, err
+		}
+	}
 	out.Params = b.Params()
 	return out, nil
+}
+
+// bindReturning binds a RETURNING list over the relation's columns.
+func (b *Binder) bindReturning(rel *catalog.Relation, alias string, items []ast.SelectItem) (*Returning, error) {
+	if alias == "" {
+		alias = rel.Name
+	}
+	sc := &scope{}
+	for _, c := range rel.Columns {
+		sc.cols = append(sc.cols, scopeCol{table: alias, name: c.Name, typ: c.Type, hidden: c.Hidden})
+	}
+	r := &Returning{}
+	for _, it := range items {
+		if it.Star {
+			for i, c := range rel.Columns {
+				if c.Hidden {
+					continue
+				}
+				r.Exprs = append(r.Exprs, &ColRef{Idx: i, Typ: c.Type, Name: c.Name})
+				r.Cols = append(r.Cols, Column{Name: c.Name, Type: c.Type})
+			}
+			continue
+		}
+		if containsAggregate(it.Expr) {
+			return nil, pgerror.New(pgerror.CodeGroupingError, "aggregate functions are not allowed in RETURNING")
+		}
+		e, err := b.bindExpr(it.Expr, sc, nil)
+		if err != nil {
+			return nil, err
+		}
+		t := e.Type()
+		if t.ID == catalog.Unknown {
+			if e, err = b.coerce(e, catalog.TypeText, "RETURNING"); err != nil {
+				return nil, err
+			}
+			t = catalog.TypeText
+		}
+		r.Exprs = append(r.Exprs, e)
+		r.Cols = append(r.Cols, Column{Name: outputName(it), Type: t})
+	}
+	return r, nil
 }
 
 func isPlainValues(s *ast.Select) bool {
@@ -225,9 +280,6 @@ func (b *Binder) tableScope(name, alias string) (*catalog.Relation, Node, *scope
 
 // BindUpdate binds UPDATE.
 func (b *Binder) BindUpdate(u *ast.Update) (*Update, error) {
-	if len(u.Returning) > 0 {
-		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "RETURNING is not supported")
-	}
 	if len(u.From) > 0 {
 		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "UPDATE ... FROM is not supported")
 	}
@@ -279,14 +331,18 @@ func (b *Binder) BindUpdate(u *ast.Update) (*Update, error) {
 		exprs = append(exprs, &ColRef{Idx: k, Typ: rel.Columns[k].Type})
 		cols = append(cols, Column{Name: "old_" + rel.Columns[k].Name, Type: rel.Columns[k].Type})
 	}
-	return &Update{Rel: rel, Source: Optimize(&Project{Input: n, Exprs: exprs, Cols: cols}), Params: b.Params()}, nil
+	up := &Update{Rel: rel, Source: Optimize(&Project{Input: n, Exprs: exprs, Cols: cols})}
+	if len(u.Returning) > 0 {
+		if up.Returning, err = b.bindReturning(rel, u.Alias, u.Returning); err != nil {
+			return nil, err
+		}
+	}
+	up.Params = b.Params()
+	return up, nil
 }
 
 // BindDelete binds DELETE.
 func (b *Binder) BindDelete(d *ast.Delete) (*Delete, error) {
-	if len(d.Returning) > 0 {
-		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "RETURNING is not supported")
-	}
 	rel, n, sc, err := b.tableScope(d.Table, d.Alias)
 	if err != nil {
 		return nil, err
@@ -305,7 +361,20 @@ func (b *Binder) BindDelete(d *ast.Delete) (*Delete, error) {
 		exprs = append(exprs, &ColRef{Idx: k, Typ: c.Type, Name: c.Name})
 		cols = append(cols, Column{Name: c.Name, Type: c.Type})
 	}
-	return &Delete{Rel: rel, Source: Optimize(&Project{Input: n, Exprs: exprs, Cols: cols}), Params: b.Params()}, nil
+	del := &Delete{Rel: rel}
+	if len(d.Returning) > 0 {
+		// The deleted rows' columns follow their keys.
+		for i, c := range rel.Columns {
+			exprs = append(exprs, &ColRef{Idx: i, Typ: c.Type, Name: c.Name})
+			cols = append(cols, Column{Name: c.Name, Type: c.Type})
+		}
+		if del.Returning, err = b.bindReturning(rel, d.Alias, d.Returning); err != nil {
+			return nil, err
+		}
+	}
+	del.Source = Optimize(&Project{Input: n, Exprs: exprs, Cols: cols})
+	del.Params = b.Params()
+	return del, nil
 }
 
 // BindScalar binds a constant expression (a column default) as a value of

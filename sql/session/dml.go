@@ -205,6 +205,9 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 		rows = append(rows, r)
 	}
 	if rel.Kind == catalog.KindStream {
+		if err := s.collectReturning(plan.Returning, rows, params); err != nil {
+			return 0, err
+		}
 		return s.appendStream(ctx, rel, rows)
 	}
 	defer s.lockWrites()()
@@ -265,7 +268,49 @@ func (s *Session) runInsert(ctx context.Context, plan *planner.Insert, params []
 	if n == 0 {
 		return 0, nil
 	}
+	if err := s.collectReturning(plan.Returning, rows, params); err != nil {
+		return 0, err
+	}
 	return n, s.commitWrite(ctx, batch, rel.Name)
+}
+
+// collectReturning evaluates RETURNING over written rows (all relation
+// columns) and keeps the result for the statement's portal.
+func (s *Session) collectReturning(r *planner.Returning, rows []arrow.RecordBatch, params []any) error {
+	if r == nil {
+		return nil
+	}
+	env := s.env(params, nil)
+	fields := make([]arrow.Field, len(r.Cols))
+	for i, c := range r.Cols {
+		fields[i] = catalog.Field(c.Name, c.Type, true)
+	}
+	schema := arrow.NewSchema(fields, nil)
+	for _, b := range rows {
+		if b.NumRows() == 0 {
+			continue
+		}
+		cols := make([]arrow.Array, len(r.Exprs))
+		for i, e := range r.Exprs {
+			a, err := eval.Eval(&env.Env, e, b)
+			if err != nil {
+				releaseAll2(cols[:i])
+				return err
+			}
+			cols[i] = a
+		}
+		s.returned = append(s.returned, array.NewRecordBatch(schema, cols, b.NumRows()))
+		releaseAll2(cols)
+	}
+	return nil
+}
+
+func releaseAll2(arrs []arrow.Array) {
+	for _, a := range arrs {
+		if a != nil {
+			a.Release()
+		}
+	}
 }
 
 func duplicateKey(rel *catalog.Relation, key []any) error {
@@ -340,6 +385,10 @@ func (s *Session) runUpdate(ctx context.Context, plan *planner.Update, params []
 			newRows.Release()
 			return 0, err
 		}
+		if err := s.collectReturning(plan.Returning, []arrow.RecordBatch{newRows}, params); err != nil {
+			newRows.Release()
+			return 0, err
+		}
 		n += newRows.NumRows()
 		newRows.Release()
 	}
@@ -384,11 +433,20 @@ func (s *Session) runDelete(ctx context.Context, plan *planner.Delete, params []
 			c := plan.Rel.Columns[k]
 			fields[i] = catalog.Field(c.Name, c.Type, true)
 		}
-		keys := array.NewRecordBatch(arrow.NewSchema(fields, nil), b.Columns(), b.NumRows())
+		nk := len(plan.Rel.PrimaryKey)
+		keys := array.NewRecordBatch(arrow.NewSchema(fields, nil), b.Columns()[:nk], b.NumRows())
 		err := batch.Delete(tab, keys)
 		keys.Release()
 		if err != nil {
 			return 0, err
+		}
+		if plan.Returning != nil {
+			old := array.NewRecordBatch(plan.Rel.Schema(), b.Columns()[nk:], b.NumRows())
+			err := s.collectReturning(plan.Returning, []arrow.RecordBatch{old}, params)
+			old.Release()
+			if err != nil {
+				return 0, err
+			}
 		}
 		n += b.NumRows()
 	}

@@ -33,6 +33,8 @@ type Session struct {
 	changed  [][2]string
 	tx       byte
 	txn      *txnState
+	// returned holds the RETURNING rows of the statement running now.
+	returned []arrow.RecordBatch
 	// implicit is set while the statements of one multi-statement
 	// simple query run as an implicit transaction.
 	implicit bool
@@ -188,16 +190,28 @@ func (st *statement) describe() error {
 	b := planner.NewBinder(st.s.eng, st.params)
 	switch x := st.st.AST.(type) {
 	case *ast.Insert:
-		if _, err := b.BindInsert(x); err != nil {
+		p, err := b.BindInsert(x)
+		if err != nil {
 			return err
+		}
+		if p.Returning != nil {
+			st.cols = columnsOf(p.Returning.Cols)
 		}
 	case *ast.Update:
-		if _, err := b.BindUpdate(x); err != nil {
+		p, err := b.BindUpdate(x)
+		if err != nil {
 			return err
 		}
+		if p.Returning != nil {
+			st.cols = columnsOf(p.Returning.Cols)
+		}
 	case *ast.Delete:
-		if _, err := b.BindDelete(x); err != nil {
+		p, err := b.BindDelete(x)
+		if err != nil {
 			return err
+		}
+		if p.Returning != nil {
+			st.cols = columnsOf(p.Returning.Cols)
 		}
 	default:
 		st.cols = utilityColumns(st.s, st.st.AST)
@@ -265,10 +279,56 @@ func (st *statement) bind(ctx context.Context, params []any) (*portal, error) {
 		}
 		p.query = q
 		p.cols = columnsOf(q.Cols)
+	case *ast.Insert, *ast.Update, *ast.Delete:
+		cols, err := returningColumns(s, st)
+		if err != nil {
+			return nil, err
+		}
+		p.cols = cols
 	default:
 		p.cols = utilityColumns(s, st.st.AST)
 	}
 	return p, nil
+}
+
+// returningColumns binds a DML statement with RETURNING to learn its
+// result columns (nil without RETURNING).
+func returningColumns(s *Session, st *statement) ([]pgwire.Column, error) {
+	b := planner.NewBinder(s.eng, st.params)
+	var r *planner.Returning
+	switch x := st.st.AST.(type) {
+	case *ast.Insert:
+		if len(x.Returning) == 0 {
+			return nil, nil
+		}
+		p, err := b.BindInsert(x)
+		if err != nil {
+			return nil, err
+		}
+		r = p.Returning
+	case *ast.Update:
+		if len(x.Returning) == 0 {
+			return nil, nil
+		}
+		p, err := b.BindUpdate(x)
+		if err != nil {
+			return nil, err
+		}
+		r = p.Returning
+	case *ast.Delete:
+		if len(x.Returning) == 0 {
+			return nil, nil
+		}
+		p, err := b.BindDelete(x)
+		if err != nil {
+			return nil, err
+		}
+		r = p.Returning
+	}
+	if r == nil {
+		return nil, nil
+	}
+	return columnsOf(r.Cols), nil
 }
 
 // killTaskCall recognises SELECT sys.kill_task('id'), the operator's way
@@ -541,7 +601,7 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 		if err == nil {
 			err = s.afterWrite(ctx)
 		}
-		return fmt.Sprintf("INSERT 0 %d", n), nil, err
+		return fmt.Sprintf("INSERT 0 %d", n), s.takeReturned(err), err
 	case *ast.Update:
 		b := planner.NewBinder(s.eng, st.params)
 		plan, err := b.BindUpdate(x)
@@ -552,7 +612,7 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 		if err == nil {
 			err = s.afterWrite(ctx)
 		}
-		return fmt.Sprintf("UPDATE %d", n), nil, err
+		return fmt.Sprintf("UPDATE %d", n), s.takeReturned(err), err
 	case *ast.Delete:
 		b := planner.NewBinder(s.eng, st.params)
 		plan, err := b.BindDelete(x)
@@ -563,7 +623,7 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 		if err == nil {
 			err = s.afterWrite(ctx)
 		}
-		return fmt.Sprintf("DELETE %d", n), nil, err
+		return fmt.Sprintf("DELETE %d", n), s.takeReturned(err), err
 	case *ast.CreateTable:
 		return s.createTable(ctx, x, st.st.Text)
 	case *ast.CreateIndex:
@@ -606,6 +666,18 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 		return s.createView(ctx, x, st.st.Text)
 	}
 	return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "statement %T is not supported", st.st.AST)
+}
+
+// takeReturned hands over the RETURNING rows of the statement that just
+// ran (none if it failed).
+func (s *Session) takeReturned(err error) []arrow.RecordBatch {
+	out := s.returned
+	s.returned = nil
+	if err != nil {
+		releaseAll(out)
+		return nil
+	}
+	return out
 }
 
 // afterWrite waits for the views when implicit_flush is on.
