@@ -2,6 +2,7 @@ package widecol
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -159,6 +160,18 @@ type plan struct {
 	slots   []scalar
 	present []bool
 	cell    cellRef
+
+	// cols describes each table column for the scan decoder.
+	cols []colInfo
+	// direct is set when cells can be decoded straight into the output
+	// columns: no predicates and no column projected twice.
+	direct bool
+}
+
+type colInfo struct {
+	out   int32 // output column, -1 if not projected (or not direct)
+	width int8  // cell payload width of the kind, -1 for variable
+	isKey bool
 }
 
 func newPlan(t *Table, o *ReadOptions) (*plan, error) {
@@ -216,7 +229,191 @@ func newPlan(t *Table, o *ReadOptions) (*plan, error) {
 		p.need[c] = true
 		p.preds = append(p.preds, cp)
 	}
+	p.cols = make([]colInfo, len(t.kinds))
+	for c, k := range t.kinds {
+		w := k.width()
+		if w == 0 {
+			w = -1
+		}
+		p.cols[c] = colInfo{out: -1, width: int8(w), isKey: t.isKey[c]}
+	}
+	p.direct = len(p.preds) == 0
+	for j, c := range p.out {
+		if p.cols[c].out >= 0 {
+			p.direct = false
+		}
+		p.cols[c].out = int32(j)
+	}
+	if !p.direct {
+		for c := range p.cols {
+			p.cols[c].out = -1
+		}
+	}
 	return p, nil
+}
+
+// decodeInto decodes one stored row as row n of the output columns and
+// reports whether the row is visible; only then is it committed. Invisible
+// rows leave the columns as they were before row n. It needs p.direct.
+// Errors match decodeRow's.
+func (p *plan) decodeInto(cbs []colBuf, n int, key, val []byte, now int64) (bool, error) {
+	t := p.t
+	if len(key) < len(t.prefix) {
+		return false, errKeyTruncated
+	}
+	rest := key[len(t.prefix):]
+	var err error
+	for _, kc := range t.keyCols {
+		s := &p.slots[kc.col]
+		if k := t.kinds[kc.col]; (k == kInt64 || k == kTimestamp) && !kc.desc && len(rest) >= 9 && rest[0] == keyValue {
+			// The common case, inline; decodeKey does the rest.
+			s.null, s.i = false, int64(binary.BigEndian.Uint64(rest[1:])^(1<<63))
+			rest = rest[9:]
+			continue
+		}
+		if rest, err = decodeKey(rest, t.kinds[kc.col], kc.desc, s); err != nil {
+			return false, err
+		}
+	}
+	if len(rest) != 0 {
+		return false, errors.New("trailing bytes after key")
+	}
+	if len(val) == 0 {
+		return false, errValueTruncated
+	}
+	var rowExp int64
+	cells := val[1:]
+	if h := val[0]; h != 0 {
+		if h != hdrRowExpiry {
+			return false, fmt.Errorf("bad value header 0x%02x", h)
+		}
+		if len(val) < 9 {
+			return false, errValueTruncated
+		}
+		rowExp = int64(binary.LittleEndian.Uint64(val[1:]))
+		cells = val[9:]
+	}
+	cols := p.cols
+	anyLive := false
+	for len(cells) > 0 {
+		var tag uint64
+		if b := cells[0]; b < 0x80 {
+			tag, cells = uint64(b), cells[1:]
+		} else {
+			var m int
+			if tag, m = binary.Uvarint(cells); m <= 0 {
+				return false, errValueTruncated
+			}
+			cells = cells[m:]
+		}
+		col := tag >> 5
+		if col >= maxColumns {
+			return false, fmt.Errorf("bad column id %d", col)
+		}
+		var exp int64
+		if tag&cellExpiry != 0 {
+			if len(cells) < 8 {
+				return false, errValueTruncated
+			}
+			exp = int64(binary.LittleEndian.Uint64(cells))
+			cells = cells[8:]
+		}
+		wc := (tag >> 2) & 7
+		var payload []byte
+		width := 0
+		if tag&cellNull != 0 {
+			if wc != 0 {
+				return false, errors.New("NULL cell with payload width")
+			}
+		} else if wc == 0 {
+			l, m := binary.Uvarint(cells)
+			if m <= 0 || l > uint64(len(cells)-m) {
+				return false, errValueTruncated
+			}
+			width = -1
+			payload = cells[m : m+int(l)]
+			cells = cells[m+int(l):]
+		} else {
+			if wc >= uint64(len(wcodeWidth)) {
+				return false, fmt.Errorf("bad width code %d", wc)
+			}
+			width = wcodeWidth[wc]
+			if len(cells) < width {
+				return false, errValueTruncated
+			}
+			payload = cells[:width]
+			cells = cells[width:]
+		}
+		if col >= uint64(len(cols)) || cols[col].isKey {
+			return false, fmt.Errorf("cell for unknown or key column %d", col)
+		}
+		ci := &cols[col]
+		if tag&cellNull != 0 || (exp != 0 && exp <= now) {
+			if ci.out >= 0 {
+				cbs[ci.out].set = false
+			}
+			continue
+		}
+		anyLive = true
+		if ci.out < 0 {
+			continue
+		}
+		if width != int(ci.width) {
+			return false, fmt.Errorf("column %d: cell width %d does not match type %s", col, width, t.kinds[col])
+		}
+		if cb := &cbs[ci.out]; cb.w == 8 {
+			binary.NativeEndian.PutUint64(cb.xb[n*8:], binary.LittleEndian.Uint64(payload))
+			cb.set = true
+		} else if err := cb.putCell(n, payload); err != nil {
+			return false, fmt.Errorf("column %d: %w", col, err)
+		}
+	}
+	if !anyLive && !live(rowExp, now) {
+		for j := range cbs {
+			cbs[j].set = false
+		}
+		return false, nil
+	}
+	for _, kc := range t.keyCols {
+		if j := cols[kc.col].out; j >= 0 {
+			if s := &p.slots[kc.col]; !s.null {
+				if err := cbs[j].putScalar(n, s); err != nil {
+					return false, err
+				}
+			}
+		}
+	}
+	for j := range cbs {
+		cbs[j].commit(n)
+	}
+	return true, nil
+}
+
+// appendSlots stores the row decoded by decodeRow as row n of the output
+// columns and commits it.
+func (p *plan) appendSlots(cbs []colBuf, n int) error {
+	for j, col := range p.out {
+		if !p.isNull(col) {
+			if err := cbs[j].putScalar(n, &p.slots[col]); err != nil {
+				return err
+			}
+		}
+		cbs[j].commit(n)
+	}
+	return nil
+}
+
+// finishCols returns the first n rows of the output columns as a batch.
+func (p *plan) finishCols(cbs []colBuf, n int) arrow.RecordBatch {
+	cols := make([]arrow.Array, len(cbs))
+	for j := range cbs {
+		cols[j] = cbs[j].finish(n)
+	}
+	rec := array.NewRecordBatch(p.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 // decodeRow decodes one stored row into the plan's slots. It reports
@@ -364,63 +561,71 @@ type reader interface {
 	NewIterWithContext(ctx context.Context, o *pebble.IterOptions) (*pebble.Iterator, error)
 }
 
-func (s *Store) get(ctx context.Context, r reader, t *Table, key []any, o *ReadOptions) (*plan, error) {
+// get reads one row and calls use with the decoded plan while the Pebble
+// value it aliases is still valid.
+func (s *Store) get(ctx context.Context, r reader, t *Table, key []any, o *ReadOptions, use func(p *plan) error) error {
 	if err := s.check(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	p, err := newPlan(t, o)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(key) != len(t.keyCols) {
-		return nil, fmt.Errorf("%w: table %s: %d key values, want %d", ErrBadKey, t, len(key), len(t.keyCols))
+		return fmt.Errorf("%w: table %s: %d key values, want %d", ErrBadKey, t, len(key), len(t.keyCols))
 	}
 	k, err := t.appendKeyValues(append([]byte(nil), t.prefix...), key, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v, closer, err := r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
+		return fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("widecol: get from %s: %w", t, err)
+		return fmt.Errorf("widecol: get from %s: %w", t, err)
 	}
 	defer closer.Close()
 	s.bytesRead.Add(uint64(len(k) + len(v)))
 	ok, err := p.decodeRow(k, v, s.now().UnixNano())
 	if err != nil {
-		return nil, corrupt(t, k, err)
+		return corrupt(t, k, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
+		return fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
 	}
 	s.rowsRead.Add(1)
-	return p, nil
+	return use(p)
 }
 
 func (s *Store) getBatch(ctx context.Context, r reader, t *Table, key []any, o *ReadOptions) (arrow.RecordBatch, error) {
-	p, err := s.get(ctx, r, t, key, o)
-	if err != nil {
-		return nil, err
-	}
-	blds := p.newBuilders()
-	p.appendRow(blds)
-	rec := p.finish(blds, 1)
-	for _, b := range blds {
-		b.Release()
-	}
-	return rec, nil
+	var rec arrow.RecordBatch
+	err := s.get(ctx, r, t, key, o, func(p *plan) error {
+		cbs := newColBufs(p)
+		for j := range cbs {
+			cbs[j].begin(1)
+		}
+		if err := p.appendSlots(cbs, 0); err != nil {
+			for j := range cbs {
+				cbs[j].release()
+			}
+			return err
+		}
+		rec = p.finishCols(cbs, 1)
+		return nil
+	})
+	return rec, err
 }
 
 func (s *Store) getRow(ctx context.Context, r reader, t *Table, key []any) (Row, error) {
-	p, err := s.get(ctx, r, t, key, nil)
-	if err != nil {
-		return nil, err
-	}
+	var row Row
 	// Values alias the Pebble value, so convert before it is released:
 	// toGo copies strings and binaries.
-	return p.toRow(), nil
+	err := s.get(ctx, r, t, key, nil, func(p *plan) error {
+		row = p.toRow()
+		return nil
+	})
+	return row, err
 }
 
 // Get reads the row with the given full key (partition key values, then
@@ -468,7 +673,7 @@ type Iterator struct {
 	s       *Store
 	p       *plan
 	it      *pebble.Iterator
-	blds    []array.Builder
+	cbs     []colBuf
 	started bool
 	done    bool
 	closed  bool
@@ -490,39 +695,45 @@ func (it *Iterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, err
 	}
 	p := it.p
-	if it.blds == nil {
-		it.blds = p.newBuilders()
+	if it.cbs == nil {
+		it.cbs = newColBufs(p)
 	}
-	for _, b := range it.blds {
-		b.Reserve(p.size)
+	cbs := it.cbs
+	for j := range cbs {
+		cbs[j].begin(p.size)
 	}
 	now := it.s.now().UnixNano()
+	pit := it.it
 	n, scanned := 0, 0
 	var nbytes uint64
 	for n < p.size {
 		var ok bool
 		if !it.started {
-			ok, it.started = it.it.First(), true
+			ok, it.started = pit.First(), true
 		} else {
-			ok = it.it.Next()
+			ok = pit.Next()
 		}
 		if !ok {
 			it.done = true
 			break
 		}
-		key := it.it.Key()
-		val, err := it.it.ValueAndErr()
+		key := pit.Key()
+		val, err := pit.ValueAndErr()
 		if err != nil {
 			return nil, fmt.Errorf("widecol: scan %s, key %x: %w", p.t, key, err)
 		}
 		nbytes += uint64(len(key) + len(val))
-		visible, err := p.decodeRow(key, val, now)
+		var visible bool
+		if p.direct {
+			visible, err = p.decodeInto(cbs, n, key, val, now)
+		} else if visible, err = p.decodeRow(key, val, now); err == nil && visible {
+			err = p.appendSlots(cbs, n)
+		}
 		if err != nil {
 			it.done = true
 			return nil, corrupt(p.t, key, err)
 		}
 		if visible {
-			p.appendRow(it.blds)
 			n++
 		}
 		if scanned++; scanned&4095 == 0 {
@@ -532,7 +743,7 @@ func (it *Iterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 		}
 	}
-	if err := it.it.Error(); err != nil {
+	if err := pit.Error(); err != nil {
 		it.done = true
 		return nil, fmt.Errorf("widecol: scan %s: %w", p.t, err)
 	}
@@ -541,7 +752,7 @@ func (it *Iterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if n == 0 {
 		return nil, io.EOF
 	}
-	return p.finish(it.blds, n), nil
+	return p.finishCols(cbs, n), nil
 }
 
 // Close releases the iterator's resources. It is idempotent.
@@ -550,10 +761,10 @@ func (it *Iterator) Close() error {
 		return nil
 	}
 	it.closed = true
-	for _, b := range it.blds {
-		b.Release()
+	for j := range it.cbs {
+		it.cbs[j].release()
 	}
-	it.blds = nil
+	it.cbs = nil
 	return it.it.Close()
 }
 
