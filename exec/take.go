@@ -495,3 +495,9 @@ func constArray(mem memory.Allocator, t catalog.Type, v any, n int) (arrow.Array
 	}
 	return bld.NewArray(), nil
 }
+
+// TakeColumns gathers the rows idx of every column of cols. The caller
+// releases the returned arrays.
+func TakeColumns(mem memory.Allocator, cols []arrow.Array, idx []int32) []arrow.Array {
+	return takeColumns(mem, cols, idx)
+}

@@ -74,6 +74,10 @@ type ViewPlan struct {
 	// Notices warn of what the view will cost, such as state that grows
 	// without bound; CREATE VIEW sends them and EXPLAIN shows them.
 	Notices []string
+
+	// Join, for an incremental view over a join of two streams, is the
+	// join; Source is then its Joined relation of output pairs.
+	Join *JoinPlan
 }
 
 // PlanView builds the streaming plan of a view query. It rejects what
@@ -93,7 +97,22 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	}
 	vp.WindowKey, vp.RowCount, vp.EventTime = -1, -1, -1
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
-	why := incrementalShape(q.Plan, vp)
+	root := q.Plan
+	if jp, rewritten := joinShape(q.Plan); jp != nil {
+		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" {
+			vp.Join, root = jp, rewritten
+		}
+	}
+	why := incrementalShape(root, vp)
+	if why == "" && vp.Join != nil {
+		joinedTime(vp.Input, vp.Join)
+		if vp.EmitOnWindowClose && (vp.Agg == nil || vp.Join.Joined.Watermark == nil) {
+			return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE over a join needs watermarks on both streams and a GROUP BY on a window of the join's rows")
+		}
+		if sides := unboundedSides(vp.Join); len(sides) > 0 {
+			vp.Notices = append(vp.Notices, fmt.Sprintf("the join of two streams keeps every row of its %s side: its state grows without bound (a time condition between the sides' watermarked columns bounds it)", strings.Join(sides, " and ")))
+		}
+	}
 	if why == "" && vp.Source != nil && vp.Source.Kind == catalog.KindStream {
 		if vp.EmitOnWindowClose {
 			if vp.Source.Watermark == nil {
@@ -347,7 +366,13 @@ func ExplainView(vp *ViewPlan) string {
 		sb.WriteString(indentLines(Explain(vp.Query.Plan), "  "))
 		return sb.String()
 	}
-	fmt.Fprintf(&sb, "StreamingView mode=incremental source=%s (new rows each epoch)\n", vp.Source.Name)
+	if vp.Join != nil {
+		fmt.Fprintf(&sb, "StreamingView mode=incremental join of %s and %s (new rows of each side probe the other side's state each epoch)\n",
+			vp.Join.Sides[0].Source.Name, vp.Join.Sides[1].Source.Name)
+		explainJoin(&sb, vp.Join)
+	} else {
+		fmt.Fprintf(&sb, "StreamingView mode=incremental source=%s (new rows each epoch)\n", vp.Source.Name)
+	}
 	if vp.Agg == nil {
 		sb.WriteString("  Append rows keyed by (epoch, row)\n")
 		sb.WriteString(indentLines(Explain(vp.Input), "    "))

@@ -387,10 +387,7 @@ func (e *Engine) dropRelation(ctx context.Context, kind catalog.RelKind, name st
 		// Jobs stop outside the catalog lock: they read the catalog.
 		for _, j := range stopped {
 			j.stop()
-			_ = e.store.DropTable(ctx, keyspaceData, tableName(j.rel))
-			if j.state != nil {
-				_ = e.store.DropTable(ctx, keyspaceData, viewStateTable(j.rel))
-			}
+			e.dropViewTables(ctx, j.rel)
 		}
 		if len(stopped) > 0 {
 			if et, err := e.epochTable(ctx); err == nil {

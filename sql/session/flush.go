@@ -60,14 +60,18 @@ func (j *viewJob) caughtUp(t *flushTargets) bool {
 		return false
 	}
 	if j.plan.Mode == planner.Incremental {
-		ends := t.ends[j.plan.Source.Name]
 		if j.epoch == 0 {
 			return false
 		}
-		for p, end := range ends {
-			if p >= len(j.offsets) || j.offsets[p] < end {
-				return false
+		base := 0
+		for _, src := range j.inputStreams() {
+			ends := t.ends[src.Name]
+			for p, end := range ends {
+				if base+p >= len(j.offsets) || j.offsets[base+p] < end {
+					return false
+				}
 			}
+			base += len(ends)
 		}
 		return true
 	}
@@ -152,6 +156,7 @@ var systemRelations = map[string]*catalog.Relation{
 		{Name: "state_groups", Type: catalog.TypeInt8},
 		{Name: "restarts", Type: catalog.TypeInt8},
 		{Name: "last_error", Type: catalog.TypeText},
+		{Name: "join_rows", Type: catalog.TypeInt8},
 	}},
 }
 
@@ -257,19 +262,29 @@ func (e *Engine) jobRows() [][]any {
 		}
 		lag := int64(0)
 		if j.plan != nil && j.plan.Mode == planner.Incremental {
-			if t, err := e.topic(j.plan.Source); err == nil {
-				for p, off := range j.offsets {
+			base := 0
+			for _, src := range j.inputStreams() {
+				t, err := e.topic(src)
+				if err != nil {
+					break
+				}
+				for p := 0; p < t.Partitions() && base+p < len(j.offsets); p++ {
 					if st, err := t.Stats(p); err == nil {
-						lag += st.StableOffset - off
+						lag += st.StableOffset - j.offsets[base+p]
 					}
 				}
+				base += t.Partitions()
 			}
 		}
 		var wm any
-		if j.tracker != nil && j.watermark != windows.NoWatermark {
+		if (j.tracker != nil || j.join != nil) && j.watermark != windows.NoWatermark {
 			wm = j.watermark
 		}
-		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), int64(j.restarts), errText})
+		var joinRows any
+		if j.join != nil {
+			joinRows = j.join.rows.Load()
+		}
+		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), int64(j.restarts), errText, joinRows})
 		j.mu.Unlock()
 	}
 	return rows
@@ -314,4 +329,13 @@ func (s *Session) showJobs() (string, []arrow.RecordBatch, error) {
 	return fmt.Sprintf("SHOW %d", len(rows)), []arrow.RecordBatch{s.textBatch(jobColumnNames, rows)}, nil
 }
 
-var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "watermark", "late_rows", "state_groups", "restarts", "last_error"}
+var jobColumnNames = []string{"name", "state", "mode", "epoch", "rows_in", "rows_out", "lag", "watermark", "late_rows", "state_groups", "restarts", "last_error", "join_rows"}
+
+// inputStreams lists the streams an incremental view reads, in the order
+// of its offsets: the source, or a join's two sides.
+func (j *viewJob) inputStreams() []*catalog.Relation {
+	if jp := j.plan.Join; jp != nil {
+		return []*catalog.Relation{jp.Sides[0].Source, jp.Sides[1].Source}
+	}
+	return []*catalog.Relation{j.plan.Source}
+}

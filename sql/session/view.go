@@ -62,7 +62,9 @@ type epochRecord struct {
 	// Tracker is the watermark tracker's state after the epoch; Late the
 	// number of late rows dropped so far.
 	Tracker []byte `json:"tracker,omitempty"`
-	Late    int64  `json:"late,omitempty"`
+	// Trackers are a join view's trackers, one per side.
+	Trackers [][]byte `json:"trackers,omitempty"`
+	Late     int64    `json:"late,omitempty"`
 	// Planned, when set, is the epoch planned after Epoch: its ranges
 	// are re-run exactly after a crash.
 	Planned *plannedEpoch `json:"planned,omitempty"`
@@ -112,6 +114,9 @@ type viewJob struct {
 	wmExpr    planner.Expr
 	watermark int64
 	late      int64
+
+	// join is the state of a join view.
+	join *joinState
 }
 
 type groupState struct {
@@ -239,6 +244,14 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
 			return nil, err
+		}
+	}
+	if vp.Join != nil {
+		for i := range vp.Join.Sides {
+			if _, err := e.store.CreateTable(ctx, joinSideSpec(rel, i, &vp.Join.Sides[i])); err != nil {
+				e.dropViewTables(ctx, rel)
+				return nil, err
+			}
 		}
 	}
 	b := e.store.NewBatch()
@@ -458,6 +471,9 @@ func (j *viewJob) recover(ctx context.Context) error {
 	}
 	j.epoch = rec.Epoch
 	j.late = rec.Late
+	if j.plan.Join != nil {
+		return j.recoverJoin(ctx, &rec)
+	}
 	if j.plan.Mode == planner.Incremental {
 		t, err := j.eng.topic(j.plan.Source)
 		if err != nil {
@@ -555,6 +571,9 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 			return false, err
 		}
 		return true, nil
+	}
+	if j.plan.Join != nil {
+		return j.stepJoin(ctx, first)
 	}
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {

@@ -1,0 +1,412 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sqld/sqld/catalog"
+)
+
+// JoinPlan is the streaming plan of an incremental inner join of two
+// streams (a symmetric hash join). Each side keeps the rows it has seen,
+// indexed by the join keys; each epoch, a side's new rows probe the other
+// side's stored rows, then are stored themselves. The pairs found are the
+// join's new output rows, which the view plan's Input reads from Joined in
+// place of the join (its residual condition is a filter over them).
+//
+// Time conditions between the sides bound the state: a stored row that no
+// row of the other side at or after that side's watermark can match is
+// dropped once the watermark passes it (an interval or window join).
+type JoinPlan struct {
+	Sides [2]JoinSide
+	// Joined is the relation of the join's output pairs: the left side's
+	// columns, then the right side's.
+	Joined *catalog.Relation
+	// TimeSide and TimeCol locate the column, in a side's Input, of the
+	// event time that the view's window is over (TimeSide -1: none). The
+	// pairs' watermark is that side's watermark, lowered to the oldest
+	// time its stored rows may still have; without such a bound it has
+	// none.
+	TimeSide, TimeCol int
+	// TimeSlack is the bound on the stored rows: they are at least the
+	// other side's watermark plus TimeSlack.
+	TimeSlack int64
+}
+
+// JoinSide is one input of a JoinPlan.
+type JoinSide struct {
+	// Source is the stream the side reads.
+	Source *catalog.Relation
+	// Input computes the side's rows from the stream's new rows:
+	// projections and filters over a scan of Source.
+	Input Node
+	// Keys are the equality keys, over Input's columns.
+	Keys []Expr
+	// Evict lists the rules that free the side's stored rows; empty when
+	// the side keeps every row.
+	Evict []EvictRule
+	// WatermarkCol is the Input column holding Source's watermark column,
+	// -1 if none.
+	WatermarkCol int
+	// DropLate is set when the other side frees rows by this side's
+	// watermark: this side's rows behind its watermark could have matched
+	// rows already freed, so they are dropped as late and counted.
+	DropLate bool
+}
+
+// EvictRule frees a stored row once its value in column Col (of the side's
+// Input) is below the other side's watermark plus Slack (microseconds).
+type EvictRule struct {
+	Col   int
+	Slack int64
+}
+
+// joinShape finds an inner equi-join of two streams under the view's
+// projections, filters, window and aggregation, and returns the join's
+// plan with the plan rewritten to read the join's pairs from Joined. It
+// returns nil when the view has no such join.
+func joinShape(root Node) (*JoinPlan, Node) {
+	var join *Join
+	n := root
+	for join == nil {
+		switch x := n.(type) {
+		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow:
+			n = x.Children()[0]
+		case *Join:
+			join = x
+		default:
+			return nil, nil
+		}
+	}
+	if join.Kind != InnerJoin || len(join.LeftKeys) == 0 {
+		return nil, nil
+	}
+	if join.Cond != nil && hasSubquery(join.Cond) {
+		return nil, nil
+	}
+	jp := &JoinPlan{TimeSide: -1, TimeCol: -1}
+	for i, side := range []Node{join.Left, join.Right} {
+		scan := sideScan(side)
+		if scan == nil {
+			return nil, nil
+		}
+		jp.Sides[i] = JoinSide{Source: scan.Rel, Input: side, WatermarkCol: -1}
+		for c := range side.Columns() {
+			if isWatermarkCol(side, scan.Rel, c) {
+				jp.Sides[i].WatermarkCol = c
+				break
+			}
+		}
+	}
+	for i := range join.LeftKeys {
+		lt, rt := join.LeftKeys[i].Type(), join.RightKeys[i].Type()
+		if lt.ID != rt.ID && !(lt.IsInteger() && rt.IsInteger()) {
+			return nil, nil
+		}
+	}
+	jp.Sides[0].Keys = join.LeftKeys
+	jp.Sides[1].Keys = join.RightKeys
+	timeBounds(join, jp)
+
+	joined := &catalog.Relation{Name: "join pairs", Kind: catalog.KindStream}
+	for _, c := range join.Cols {
+		joined.Columns = append(joined.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+	}
+	jp.Joined = joined
+	scan := &Scan{Rel: joined, Cols: join.Cols, Filter: join.Cond}
+	for i := range join.Cols {
+		scan.Project = append(scan.Project, i)
+	}
+	return jp, replaceNode(root, join, scan)
+}
+
+// sideScan returns the stream scan under a chain of projections and
+// filters without subqueries, or nil.
+func sideScan(n Node) *Scan {
+	for {
+		switch x := n.(type) {
+		case *Project, *Filter:
+			for _, p := range nodeExprs(x) {
+				if *p != nil && hasSubquery(*p) {
+					return nil
+				}
+			}
+			n = x.Children()[0]
+		case *Scan:
+			if x.Rel.Kind != catalog.KindStream || (x.Filter != nil && hasSubquery(x.Filter)) {
+				return nil
+			}
+			return x
+		default:
+			return nil
+		}
+	}
+}
+
+// replaceNode returns root with the node old replaced by repl.
+func replaceNode(root, old, repl Node) Node {
+	if root == old {
+		return repl
+	}
+	kids := root.Children()
+	if len(kids) == 0 {
+		return root
+	}
+	next := make([]Node, len(kids))
+	for i, k := range kids {
+		next[i] = replaceNode(k, old, repl)
+	}
+	return root.WithChildren(next...)
+}
+
+// timeBounds derives the eviction rules of both sides from the join's
+// time conditions: each conjunct comparing a time on one side with a time
+// (plus a constant interval) on the other.
+func timeBounds(join *Join, jp *JoinPlan) {
+	nl := len(join.Left.Columns())
+	type comparison struct {
+		op   string
+		a, b Expr // over the combined columns
+	}
+	var cmps []comparison
+	for i, lk := range join.LeftKeys {
+		// An equality key on times is a time condition too.
+		rk := MapExpr(join.RightKeys[i], func(e Expr) Expr {
+			if c, ok := e.(*ColRef); ok {
+				return &ColRef{Idx: c.Idx + nl, Typ: c.Typ, Name: c.Name}
+			}
+			return e
+		})
+		cmps = append(cmps, comparison{"=", lk, rk})
+	}
+	for _, c := range splitAnd(join.Cond) {
+		if call, ok := c.(*Call); ok && len(call.Args) == 2 {
+			cmps = append(cmps, comparison{call.Fn.Name, call.Args[0], call.Args[1]})
+		}
+	}
+	for _, c := range cmps {
+		op := c.op
+		switch op {
+		case "<", "<=", ">", ">=", "=":
+		default:
+			continue
+		}
+		ca, oa, ok1 := linearTime(c.a)
+		cb, ob, ok2 := linearTime(c.b)
+		if !ok1 || !ok2 {
+			continue
+		}
+		// Normalize to left - right OP k.
+		var l, r int
+		var k int64
+		switch {
+		case ca < nl && cb >= nl:
+			l, r, k = ca, cb-nl, ob-oa
+		case cb < nl && ca >= nl:
+			l, r, k = cb, ca-nl, oa-ob
+			op = flipComparison(op)
+		default:
+			continue
+		}
+		lowerOnLeft := op == ">" || op == ">=" || op == "="
+		upperOnLeft := op == "<" || op == "<=" || op == "="
+		// left >= right + k: a left row is dead once the right side's
+		// watermark passes left - k.
+		if lowerOnLeft && isWatermarkCol(jp.Sides[1].Input, jp.Sides[1].Source, r) {
+			jp.Sides[0].Evict = append(jp.Sides[0].Evict, EvictRule{Col: l, Slack: k})
+			jp.Sides[1].DropLate = true
+		}
+		// left <= right + k: a right row is dead once the left side's
+		// watermark passes right + k.
+		if upperOnLeft && isWatermarkCol(jp.Sides[0].Input, jp.Sides[0].Source, l) {
+			jp.Sides[1].Evict = append(jp.Sides[1].Evict, EvictRule{Col: r, Slack: -k})
+			jp.Sides[0].DropLate = true
+		}
+	}
+}
+
+func flipComparison(op string) string {
+	switch op {
+	case "<":
+		return ">"
+	case "<=":
+		return ">="
+	case ">":
+		return "<"
+	case ">=":
+		return "<="
+	}
+	return op
+}
+
+// linearTime matches a timestamp column plus or minus a constant interval
+// of fixed length, returning the column and the offset in microseconds.
+func linearTime(e Expr) (int, int64, bool) {
+	switch x := e.(type) {
+	case *ColRef:
+		if x.Typ.ID == catalog.Timestamp || x.Typ.ID == catalog.TimestampTZ {
+			return x.Idx, 0, true
+		}
+	case *Call:
+		if len(x.Args) != 2 || (x.Fn.Name != "+" && x.Fn.Name != "-") {
+			return 0, 0, false
+		}
+		col, iv := x.Args[0], x.Args[1]
+		if _, ok := col.(*Const); ok && x.Fn.Name == "+" {
+			col, iv = iv, col
+		}
+		c, off, ok := linearTime(col)
+		if !ok {
+			return 0, 0, false
+		}
+		k, ok := iv.(*Const)
+		if !ok || k.Val == nil {
+			return 0, 0, false
+		}
+		d, ok := k.Val.(arrow.MonthDayNanoInterval)
+		if !ok || d.Months != 0 {
+			return 0, 0, false
+		}
+		us := int64(d.Days)*86_400_000_000 + d.Nanoseconds/1000
+		if x.Fn.Name == "-" {
+			us = -us
+		}
+		return c, off + us, true
+	}
+	return 0, 0, false
+}
+
+// isWatermarkCol reports whether column col of a side's input is its
+// stream's watermark column, passed through unchanged.
+func isWatermarkCol(n Node, src *catalog.Relation, col int) bool {
+	if src.Watermark == nil {
+		return false
+	}
+	for {
+		switch x := n.(type) {
+		case *Project:
+			ref, ok := x.Exprs[col].(*ColRef)
+			if !ok {
+				return false
+			}
+			col = ref.Idx
+			n = x.Input
+		case *Filter:
+			n = x.Input
+		case *Scan:
+			return col < len(x.Project) && x.Project[col] == src.Watermark.Column
+		default:
+			return false
+		}
+	}
+}
+
+// explainJoin describes a join plan's sides and their state.
+func explainJoin(sb *strings.Builder, jp *JoinPlan) {
+	for i, s := range jp.Sides {
+		name := [2]string{"left", "right"}[i]
+		var keys []string
+		for _, k := range s.Keys {
+			keys = append(keys, k.String())
+		}
+		state := "kept without bound"
+		if len(s.Evict) > 0 {
+			var rules []string
+			cols := s.Input.Columns()
+			other := jp.Sides[1-i].Source.Name
+			for _, r := range s.Evict {
+				rules = append(rules, fmt.Sprintf("%s#%d < watermark(%s) %+ds", cols[r.Col].Name, r.Col, other, r.Slack/1_000_000))
+			}
+			state = "freed when " + strings.Join(rules, " or ")
+		}
+		late := ""
+		if s.DropLate {
+			late = ", late rows dropped"
+		}
+		fmt.Fprintf(sb, "  SymmetricHashJoin %s side keys=[%s] state %s%s\n", name, strings.Join(keys, ", "), state, late)
+		sb.WriteString(indentLines(Explain(s.Input), "    "))
+		sb.WriteString("\n")
+	}
+	if jp.TimeSide >= 0 {
+		s := jp.Sides[jp.TimeSide]
+		fmt.Fprintf(sb, "  Watermark of the pairs: min(watermark(%s), watermark(%s) %+ds) on %s#%d\n",
+			s.Source.Name, jp.Sides[1-jp.TimeSide].Source.Name, jp.TimeSlack/1_000_000, s.Input.Columns()[jp.TimeCol].Name, jp.TimeCol)
+	}
+}
+
+// unboundedSides names the sides of a join plan whose state grows without
+// bound.
+func unboundedSides(jp *JoinPlan) []string {
+	var out []string
+	for i, s := range jp.Sides {
+		if len(s.Evict) == 0 {
+			out = append(out, [2]string{"left", "right"}[i])
+		}
+	}
+	return out
+}
+
+// joinedTime finds the event time of the view's window over a join: the
+// window's time column traced through projections and filters to a side's
+// column. When that side's stored rows are bounded by a time condition,
+// the pairs get a watermark (see JoinPlan.TimeSide) and Joined declares it.
+func joinedTime(input Node, jp *JoinPlan) {
+	var hop *HopWindow
+	walkNodes(input, func(n Node) {
+		if h, ok := n.(*HopWindow); ok {
+			hop = h
+		}
+	})
+	if hop == nil {
+		return
+	}
+	ref, ok := hop.Time.(*ColRef)
+	if !ok {
+		return
+	}
+	col := ref.Idx
+	for n := hop.Input; ; {
+		switch x := n.(type) {
+		case *Project:
+			r, ok := x.Exprs[col].(*ColRef)
+			if !ok {
+				return
+			}
+			col = r.Idx
+			n = x.Input
+			continue
+		case *Filter:
+			n = x.Input
+			continue
+		case *Scan:
+			if x.Rel != jp.Joined {
+				return
+			}
+			col = x.Project[col]
+		default:
+			return
+		}
+		break
+	}
+	side, sc := 0, col
+	if nl := len(jp.Sides[0].Input.Columns()); col >= nl {
+		side, sc = 1, col-nl
+	}
+	s := jp.Sides[side]
+	if !isWatermarkCol(s.Input, s.Source, sc) {
+		return
+	}
+	found := false
+	for _, r := range s.Evict {
+		if r.Col == sc && (!found || r.Slack > jp.TimeSlack) {
+			jp.TimeSlack, found = r.Slack, true
+		}
+	}
+	if !found {
+		return
+	}
+	jp.TimeSide, jp.TimeCol = side, sc
+	jp.Joined.Watermark = &catalog.Watermark{Column: col, Expr: s.Source.Watermark.Expr}
+}

@@ -1,0 +1,885 @@
+package session
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sqld/sqld/catalog"
+	streamlog "github.com/sqld/sqld/connectors/log"
+	"github.com/sqld/sqld/connectors/widecol"
+	"github.com/sqld/sqld/exec"
+	"github.com/sqld/sqld/exec/eval"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/windows"
+)
+
+// An incremental join view keeps, per side, the side's rows that can
+// still match, in memory and in a store table (<view>_join0 and
+// <view>_join1) whose rows are keyed by (epoch, row) of the epoch that
+// read them. Each epoch a side's new rows probe the other side's stored
+// rows through a hash index on the join keys, and are then stored
+// themselves; the pairs found are the epoch's new join rows, which the
+// view's plan processes like the new rows of a single stream. Rows that a
+// time condition proves dead are dropped from memory as the watermarks
+// pass them, and their store rows are deleted once every row of their
+// epoch is dead. A restart loads the store tables and drops the rows
+// already dead.
+
+// joinTableName is the store table of a join view's side.
+func joinTableName(rel *catalog.Relation, side int) string {
+	return fmt.Sprintf("%s_join%d", tableName(rel), side)
+}
+
+func joinSideSpec(rel *catalog.Relation, side int, js *planner.JoinSide) widecol.TableSpec {
+	fields := []arrow.Field{
+		{Name: "_e", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "_s", Type: arrow.PrimitiveTypes.Int64},
+	}
+	for i, c := range js.Input.Columns() {
+		fields = append(fields, catalog.Field(fmt.Sprintf("c%d_%s", i, c.Name), c.Type, true))
+	}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: joinTableName(rel, side), Schema: arrow.NewSchema(fields, nil),
+		PartitionKey: []string{"_e"}, Clustering: []widecol.ClusteringColumn{{Name: "_s"}}}
+}
+
+// joinState is the runtime state of an incremental join.
+type joinState struct {
+	jp     *planner.JoinPlan
+	topics [2]*streamlog.Topic
+	parts  [2]int // partitions per side: side 1's offsets follow side 0's
+	tables [2]*widecol.Table
+	sides  [2]*joinSide
+	// Per side: the watermark tracker (nil without a watermark), its
+	// expression and the side's watermark.
+	trackers [2]*windows.Tracker
+	wmExprs  [2]planner.Expr
+	wms      [2]int64
+	// seq numbers the store rows of a side within an epoch.
+	seq int64
+	// rows is the number of stored rows of both sides, for sys.jobs.
+	rows atomic.Int64
+}
+
+// joinSide is one side's stored rows and their hash index.
+type joinSide struct {
+	js     *planner.JoinSide
+	schema *arrow.Schema
+	chunks []*joinChunk
+	// The index: heads[index[key]] is the newest row with the key, next
+	// chains rows of one key; a row is ref[id] = chunk<<32 | row.
+	index map[string]int32
+	heads []int32
+	next  []int32
+	ref   []uint64
+	live  int64
+	dead  int64
+	// live rows per epoch of the store table.
+	epochLive map[int64]int
+	keyBuf    []byte
+}
+
+// joinChunk is a batch of a side's rows, all read in one epoch.
+type joinChunk struct {
+	rec   arrow.RecordBatch
+	keys  []arrow.Array // the join keys of the rows
+	epoch int64
+	dead  []bool
+	live  int
+	// minTime is, per eviction rule, the smallest time of the chunk's
+	// live rows when last checked.
+	minTime []int64
+}
+
+func newJoinSide(js *planner.JoinSide) *joinSide {
+	fields := make([]arrow.Field, len(js.Input.Columns()))
+	for i, c := range js.Input.Columns() {
+		fields[i] = catalog.Field(c.Name, c.Type, true)
+	}
+	return &joinSide{js: js, schema: arrow.NewSchema(fields, nil), index: map[string]int32{}, epochLive: map[int64]int{}}
+}
+
+func (s *joinSide) release() {
+	for _, c := range s.chunks {
+		if c != nil {
+			c.release()
+		}
+	}
+	s.chunks = nil
+}
+
+func (c *joinChunk) release() {
+	c.rec.Release()
+	for _, k := range c.keys {
+		k.Release()
+	}
+}
+
+// appendKey encodes row i of the key columns, reporting false when a key
+// is NULL (such a row never matches).
+func appendKey(buf []byte, keys []arrow.Array, i int) ([]byte, bool) {
+	for _, k := range keys {
+		if k.IsNull(i) {
+			return buf, false
+		}
+		switch a := k.(type) {
+		case *array.Int16:
+			buf = binary.BigEndian.AppendUint64(buf, uint64(a.Value(i)))
+		case *array.Int32:
+			buf = binary.BigEndian.AppendUint64(buf, uint64(a.Value(i)))
+		case *array.Int64:
+			buf = binary.BigEndian.AppendUint64(buf, uint64(a.Value(i)))
+		case *array.Timestamp:
+			buf = binary.BigEndian.AppendUint64(buf, uint64(a.Value(i)))
+		case *array.Date32:
+			buf = binary.BigEndian.AppendUint32(buf, uint32(a.Value(i)))
+		case *array.Float64:
+			v := a.Value(i)
+			if v == 0 {
+				v = 0 // -0 equals 0
+			}
+			if math.IsNaN(v) {
+				v = math.NaN()
+			}
+			buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(v))
+		case *array.String:
+			v := a.Value(i)
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		case *array.Binary:
+			v := a.Value(i)
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		case *array.Boolean:
+			if a.Value(i) {
+				buf = append(buf, 1)
+			} else {
+				buf = append(buf, 0)
+			}
+		default:
+			v := catalog.FormatValue(catalog.Type{}, valueAt(k, i))
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		}
+	}
+	return buf, true
+}
+
+// add stores a chunk's rows and indexes them.
+func (s *joinSide) add(c *joinChunk) {
+	ci := uint64(len(s.chunks))
+	s.chunks = append(s.chunks, c)
+	n := int(c.rec.NumRows())
+	c.dead = make([]bool, n)
+	for i := 0; i < n; i++ {
+		var ok bool
+		s.keyBuf, ok = appendKey(s.keyBuf[:0], c.keys, i)
+		if !ok {
+			c.dead[i] = true
+			continue
+		}
+		s.insert(s.keyBuf, ci<<32|uint64(i))
+		c.live++
+	}
+	s.live += int64(c.live)
+	s.epochLive[c.epoch] += c.live
+}
+
+func (s *joinSide) insert(key []byte, ref uint64) {
+	id := int32(len(s.ref))
+	s.ref = append(s.ref, ref)
+	h, ok := s.index[string(key)]
+	if !ok {
+		h = int32(len(s.heads))
+		s.index[string(key)] = h
+		s.heads = append(s.heads, -1)
+	}
+	s.next = append(s.next, s.heads[h])
+	s.heads[h] = id
+}
+
+// probe appends to out, per chunk of s, the pairs (row of keys, row of
+// the chunk) of equal keys.
+func (s *joinSide) probe(keys []arrow.Array, n int, out map[int]*pairList) {
+	for i := 0; i < n; i++ {
+		var ok bool
+		s.keyBuf, ok = appendKey(s.keyBuf[:0], keys, i)
+		if !ok {
+			continue
+		}
+		h, ok := s.index[string(s.keyBuf)]
+		if !ok {
+			continue
+		}
+		for id := s.heads[h]; id >= 0; id = s.next[id] {
+			r := s.ref[id]
+			ci, row := int(r>>32), int(uint32(r))
+			c := s.chunks[ci]
+			if c == nil || c.dead[row] {
+				continue
+			}
+			pl := out[ci]
+			if pl == nil {
+				pl = &pairList{}
+				out[ci] = pl
+			}
+			pl.probe = append(pl.probe, int32(i))
+			pl.stored = append(pl.stored, int32(row))
+		}
+	}
+}
+
+type pairList struct {
+	probe, stored []int32
+}
+
+// evict drops the rows that the rules prove dead given the other side's
+// watermark, deleting the store rows of epochs left without live rows.
+func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) error {
+	if len(s.js.Evict) == 0 || otherWM == windows.NoWatermark {
+		return nil
+	}
+	for _, c := range s.chunks {
+		if c == nil || c.live == 0 {
+			continue
+		}
+		skip := true
+		for ri, r := range s.js.Evict {
+			if c.minTime[ri] < otherWM+r.Slack {
+				skip = false
+			}
+		}
+		if skip {
+			continue
+		}
+		for ri := range c.minTime {
+			c.minTime[ri] = math.MaxInt64
+		}
+		for _, r := range s.js.Evict {
+			ts := c.rec.Column(r.Col).(*array.Timestamp)
+			bound := otherWM + r.Slack
+			for i := range c.dead {
+				if !c.dead[i] && (ts.IsNull(i) || int64(ts.Value(i)) < bound) {
+					c.dead[i] = true
+					c.live--
+					s.live--
+					s.dead++
+					s.epochLive[c.epoch]--
+				}
+			}
+		}
+		for ri, r := range s.js.Evict {
+			ts := c.rec.Column(r.Col).(*array.Timestamp)
+			for i := range c.dead {
+				if !c.dead[i] && int64(ts.Value(i)) < c.minTime[ri] {
+					c.minTime[ri] = int64(ts.Value(i))
+				}
+			}
+		}
+	}
+	for e, n := range s.epochLive {
+		if n <= 0 {
+			delete(s.epochLive, e)
+			if err := batch.DeletePartition(t, []any{e}); err != nil {
+				return err
+			}
+		}
+	}
+	if s.dead > s.live && s.dead > 4096 {
+		s.rebuild()
+	}
+	return nil
+}
+
+// rebuild drops dead chunks and rebuilds the index over the live rows.
+func (s *joinSide) rebuild() {
+	chunks := s.chunks
+	s.chunks = nil
+	s.index = map[string]int32{}
+	s.heads, s.next, s.ref = s.heads[:0], s.next[:0], s.ref[:0]
+	s.live, s.dead = 0, 0
+	for _, c := range chunks {
+		if c == nil {
+			continue
+		}
+		if c.live == 0 {
+			c.release()
+			continue
+		}
+		ci := uint64(len(s.chunks))
+		s.chunks = append(s.chunks, c)
+		for i, d := range c.dead {
+			if d {
+				continue
+			}
+			s.keyBuf, _ = appendKey(s.keyBuf[:0], c.keys, i)
+			s.insert(s.keyBuf, ci<<32|uint64(i))
+		}
+		s.live += int64(c.live)
+	}
+}
+
+// newChunk makes a chunk of rows read in epoch, with their join keys.
+func (j *viewJob) newChunk(env *exec.Env, s *joinSide, rec arrow.RecordBatch, epoch int64) (*joinChunk, error) {
+	c := &joinChunk{rec: rec, epoch: epoch, minTime: make([]int64, len(s.js.Evict))}
+	for _, k := range s.js.Keys {
+		a, err := eval.Eval(&env.Env, k, rec)
+		if err != nil {
+			c.release()
+			return nil, err
+		}
+		c.keys = append(c.keys, a)
+	}
+	for ri, r := range s.js.Evict {
+		c.minTime[ri] = math.MaxInt64
+		ts, ok := rec.Column(r.Col).(*array.Timestamp)
+		if !ok {
+			c.release()
+			return nil, fmt.Errorf("view %q: join time column is not a timestamp", j.rel.Name)
+		}
+		for i := 0; i < ts.Len(); i++ {
+			if ts.IsValid(i) && int64(ts.Value(i)) < c.minTime[ri] {
+				c.minTime[ri] = int64(ts.Value(i))
+			}
+		}
+	}
+	return c, nil
+}
+
+// recoverJoin opens the join's inputs and loads its stored rows.
+func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
+	jp := j.plan.Join
+	if j.join != nil {
+		for _, s := range j.join.sides {
+			s.release()
+		}
+	}
+	js := &joinState{jp: jp}
+	j.join = js
+	var ends []int64
+	for i := range jp.Sides {
+		side := &jp.Sides[i]
+		t, err := j.eng.topic(side.Source)
+		if err != nil {
+			return err
+		}
+		js.topics[i] = t
+		js.parts[i] = t.Partitions()
+		js.wms[i] = windows.NoWatermark
+		if wm := side.Source.Watermark; wm != nil {
+			if js.wmExprs[i], err = bindWatermark(side.Source, wm.Expr); err != nil {
+				return err
+			}
+			if js.trackers[i], err = windows.NewTracker(t.Partitions(), 0); err != nil {
+				return err
+			}
+			if i < len(rec.Trackers) && len(rec.Trackers[i]) > 0 {
+				if err := js.trackers[i].UnmarshalBinary(rec.Trackers[i]); err != nil {
+					return fmt.Errorf("view %q: %w", j.rel.Name, err)
+				}
+			}
+			js.wms[i] = js.trackers[i].Watermark()
+		}
+		for p := 0; p < t.Partitions(); p++ {
+			at := len(ends)
+			if at < len(rec.Ends) {
+				ends = append(ends, rec.Ends[at])
+				continue
+			}
+			st, err := t.Stats(p)
+			if err != nil {
+				return err
+			}
+			ends = append(ends, st.OldestOffset)
+		}
+		tbl, err := j.eng.store.Table(keyspaceData, joinTableName(j.rel, i))
+		if err != nil {
+			return err
+		}
+		js.tables[i] = tbl
+	}
+	j.offsets = ends
+	j.watermark = js.shownWatermark()
+	env := j.env(nil)
+	for i := range jp.Sides {
+		s := newJoinSide(&jp.Sides[i])
+		js.sides[i] = s
+		if err := j.loadJoinSide(ctx, env, s, js.tables[i]); err != nil {
+			return err
+		}
+	}
+	// Rows that died before the crash but whose epochs kept live rows.
+	b := j.eng.store.NewBatch()
+	defer b.Close()
+	for i, s := range js.sides {
+		if err := s.evict(js.wms[1-i], b, js.tables[i]); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(ctx); err != nil {
+		return err
+	}
+	js.rows.Store(js.sides[0].live + js.sides[1].live)
+	if j.state != nil && j.plan.Agg != nil {
+		if err := j.loadState(ctx); err != nil {
+			return err
+		}
+	}
+	if p := rec.Planned; p != nil && p.Epoch == rec.Epoch+1 {
+		return j.runJoinEpoch(ctx, p.Starts, p.Ends, p.Idle)
+	}
+	return nil
+}
+
+func (j *viewJob) loadJoinSide(ctx context.Context, env *exec.Env, s *joinSide, t *widecol.Table) error {
+	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for {
+		b, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ep := b.Column(0).(*array.Int64)
+		n := int(b.NumRows())
+		for start := 0; start < n; {
+			end := start + 1
+			for end < n && ep.Value(end) == ep.Value(start) {
+				end++
+			}
+			cols := make([]arrow.Array, len(b.Columns())-2)
+			for c := range cols {
+				cols[c] = array.NewSlice(b.Column(c+2), int64(start), int64(end))
+			}
+			rec := array.NewRecordBatch(s.schema, cols, int64(end-start))
+			for _, c := range cols {
+				c.Release()
+			}
+			c, err := j.newChunk(env, s, rec, ep.Value(start))
+			if err != nil {
+				b.Release()
+				return err
+			}
+			s.add(c)
+			start = end
+		}
+		b.Release()
+	}
+}
+
+// outputWatermark is the watermark of the join's pairs (see
+// planner.JoinPlan.TimeSide).
+func (js *joinState) outputWatermark() int64 {
+	ts := js.jp.TimeSide
+	if ts < 0 || js.wms[0] == windows.NoWatermark || js.wms[1] == windows.NoWatermark {
+		return windows.NoWatermark
+	}
+	return min(js.wms[ts], js.wms[1-ts]+js.jp.TimeSlack)
+}
+
+// stepJoin runs one epoch of a join view if either side has new rows.
+func (j *viewJob) stepJoin(ctx context.Context, first bool) (bool, error) {
+	js := j.join
+	n := js.parts[0] + js.parts[1]
+	starts := append([]int64(nil), j.offsets...)
+	ends := make([]int64, n)
+	idle := make([]bool, n)
+	more := false
+	share := int64(maxEpochRows) / int64(n)
+	for g := 0; g < n; g++ {
+		side, p := 0, g
+		if g >= js.parts[0] {
+			side, p = 1, g-js.parts[0]
+		}
+		st, err := js.topics[side].Stats(p)
+		if err != nil {
+			return false, err
+		}
+		if starts[g] < st.OldestOffset {
+			starts[g] = st.OldestOffset
+		}
+		ends[g] = min(st.StableOffset, starts[g]+share)
+		if ends[g] > starts[g] {
+			more = true
+		}
+		idle[g] = ends[g] == st.StableOffset
+	}
+	if !more && !(first && j.epoch == 0) {
+		return false, nil
+	}
+	if err := j.runJoinEpoch(ctx, starts, ends, idle); err != nil {
+		return false, err
+	}
+	return more, nil
+}
+
+// runJoinEpoch runs one epoch of a join view over the rows of both sides
+// in [starts, ends) (side 0's partitions, then side 1's).
+func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle []bool) error {
+	e := j.eng
+	js := j.join
+	epoch := j.epoch + 1
+	et, err := e.epochTable(ctx)
+	if err != nil {
+		return err
+	}
+	var trackersBefore [2][]byte
+	for i, t := range js.trackers {
+		if t != nil {
+			if trackersBefore[i], err = t.MarshalBinary(); err != nil {
+				return err
+			}
+		}
+	}
+	restore := func() {
+		for i, t := range js.trackers {
+			if t != nil && len(trackersBefore[i]) > 0 {
+				_ = t.UnmarshalBinary(trackersBefore[i])
+			}
+		}
+	}
+	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Trackers: trackersBefore[:], Late: j.late,
+		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle}})
+	pb := e.store.NewBatch()
+	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
+		pb.Close()
+		return err
+	}
+	if err := pb.Commit(ctx); err != nil {
+		pb.Close()
+		return err
+	}
+	pb.Close()
+
+	// A failure from here on leaves the in-memory state ahead of the
+	// store: the task restarts and reloads it.
+	batch := e.store.NewBatch()
+	defer batch.Close()
+	env := j.env(nil)
+	wmBefore := js.outputWatermark()
+	sideWM := js.wms
+	var in, late int64
+	var pairs []arrow.RecordBatch
+	defer func() { releaseAll(pairs) }()
+	base := 0
+	for i := range js.sides {
+		s := js.sides[i]
+		np := js.parts[i]
+		delta, parts, err := j.readTopic(ctx, js.topics[i], starts[base:base+np], ends[base:base+np])
+		if err != nil {
+			restore()
+			return err
+		}
+		for _, b := range delta {
+			in += b.NumRows()
+		}
+		if t := js.trackers[i]; t != nil {
+			if err := observeWatermark(env, t, js.wmExprs[i], delta, parts, idle[base:base+np], s.js.Source.Name); err != nil {
+				releaseAll(delta)
+				restore()
+				return err
+			}
+		}
+		base += np
+		js.seq = 0
+		rows, err := j.sideRows(ctx, s, delta)
+		releaseAll(delta)
+		if err != nil {
+			restore()
+			return err
+		}
+		// Rows behind this side's watermark may have matched rows the
+		// other side already freed: they are late.
+		if s.js.DropLate && sideWM[i] != windows.NoWatermark {
+			var n int64
+			rows, n, err = j.dropLate(rows, s, sideWM[i])
+			if err != nil {
+				releaseAll(rows)
+				restore()
+				return err
+			}
+			late += n
+		}
+		for _, rec := range rows {
+			c, err := j.newChunk(env, s, rec, epoch)
+			if err != nil {
+				restore()
+				return err
+			}
+			ps, err := j.joinPairs(i, c)
+			if err != nil {
+				c.release()
+				restore()
+				return err
+			}
+			pairs = append(pairs, ps...)
+			s.add(c)
+			if err := j.storeChunk(batch, js.tables[i], c); err != nil {
+				restore()
+				return err
+			}
+		}
+	}
+	for i, t := range js.trackers {
+		if t != nil {
+			js.wms[i] = t.Advance()
+		}
+	}
+	wmAfter := js.outputWatermark()
+	for i, s := range js.sides {
+		if err := s.evict(js.wms[1-i], batch, js.tables[i]); err != nil {
+			return err
+		}
+	}
+	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{js.jp.Joined: pairs}}
+	var out, wlate int64
+	if j.plan.Agg == nil {
+		out, err = j.applyRows(ctx, batch, st, epoch)
+	} else {
+		out, wlate, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)
+	}
+	if err != nil {
+		return err
+	}
+	late += wlate
+	var trackersAfter [2][]byte
+	for i, t := range js.trackers {
+		if t != nil {
+			if trackersAfter[i], err = t.MarshalBinary(); err != nil {
+				return err
+			}
+		}
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Trackers: trackersAfter[:], Late: j.late + late})
+	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
+		return err
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.epoch = epoch
+	j.offsets = ends
+	j.rowsIn += in
+	j.rowsOut += out
+	j.late += late
+	j.watermark = js.shownWatermark()
+	j.lastTime = time.Now()
+	j.mu.Unlock()
+	js.rows.Store(js.sides[0].live + js.sides[1].live)
+	e.notifyChange()
+	return nil
+}
+
+// shownWatermark is the watermark sys.jobs shows: the pairs' watermark,
+// else the smaller of the sides'.
+func (js *joinState) shownWatermark() int64 {
+	if js.jp.TimeSide >= 0 || js.wms[0] == windows.NoWatermark || js.wms[1] == windows.NoWatermark {
+		return js.outputWatermark()
+	}
+	return min(js.wms[0], js.wms[1])
+}
+
+// readTopic reads the rows of a topic in [starts, ends) per partition.
+func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, ends []int64) ([]arrow.RecordBatch, []int, error) {
+	var out []arrow.RecordBatch
+	var parts []int
+	for p := range starts {
+		off := starts[p]
+		for off < ends[p] {
+			b, ok, err := readBounded(ctx, t, p, off, ends[p])
+			if err != nil {
+				releaseAll(out)
+				return nil, nil, err
+			}
+			if !ok {
+				break
+			}
+			b.Trim()
+			rec := b.Record
+			if next := b.NextOffset(); next > ends[p] {
+				sl := rec.NewSlice(0, rec.NumRows()-(next-ends[p]))
+				rec.Release()
+				rec = sl
+			}
+			off = b.NextOffset()
+			out = append(out, rec)
+			parts = append(parts, p)
+		}
+	}
+	return out, parts, nil
+}
+
+// observeWatermark feeds rows read from partitions parts to a tracker.
+func observeWatermark(env *exec.Env, t *windows.Tracker, wm planner.Expr, delta []arrow.RecordBatch, parts []int, idle []bool, name string) error {
+	for i, b := range delta {
+		a, err := eval.Eval(&env.Env, wm, b)
+		if err != nil {
+			return err
+		}
+		ts, ok := a.(*array.Timestamp)
+		if !ok {
+			a.Release()
+			return fmt.Errorf("watermark of %q is not a timestamp", name)
+		}
+		err = t.ObserveArray(parts[i], ts)
+		a.Release()
+		if err != nil {
+			return err
+		}
+	}
+	for p, v := range idle {
+		if err := t.SetIdle(p, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sideRows computes a side's rows from its stream's new rows.
+func (j *viewJob) sideRows(ctx context.Context, s *joinSide, delta []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	if len(delta) == 0 {
+		return nil, nil
+	}
+	st := &memStorage{byName: map[string][]arrow.RecordBatch{s.js.Source.Name: delta}}
+	op, err := exec.Build(j.env(st), s.js.Input)
+	if err != nil {
+		return nil, err
+	}
+	res, err := exec.Collect(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	out := res[:0]
+	for _, b := range res {
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		// The side's schema (names made unique by position).
+		r := array.NewRecordBatch(s.schema, b.Columns(), b.NumRows())
+		b.Release()
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// dropLate removes the rows whose event time (the side's watermark
+// column) is behind wm.
+func (j *viewJob) dropLate(rows []arrow.RecordBatch, s *joinSide, wm int64) ([]arrow.RecordBatch, int64, error) {
+	// The other side's rules compare this side's watermark with the
+	// watermark column: find it through the source's watermark.
+	col := s.js.WatermarkCol
+	if col < 0 {
+		return rows, 0, nil
+	}
+	var late int64
+	out := rows[:0]
+	for _, b := range rows {
+		ts := b.Column(col).(*array.Timestamp)
+		var keep []int32
+		for i := 0; i < ts.Len(); i++ {
+			if ts.IsValid(i) && int64(ts.Value(i)) >= wm {
+				keep = append(keep, int32(i))
+			}
+		}
+		if len(keep) == ts.Len() {
+			out = append(out, b)
+			continue
+		}
+		late += int64(ts.Len() - len(keep))
+		if len(keep) > 0 {
+			cols := exec.TakeColumns(j.eng.alloc, b.Columns(), keep)
+			out = append(out, array.NewRecordBatch(b.Schema(), cols, int64(len(keep))))
+			releaseAll2(cols)
+		}
+		b.Release()
+	}
+	return out, late, nil
+}
+
+// joinPairs joins a chunk of side i's new rows with the other side's
+// stored rows, returning the pairs as Joined batches.
+func (j *viewJob) joinPairs(i int, c *joinChunk) ([]arrow.RecordBatch, error) {
+	js := j.join
+	other := js.sides[1-i]
+	found := map[int]*pairList{}
+	other.probe(c.keys, int(c.rec.NumRows()), found)
+	var out []arrow.RecordBatch
+	schema := js.jp.Joined.Schema()
+	for ci, pl := range found {
+		mine := exec.TakeColumns(j.eng.alloc, c.rec.Columns(), pl.probe)
+		theirs := exec.TakeColumns(j.eng.alloc, other.chunks[ci].rec.Columns(), pl.stored)
+		var cols []arrow.Array
+		if i == 0 {
+			cols = append(mine, theirs...)
+		} else {
+			cols = append(theirs, mine...)
+		}
+		out = append(out, array.NewRecordBatch(schema, cols, int64(len(pl.probe))))
+		releaseAll2(cols)
+	}
+	return out, nil
+}
+
+// storeChunk writes a chunk's live rows to the side's store table.
+func (j *viewJob) storeChunk(batch *widecol.Batch, t *widecol.Table, c *joinChunk) error {
+	n := int(c.rec.NumRows())
+	if c.live == 0 {
+		return nil
+	}
+	eb, sb := array.NewInt64Builder(j.eng.alloc), array.NewInt64Builder(j.eng.alloc)
+	defer eb.Release()
+	defer sb.Release()
+	seq := j.join.seq
+	var keep []int32
+	for i := 0; i < n; i++ {
+		if c.dead[i] {
+			continue
+		}
+		keep = append(keep, int32(i))
+		eb.Append(c.epoch)
+		sb.Append(seq)
+		seq++
+	}
+	j.join.seq = seq
+	ea, sa := eb.NewArray(), sb.NewArray()
+	var cols []arrow.Array
+	if len(keep) == n {
+		cols = []arrow.Array{ea, sa}
+		for _, col := range c.rec.Columns() {
+			col.Retain()
+			cols = append(cols, col)
+		}
+	} else {
+		cols = append([]arrow.Array{ea, sa}, exec.TakeColumns(j.eng.alloc, c.rec.Columns(), keep)...)
+	}
+	rec := array.NewRecordBatch(t.Schema, cols, int64(len(keep)))
+	releaseAll2(cols)
+	err := batch.Upsert(t, rec, nil)
+	rec.Release()
+	return err
+}
+
+// dropViewTables drops the store tables of a view, those it may not have
+// included.
+func (e *Engine) dropViewTables(ctx context.Context, rel *catalog.Relation) {
+	for _, name := range []string{tableName(rel), viewStateTable(rel), joinTableName(rel, 0), joinTableName(rel, 1)} {
+		if _, err := e.store.Table(keyspaceData, name); err == nil {
+			_ = e.store.DropTable(ctx, keyspaceData, name)
+		}
+	}
+}
