@@ -363,7 +363,9 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 		}
 	}
 	js := &joinState{jp: jp}
+	j.mu.Lock()
 	j.join = js
+	j.mu.Unlock()
 	var ends []int64
 	for i := range jp.Sides {
 		side := &jp.Sides[i]
