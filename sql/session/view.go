@@ -152,6 +152,9 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 		s.notices = append(s.notices, &pgerror.Error{Code: pgerror.CodeSuccessfulCompletion, Message: n})
 	}
 	rel := &catalog.Relation{Name: x.Name, Kind: catalog.KindView, SQL: text, Options: options(x.With), DependsOn: q.Relations}
+	if _, err := joinBudget(rel); err != nil {
+		return "", nil, err
+	}
 	rel.Query = parser.Format(x.Query)
 	seen := map[string]bool{}
 	for i, c := range q.Cols {

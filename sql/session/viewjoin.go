@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/exec/eval"
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/windows"
 )
 
@@ -67,6 +69,22 @@ type joinState struct {
 	seq int64
 	// rows is the number of stored rows of both sides, for sys.jobs.
 	rows atomic.Int64
+	// budget bounds each side's rows in memory (the view's option
+	// join_state_bytes).
+	budget int64
+}
+
+// joinBudget reads a view's join_state_bytes option.
+func joinBudget(rel *catalog.Relation) (int64, error) {
+	v, ok := rel.Options["join_state_bytes"]
+	if !ok {
+		return joinSideMemory, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, pgerror.New(pgerror.CodeInvalidParameterValue, "join_state_bytes must be a non-negative integer, not %q", v)
+	}
+	return n, nil
 }
 
 // joinSide is one side's stored rows and their hash index.
@@ -87,13 +105,22 @@ type joinSide struct {
 	keyBuf    []byte
 }
 
-// joinChunk is a batch of a side's rows, all read in one epoch.
+// joinChunk is a batch of a side's rows, all read in one epoch. Under
+// memory pressure a chunk is spilled: its rows are dropped from memory
+// (rec is nil) and read back from the store table when a probe finds
+// them; its keys and times stay.
 type joinChunk struct {
 	rec   arrow.RecordBatch
+	rows  int
+	bytes int64         // memory of rec
 	keys  []arrow.Array // the join keys of the rows
+	times []arrow.Array // the time column of each eviction rule
 	epoch int64
-	dead  []bool
-	live  int
+	// Row i's store key is (epoch, seq0 + i), or (epoch, seqs[i]).
+	seq0 int64
+	seqs []int64
+	dead []bool
+	live int
 	// minTime is, per eviction rule, the smallest time of the chunk's
 	// live rows when last checked.
 	minTime []int64
@@ -117,10 +144,57 @@ func (s *joinSide) release() {
 }
 
 func (c *joinChunk) release() {
-	c.rec.Release()
-	for _, k := range c.keys {
-		k.Release()
+	if c.rec != nil {
+		c.rec.Release()
+		c.rec = nil
 	}
+	releaseAll2(c.keys)
+	releaseAll2(c.times)
+}
+
+func (c *joinChunk) seqOf(i int) int64 {
+	if c.seqs != nil {
+		return c.seqs[i]
+	}
+	return c.seq0 + int64(i)
+}
+
+// joinSideMemory bounds the memory of a join side's rows; beyond it the
+// oldest chunks are spilled to the store table.
+const joinSideMemory = 64 << 20
+
+// spill drops the rows of the oldest chunks from memory until the side
+// fits its budget. Only chunks of committed epochs may be spilled.
+func (s *joinSide) spill(budget int64) {
+	var total int64
+	for _, c := range s.chunks {
+		if c != nil && c.rec != nil {
+			total += c.bytes
+		}
+	}
+	for _, c := range s.chunks {
+		if total <= budget {
+			return
+		}
+		if c == nil || c.rec == nil {
+			continue
+		}
+		total -= c.bytes
+		c.rec.Release()
+		c.rec = nil
+	}
+}
+
+func recBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		for _, b := range col.Data().Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+	}
+	return n
 }
 
 // appendKey encodes row i of the key columns, reporting false when a key
@@ -177,7 +251,7 @@ func appendKey(buf []byte, keys []arrow.Array, i int) ([]byte, bool) {
 func (s *joinSide) add(c *joinChunk) {
 	ci := uint64(len(s.chunks))
 	s.chunks = append(s.chunks, c)
-	n := int(c.rec.NumRows())
+	n := c.rows
 	c.dead = make([]bool, n)
 	for i := 0; i < n; i++ {
 		var ok bool
@@ -263,8 +337,8 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) 
 		for ri := range c.minTime {
 			c.minTime[ri] = math.MaxInt64
 		}
-		for _, r := range s.js.Evict {
-			ts := c.rec.Column(r.Col).(*array.Timestamp)
+		for ri, r := range s.js.Evict {
+			ts := c.times[ri].(*array.Timestamp)
 			bound := otherWM + r.Slack
 			for i := range c.dead {
 				if !c.dead[i] && (ts.IsNull(i) || int64(ts.Value(i)) < bound) {
@@ -276,8 +350,8 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) 
 				}
 			}
 		}
-		for ri, r := range s.js.Evict {
-			ts := c.rec.Column(r.Col).(*array.Timestamp)
+		for ri := range s.js.Evict {
+			ts := c.times[ri].(*array.Timestamp)
 			for i := range c.dead {
 				if !c.dead[i] && int64(ts.Value(i)) < c.minTime[ri] {
 					c.minTime[ri] = int64(ts.Value(i))
@@ -329,7 +403,7 @@ func (s *joinSide) rebuild() {
 
 // newChunk makes a chunk of rows read in epoch, with their join keys.
 func (j *viewJob) newChunk(env *exec.Env, s *joinSide, rec arrow.RecordBatch, epoch int64) (*joinChunk, error) {
-	c := &joinChunk{rec: rec, epoch: epoch, minTime: make([]int64, len(s.js.Evict))}
+	c := &joinChunk{rec: rec, rows: int(rec.NumRows()), bytes: recBytes(rec), epoch: epoch, minTime: make([]int64, len(s.js.Evict))}
 	for _, k := range s.js.Keys {
 		a, err := eval.Eval(&env.Env, k, rec)
 		if err != nil {
@@ -345,6 +419,8 @@ func (j *viewJob) newChunk(env *exec.Env, s *joinSide, rec arrow.RecordBatch, ep
 			c.release()
 			return nil, fmt.Errorf("view %q: join time column is not a timestamp", j.rel.Name)
 		}
+		ts.Retain()
+		c.times = append(c.times, ts)
 		for i := 0; i < ts.Len(); i++ {
 			if ts.IsValid(i) && int64(ts.Value(i)) < c.minTime[ri] {
 				c.minTime[ri] = int64(ts.Value(i))
@@ -362,7 +438,11 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 			s.release()
 		}
 	}
-	js := &joinState{jp: jp}
+	budget, err := joinBudget(j.rel)
+	if err != nil {
+		return err
+	}
+	js := &joinState{jp: jp, budget: budget}
 	j.mu.Lock()
 	j.join = js
 	j.mu.Unlock()
@@ -475,7 +555,9 @@ func (j *viewJob) loadJoinSide(ctx context.Context, env *exec.Env, s *joinSide, 
 				b.Release()
 				return err
 			}
+			c.seqs = append([]int64(nil), b.Column(1).(*array.Int64).Int64Values()[start:end]...)
 			s.add(c)
+			s.spill(j.join.budget)
 			start = end
 		}
 		b.Release()
@@ -621,7 +703,9 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 				restore()
 				return err
 			}
-			ps, err := j.joinPairs(i, c)
+			c.seq0 = js.seq
+			js.seq += int64(c.rows)
+			ps, err := j.joinPairs(ctx, i, c)
 			if err != nil {
 				c.release()
 				restore()
@@ -682,6 +766,9 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	j.lastTime = time.Now()
 	j.mu.Unlock()
 	js.rows.Store(js.sides[0].live + js.sides[1].live)
+	for _, s := range js.sides {
+		s.spill(js.budget)
+	}
 	e.notifyChange()
 	return nil
 }
@@ -771,10 +858,17 @@ func (j *viewJob) sideRows(ctx context.Context, s *joinSide, delta []arrow.Recor
 			b.Release()
 			continue
 		}
-		// The side's schema (names made unique by position).
-		r := array.NewRecordBatch(s.schema, b.Columns(), b.NumRows())
+		// Stored rows get buffers of their own: the stream's batches
+		// share one buffer for all their columns, which the side's
+		// columns would otherwise keep alive whole.
+		idx := make([]int32, b.NumRows())
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		cols := exec.TakeColumns(j.eng.alloc, b.Columns(), idx)
 		b.Release()
-		out = append(out, r)
+		out = append(out, array.NewRecordBatch(s.schema, cols, int64(len(idx))))
+		releaseAll2(cols)
 	}
 	return out, nil
 }
@@ -815,16 +909,31 @@ func (j *viewJob) dropLate(rows []arrow.RecordBatch, s *joinSide, wm int64) ([]a
 
 // joinPairs joins a chunk of side i's new rows with the other side's
 // stored rows, returning the pairs as Joined batches.
-func (j *viewJob) joinPairs(i int, c *joinChunk) ([]arrow.RecordBatch, error) {
+func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk) ([]arrow.RecordBatch, error) {
 	js := j.join
 	other := js.sides[1-i]
 	found := map[int]*pairList{}
-	other.probe(c.keys, int(c.rec.NumRows()), found)
+	other.probe(c.keys, c.rows, found)
 	var out []arrow.RecordBatch
 	schema := js.jp.Joined.Schema()
 	for ci, pl := range found {
+		oc := other.chunks[ci]
+		var theirs []arrow.Array
+		if oc.rec != nil {
+			theirs = exec.TakeColumns(j.eng.alloc, oc.rec.Columns(), pl.stored)
+		} else {
+			rec, err := j.fetchRows(ctx, js.tables[1-i], other, oc, pl.stored)
+			if err != nil {
+				releaseAll(out)
+				return nil, err
+			}
+			theirs = rec.Columns()
+			for _, a := range theirs {
+				a.Retain()
+			}
+			rec.Release()
+		}
 		mine := exec.TakeColumns(j.eng.alloc, c.rec.Columns(), pl.probe)
-		theirs := exec.TakeColumns(j.eng.alloc, other.chunks[ci].rec.Columns(), pl.stored)
 		var cols []arrow.Array
 		if i == 0 {
 			cols = append(mine, theirs...)
@@ -837,30 +946,126 @@ func (j *viewJob) joinPairs(i int, c *joinChunk) ([]arrow.RecordBatch, error) {
 	return out, nil
 }
 
+// fetchRows reads rows of a spilled chunk back from the side's store
+// table, in the order asked (repeats included).
+func (j *viewJob) fetchRows(ctx context.Context, t *widecol.Table, s *joinSide, c *joinChunk, rows []int32) (arrow.RecordBatch, error) {
+	want := map[int64]int{}
+	for _, r := range rows {
+		want[c.seqOf(int(r))] = -1
+	}
+	var parts []arrow.RecordBatch
+	defer func() { releaseAll(parts) }()
+	var seqs []int64
+	read := func(rg widecol.Range) error {
+		it, err := j.eng.store.Scan(ctx, t, rg, &widecol.ReadOptions{Allocator: j.eng.alloc})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for {
+			b, err := it.Next(ctx)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			sq := b.Column(1).(*array.Int64)
+			var keep []int32
+			for k := 0; k < int(b.NumRows()); k++ {
+				if at, ok := want[sq.Value(k)]; ok && at < 0 {
+					want[sq.Value(k)] = len(seqs)
+					seqs = append(seqs, sq.Value(k))
+					keep = append(keep, int32(k))
+				}
+			}
+			if len(keep) > 0 {
+				cols := exec.TakeColumns(j.eng.alloc, b.Columns()[2:], keep)
+				parts = append(parts, array.NewRecordBatch(s.schema, cols, int64(len(keep))))
+				releaseAll2(cols)
+			}
+			b.Release()
+		}
+	}
+	if len(want) <= 64 {
+		// A few rows: one point read each.
+		for sq := range want {
+			key := widecol.Bound{Values: []any{sq}, Inclusive: true}
+			if err := read(widecol.Range{Partition: []any{c.epoch}, Lower: &key, Upper: &key}); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := read(widecol.Range{Partition: []any{c.epoch}}); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if want[c.seqOf(int(r))] < 0 {
+			return nil, fmt.Errorf("view %q: stored join row (%d, %d) is missing", j.rel.Name, c.epoch, c.seqOf(int(r)))
+		}
+	}
+	all, err := concatBatches(j.eng, s.schema, parts)
+	if err != nil {
+		return nil, err
+	}
+	defer all.Release()
+	idx := make([]int32, len(rows))
+	for k, r := range rows {
+		idx[k] = int32(want[c.seqOf(int(r))])
+	}
+	cols := exec.TakeColumns(j.eng.alloc, all.Columns(), idx)
+	rec := array.NewRecordBatch(s.schema, cols, int64(len(idx)))
+	releaseAll2(cols)
+	return rec, nil
+}
+
+// concatBatches makes one batch of several of one schema.
+func concatBatches(e *Engine, schema *arrow.Schema, parts []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	var n int64
+	for _, p := range parts {
+		n += p.NumRows()
+	}
+	for c := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for k, p := range parts {
+			arrs[k] = p.Column(c)
+		}
+		if len(arrs) == 0 {
+			cols[c] = array.MakeArrayOfNull(e.alloc, schema.Field(c).Type, 0)
+			continue
+		}
+		a, err := array.Concatenate(arrs, e.alloc)
+		if err != nil {
+			releaseAll2(cols[:c])
+			return nil, err
+		}
+		cols[c] = a
+	}
+	rec := array.NewRecordBatch(schema, cols, n)
+	releaseAll2(cols)
+	return rec, nil
+}
+
 // storeChunk writes a chunk's live rows to the side's store table.
 func (j *viewJob) storeChunk(batch *widecol.Batch, t *widecol.Table, c *joinChunk) error {
-	n := int(c.rec.NumRows())
 	if c.live == 0 {
 		return nil
 	}
 	eb, sb := array.NewInt64Builder(j.eng.alloc), array.NewInt64Builder(j.eng.alloc)
 	defer eb.Release()
 	defer sb.Release()
-	seq := j.join.seq
 	var keep []int32
-	for i := 0; i < n; i++ {
+	for i := 0; i < c.rows; i++ {
 		if c.dead[i] {
 			continue
 		}
 		keep = append(keep, int32(i))
 		eb.Append(c.epoch)
-		sb.Append(seq)
-		seq++
+		sb.Append(c.seqOf(i))
 	}
-	j.join.seq = seq
 	ea, sa := eb.NewArray(), sb.NewArray()
 	var cols []arrow.Array
-	if len(keep) == n {
+	if len(keep) == c.rows {
 		cols = []arrow.Array{ea, sa}
 		for _, col := range c.rec.Columns() {
 			col.Retain()
