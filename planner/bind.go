@@ -34,6 +34,11 @@ type Binder struct {
 	params []catalog.Type
 	ctes   []map[string]*cteDef
 	rels   map[string]bool
+
+	// View is set when binding the query of a view: a join condition
+	// comparing values of types that do not compare is then a datatype
+	// mismatch (42804) reported at CREATE VIEW.
+	View bool
 }
 
 type cteDef struct {

@@ -65,6 +65,9 @@ func explain(sb *strings.Builder, n Node, depth int) {
 		if n.Alias != "" && n.Alias != n.Rel.Name {
 			fmt.Fprintf(sb, " as %s", n.Alias)
 		}
+		if n.AsOf {
+			sb.WriteString(" as of proctime")
+		}
 		if n.Filter != nil {
 			fmt.Fprintf(sb, " filter=%s", n.Filter)
 		}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -108,6 +109,11 @@ func (b *Binder) bindTableExpr(t ast.TableExpr, outer *scope, left *scope) (Node
 		if t.On != nil {
 			cond, err := b.bindCondition(t.On, sc, nil, "JOIN/ON")
 			if err != nil {
+				var pe *pgerror.Error
+				if b.View && errors.As(err, &pe) && pe.Code == pgerror.CodeUndefinedFunction {
+					return nil, nil, pgerror.New(pgerror.CodeDatatypeMismatch, "the join condition compares values of different types: %s", pe.Message).
+						WithHint("Cast one side so that both have the same type.")
+				}
 				return nil, nil, err
 			}
 			conds = append(conds, cond)
@@ -203,7 +209,7 @@ func (b *Binder) bindTableName(t *ast.TableName) (Node, *scope, error) {
 			return nil, nil, err
 		}
 	}
-	return &Scan{Rel: rel, Alias: alias, Cols: cols, Project: proj}, scopeFromColumns(cols), nil
+	return &Scan{Rel: rel, Alias: alias, Cols: cols, Project: proj, AsOf: t.AsOfProctime}, scopeFromColumns(cols), nil
 }
 
 // aliasColumns renames a FROM item's columns: all get the qualifier alias,

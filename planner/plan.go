@@ -36,6 +36,10 @@ type Scan struct {
 	Cols    []Column // output columns: the relation's columns selected by Project
 	Project []int    // relation column indexes, in output order
 	Filter  Expr     // refers to output columns
+	// AsOf marks a table read as of processing time (FOR SYSTEM_TIME AS
+	// OF PROCTIME()): in a view, each epoch looks up the table's current
+	// rows, and rows already emitted are not revised when it changes.
+	AsOf bool
 }
 
 // Values produces constant rows (VALUES, SELECT without FROM).

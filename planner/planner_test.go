@@ -92,7 +92,9 @@ func TestPlanner(t *testing.T) {
 				if !ok {
 					t.Fatalf("explain takes CREATE VIEW")
 				}
-				q, err := planner.NewBinder(cat, nil).BindSelect(cv.Query)
+				b := planner.NewBinder(cat, nil)
+				b.View = true
+				q, err := b.BindSelect(cv.Query)
 				if err != nil {
 					return errText(err) + "\n"
 				}

@@ -78,6 +78,32 @@ type ViewPlan struct {
 	// Join, for an incremental view over a join of two streams, is the
 	// join; Source is then its Joined relation of output pairs.
 	Join *JoinPlan
+	// Lookups are the tables of lookup joins (FOR SYSTEM_TIME AS OF
+	// PROCTIME()) in Input, read from the store as of each epoch.
+	Lookups []*catalog.Relation
+}
+
+// lookupSide returns the table scan read as of processing time under a
+// chain of projections and filters, or nil.
+func lookupSide(n Node) *Scan {
+	for {
+		switch x := n.(type) {
+		case *Project, *Filter:
+			for _, p := range nodeExprs(x) {
+				if *p != nil && hasSubquery(*p) {
+					return nil
+				}
+			}
+			n = x.Children()[0]
+		case *Scan:
+			if x.AsOf && x.Rel.Kind == catalog.KindTable && (x.Filter == nil || !hasSubquery(x.Filter)) {
+				return x
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
 }
 
 // PlanView builds the streaming plan of a view query. It rejects what
@@ -136,6 +162,15 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	}
 	if q.EmitOnWindowClose {
 		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE is not supported for this view: %s", why)
+	}
+	asOf := false
+	walkNodes(q.Plan, func(n Node) {
+		if s, ok := n.(*Scan); ok && s.AsOf {
+			asOf = true
+		}
+	})
+	if asOf {
+		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) in a view needs a stream on its left, joined to the table with JOIN or LEFT JOIN, under projections, filters, a window and one aggregation: %s", why)
 	}
 	rp := &ViewPlan{Query: q, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}
 	if streams > 0 {
@@ -196,7 +231,7 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 				g[i] = &ColRef{Idx: i, Typ: c.Type, Name: c.Name}
 			}
 			agg = &Aggregate{Input: x.Input, GroupBy: g, Cols: cols}
-		case *Scan:
+		case *Scan, *Join:
 		default:
 			return nodeName(n) + " is maintained by recomputation"
 		}
@@ -210,6 +245,14 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 	var hop *HopWindow
 	for m := input; ; {
 		switch x := m.(type) {
+		case *Join:
+			// A lookup join reads its table as of each epoch.
+			if (x.Kind == InnerJoin || x.Kind == LeftJoin) && lookupSide(x.Right) != nil && (x.Cond == nil || !hasSubquery(x.Cond)) {
+				vp.Lookups = append(vp.Lookups, lookupSide(x.Right).Rel)
+				m = x.Left
+				continue
+			}
+			return nodeName(m) + " is maintained by recomputation"
 		case *HopWindow:
 			if hop != nil {
 				return "nested windows are maintained by recomputation"

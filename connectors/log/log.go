@@ -62,6 +62,10 @@ type Log struct {
 	clock Clock
 	lock  io.Closer
 
+	// visMu makes a committed transaction visible in all its partitions
+	// at once to readers in Consistent.
+	visMu sync.RWMutex
+
 	mu     sync.Mutex
 	closed bool
 	topics map[string]*Topic
@@ -545,4 +549,13 @@ func writeFileAtomic(fs vfs.FS, dir, name string, data []byte) error {
 
 func oserrorIsNotExist(err error) bool {
 	return err != nil && (errors.Is(err, os.ErrNotExist) || os.IsNotExist(err))
+}
+
+// Consistent runs fn while no transaction is becoming visible: the stable
+// offsets fn reads (Topic.Stats) form a consistent cut, in which every
+// committed transaction is visible in all of its partitions or in none.
+func (l *Log) Consistent(fn func()) {
+	l.visMu.RLock()
+	defer l.visMu.RUnlock()
+	fn()
 }

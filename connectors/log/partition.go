@@ -458,6 +458,17 @@ func (p *partition) syncIfDirty() error {
 // writeMarker writes a transaction commit or abort marker and updates the
 // transaction state.
 func (p *partition) writeMarker(txnID int64, commit bool) error {
+	end, err := p.writeMarkerVisible(txnID, commit)
+	if err != nil {
+		return err
+	}
+	return p.waitDurable(end)
+}
+
+// writeMarkerVisible writes a transaction marker and makes the
+// transaction's outcome visible to readers without waiting for the marker
+// to be durable; it returns the offset to wait for.
+func (p *partition) writeMarkerVisible(txnID int64, commit bool) (int64, error) {
 	enc := encoded{buf: make([]byte, headerSize), count: 1}
 	flags := uint8(flagTxn | flagControl)
 	if commit {
@@ -467,12 +478,12 @@ func (p *partition) writeMarker(txnID int64, commit bool) error {
 	h, err := p.writeLocked(&enc, flags, 0, 0, txnID)
 	if err != nil {
 		p.mu.Unlock()
-		return err
+		return 0, err
 	}
 	p.finishTxnLocked(txnID, commit, h.base)
 	p.advanceLocked()
 	p.mu.Unlock()
-	return p.waitDurable(h.end())
+	return h.end(), nil
 }
 
 // cursor remembers where a reader stopped, so sequential reads skip the

@@ -201,8 +201,21 @@ func (tx *Txn) Commit(ctx context.Context) error {
 		tx.abortLocked()
 		return fmt.Errorf("log: commit transaction %d: %w", tx.id, err)
 	}
-	for _, p := range tx.parts {
-		if err := p.writeMarker(tx.id, true); err != nil {
+	// The transaction's rows become visible in all its partitions at
+	// once for readers that take a consistent cut (Log.Consistent).
+	ends := make([]int64, len(tx.parts))
+	l.visMu.Lock()
+	for i, p := range tx.parts {
+		end, err := p.writeMarkerVisible(tx.id, true)
+		if err != nil {
+			l.visMu.Unlock()
+			return fmt.Errorf("log: commit transaction %d (committed; finished on next open): %w", tx.id, err)
+		}
+		ends[i] = end
+	}
+	l.visMu.Unlock()
+	for i, p := range tx.parts {
+		if err := p.waitDurable(ends[i]); err != nil {
 			return fmt.Errorf("log: commit transaction %d (committed; finished on next open): %w", tx.id, err)
 		}
 	}

@@ -299,6 +299,7 @@ func (s *Session) explain(x *ast.Explain) (string, []arrow.RecordBatch, error) {
 		}
 		text = fmt.Sprintf("Delete %s\n%s", p.Rel.Name, indent(planner.Explain(p.Source)))
 	case *ast.CreateView:
+		b.View = true
 		q, err := b.BindSelect(st.Query)
 		if err != nil {
 			return "", nil, err

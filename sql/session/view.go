@@ -137,6 +137,7 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 		return "", nil, pgerror.New(pgerror.CodeDuplicateTable, "relation %q already exists", x.Name)
 	}
 	b := planner.NewBinder(s.eng, nil)
+	b.View = true
 	q, err := b.BindSelect(x.Query)
 	if err != nil {
 		return "", nil, err
@@ -587,11 +588,12 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	idle := make([]bool, len(starts))
 	more := false
 	budget := int64(maxEpochRows)
+	stats, err := j.eng.stableStats(t)
+	if err != nil {
+		return false, err
+	}
 	for p := range ends {
-		st, err := t.Stats(p)
-		if err != nil {
-			return false, err
-		}
+		st := stats[0][p]
 		if starts[p] < st.OldestOffset {
 			starts[p] = st.OldestOffset
 		}
@@ -709,16 +711,21 @@ func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.
 	return out, parts, nil
 }
 
-// memStorage serves in-memory batches for given relations.
+// memStorage serves in-memory batches for given relations, and the
+// tables of lookup joins from a store snapshot.
 type memStorage struct {
 	batches map[*catalog.Relation][]arrow.RecordBatch
 	byName  map[string][]arrow.RecordBatch
+	lookup  exec.Storage
 }
 
 func (m *memStorage) Scan(ctx context.Context, rel *catalog.Relation, project []int, filter planner.Expr) (exec.Operator, error) {
 	bs, ok := m.batches[rel]
 	if !ok {
 		bs, ok = m.byName[rel.Name]
+	}
+	if !ok && m.lookup != nil && rel.Kind == catalog.KindTable {
+		return m.lookup.Scan(ctx, rel, project, filter)
 	}
 	if !ok {
 		return nil, fmt.Errorf("view input %q is not available", rel.Name)
@@ -809,6 +816,12 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 		return err
 	}
 	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}, byName: map[string][]arrow.RecordBatch{j.plan.Source.Name: delta}}
+	if len(j.plan.Lookups) > 0 {
+		// Lookup joins read their tables as of this epoch.
+		snap := e.store.NewSnapshot()
+		defer snap.Close()
+		st.lookup = &storage{eng: e, snap: snap, mem: e.alloc}
+	}
 	batch := e.store.NewBatch()
 	defer batch.Close()
 	var out, late int64

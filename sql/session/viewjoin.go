@@ -583,15 +583,16 @@ func (j *viewJob) stepJoin(ctx context.Context, first bool) (bool, error) {
 	idle := make([]bool, n)
 	more := false
 	share := int64(maxEpochRows) / int64(n)
+	stats, err := j.eng.stableStats(js.topics[0], js.topics[1])
+	if err != nil {
+		return false, err
+	}
 	for g := 0; g < n; g++ {
 		side, p := 0, g
 		if g >= js.parts[0] {
 			side, p = 1, g-js.parts[0]
 		}
-		st, err := js.topics[side].Stats(p)
-		if err != nil {
-			return false, err
-		}
+		st := stats[side][p]
 		if starts[g] < st.OldestOffset {
 			starts[g] = st.OldestOffset
 		}
@@ -1089,4 +1090,25 @@ func (e *Engine) dropViewTables(ctx context.Context, rel *catalog.Relation) {
 			_ = e.store.DropTable(ctx, keyspaceData, name)
 		}
 	}
+}
+
+// stableStats reads the stats of every partition of the topics as one
+// consistent cut: a transaction that wrote to several partitions is
+// visible in all of them or in none, so that a partition read to its end
+// (idle, not holding the watermark back) has not yet to show rows that
+// other partitions already show.
+func (e *Engine) stableStats(topics ...*streamlog.Topic) ([][]streamlog.PartitionStats, error) {
+	out := make([][]streamlog.PartitionStats, len(topics))
+	var err error
+	e.log_.Consistent(func() {
+		for i, t := range topics {
+			out[i] = make([]streamlog.PartitionStats, t.Partitions())
+			for p := range out[i] {
+				if out[i][p], err = t.Stats(p); err != nil {
+					return
+				}
+			}
+		}
+	})
+	return out, err
 }
