@@ -99,7 +99,7 @@ func runBench(args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|freshness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|freshness|window-memory|join-memory|fairness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var scenarios []string

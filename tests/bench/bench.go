@@ -88,6 +88,11 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 			return err
 		}
 	}
+	if want["join-memory"] {
+		if err := joinMemory(ctx, conn, cfg); err != nil {
+			return err
+		}
+	}
 	if want["fairness"] {
 		if err := fairness(ctx, conn, cfg); err != nil {
 			return err
@@ -418,5 +423,64 @@ func windowMemory(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "bench window-memory rows=%d rss_mb=%d growth_since_first_chunk=%.1f%%\n", done+n, rss, 100*float64(rss-first)/float64(first))
 	}
 	fmt.Fprintf(cfg.Out, "bench window-memory total_rows=%d seconds=%.1f\n", cfg.Rows, time.Since(start).Seconds())
+	return nil
+}
+
+// joinMemory runs an interval join of bids with their auctions (a bid
+// counts within 10 seconds of its auction) over cfg.Rows generated Nexmark
+// events and reports RSS and the join's stored rows halfway and at the
+// end: once the watermarks move, both stay flat.
+func joinMemory(ctx context.Context, conn *pgx.Conn, cfg Config) error {
+	if _, err := conn.Exec(ctx, fmt.Sprintf(nexmarkDDL, cfg.Rows, cfg.Partitions), pgx.QueryExecModeSimpleProtocol); err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := conn.Exec(ctx, `CREATE VIEW timely_bids AS SELECT b.auction, b.price, a.seller, b.date_time
+		FROM bid b JOIN auction a ON b.auction = a.id AND b.date_time BETWEEN a.date_time AND a.date_time + INTERVAL '10' SECOND`); err != nil {
+		return err
+	}
+	report := func(label string) error {
+		var in, state, out int64
+		if err := conn.QueryRow(ctx, "SELECT rows_in, coalesce(join_rows, 0), rows_out FROM sys.jobs WHERE name = 'timely_bids'").Scan(&in, &state, &out); err != nil {
+			return err
+		}
+		runtime.GC()
+		fmt.Fprintf(cfg.Out, "bench join-memory at=%s rows_in=%d rows_out=%d join_rows=%d rss_mb=%d seconds=%.1f\n", label, in, out, state, rssMB(), time.Since(start).Seconds())
+		return nil
+	}
+	// The two streams hold about 96%% of the events (the rest are people).
+	half := int64(cfg.Rows) * 96 / 200
+	var first int64
+	for {
+		var in int64
+		if err := conn.QueryRow(ctx, "SELECT rows_in FROM sys.jobs WHERE name = 'timely_bids'").Scan(&in); err != nil {
+			return err
+		}
+		if in >= half {
+			first = rssMB()
+			if err := report("half"); err != nil {
+				return err
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		var pending int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM sys.sources WHERE NOT done").Scan(&pending); err != nil {
+			return err
+		}
+		if pending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		return err
+	}
+	if err := report("end"); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "bench join-memory events=%d rss_growth_half_to_end=%.1f%% peak_rss_mb=%d\n", cfg.Rows, 100*float64(rssMB()-first)/float64(first), peakRSSMB())
 	return nil
 }
