@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/sqld/sqld/catalog"
 	streamlog "github.com/sqld/sqld/connectors/log"
@@ -26,14 +28,15 @@ import (
 
 // An incremental join view keeps, per side, the side's rows that can
 // still match, in memory and in a store table (<view>_join0 and
-// <view>_join1) whose rows are keyed by (epoch, row) of the epoch that
-// read them. Each epoch a side's new rows probe the other side's stored
-// rows through a hash index on the join keys, and are then stored
-// themselves; the pairs found are the epoch's new join rows, which the
-// view's plan processes like the new rows of a single stream. Rows that a
-// time condition proves dead are dropped from memory as the watermarks
-// pass them, and their store rows are deleted once every row of their
-// epoch is dead. A restart loads the store tables and drops the rows
+// <view>_join1). Rows are kept in chunks, a batch of rows read in one
+// epoch; the store holds each chunk as one Arrow IPC message keyed by
+// (epoch, chunk number). Each epoch a side's new rows probe the other
+// side's stored rows through a hash index on the join keys, and are then
+// stored themselves; the pairs found are the epoch's new join rows, which
+// the view's plan processes like the new rows of a single stream. Rows
+// that a time condition proves dead are dropped from memory as the
+// watermarks pass them, and a chunk's store row is deleted once all its
+// rows are dead. A restart loads the store tables and drops the rows
 // already dead.
 
 // joinTableName is the store table of a join view's side.
@@ -44,13 +47,11 @@ func joinTableName(rel *catalog.Relation, side int) string {
 func joinSideSpec(rel *catalog.Relation, side int, js *planner.JoinSide) widecol.TableSpec {
 	fields := []arrow.Field{
 		{Name: "_e", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "_s", Type: arrow.PrimitiveTypes.Int64},
-	}
-	for i, c := range js.Input.Columns() {
-		fields = append(fields, catalog.Field(fmt.Sprintf("c%d_%s", i, c.Name), c.Type, true))
+		{Name: "_c", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "rows", Type: arrow.BinaryTypes.Binary, Nullable: true},
 	}
 	return widecol.TableSpec{Keyspace: keyspaceData, Name: joinTableName(rel, side), Schema: arrow.NewSchema(fields, nil),
-		PartitionKey: []string{"_e"}, Clustering: []widecol.ClusteringColumn{{Name: "_s"}}}
+		PartitionKey: []string{"_e"}, Clustering: []widecol.ClusteringColumn{{Name: "_c"}}}
 }
 
 // joinState is the runtime state of an incremental join.
@@ -65,8 +66,6 @@ type joinState struct {
 	trackers [2]*windows.Tracker
 	wmExprs  [2]planner.Expr
 	wms      [2]int64
-	// seq numbers the store rows of a side within an epoch.
-	seq int64
 	// rows is the number of stored rows of both sides, for sys.jobs.
 	rows atomic.Int64
 	// budget bounds each side's rows in memory (the view's option
@@ -94,15 +93,13 @@ type joinSide struct {
 	chunks []*joinChunk
 	// The index: heads[index[key]] is the newest row with the key, next
 	// chains rows of one key; a row is ref[id] = chunk<<32 | row.
-	index map[string]int32
-	heads []int32
-	next  []int32
-	ref   []uint64
-	live  int64
-	dead  int64
-	// live rows per epoch of the store table.
-	epochLive map[int64]int
-	keyBuf    []byte
+	index  map[string]int32
+	heads  []int32
+	next   []int32
+	ref    []uint64
+	live   int64
+	dead   int64
+	keyBuf []byte
 }
 
 // joinChunk is a batch of a side's rows, all read in one epoch. Under
@@ -115,12 +112,10 @@ type joinChunk struct {
 	bytes int64         // memory of rec
 	keys  []arrow.Array // the join keys of the rows
 	times []arrow.Array // the time column of each eviction rule
-	epoch int64
-	// Row i's store key is (epoch, seq0 + i), or (epoch, seqs[i]).
-	seq0 int64
-	seqs []int64
-	dead []bool
-	live int
+	// The chunk's store key.
+	epoch, no int64
+	dead      []bool
+	live      int
 	// minTime is, per eviction rule, the smallest time of the chunk's
 	// live rows when last checked.
 	minTime []int64
@@ -131,7 +126,7 @@ func newJoinSide(js *planner.JoinSide) *joinSide {
 	for i, c := range js.Input.Columns() {
 		fields[i] = catalog.Field(c.Name, c.Type, true)
 	}
-	return &joinSide{js: js, schema: arrow.NewSchema(fields, nil), index: map[string]int32{}, epochLive: map[int64]int{}}
+	return &joinSide{js: js, schema: arrow.NewSchema(fields, nil), index: map[string]int32{}}
 }
 
 func (s *joinSide) release() {
@@ -150,13 +145,6 @@ func (c *joinChunk) release() {
 	}
 	releaseAll2(c.keys)
 	releaseAll2(c.times)
-}
-
-func (c *joinChunk) seqOf(i int) int64 {
-	if c.seqs != nil {
-		return c.seqs[i]
-	}
-	return c.seq0 + int64(i)
 }
 
 // joinSideMemory bounds the memory of a join side's rows; beyond it the
@@ -264,7 +252,6 @@ func (s *joinSide) add(c *joinChunk) {
 		c.live++
 	}
 	s.live += int64(c.live)
-	s.epochLive[c.epoch] += c.live
 }
 
 func (s *joinSide) insert(key []byte, ref uint64) {
@@ -316,7 +303,7 @@ type pairList struct {
 }
 
 // evict drops the rows that the rules prove dead given the other side's
-// watermark, deleting the store rows of epochs left without live rows.
+// watermark, deleting the store rows of chunks left without live rows.
 func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) error {
 	if len(s.js.Evict) == 0 || otherWM == windows.NoWatermark {
 		return nil
@@ -346,8 +333,12 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) 
 					c.live--
 					s.live--
 					s.dead++
-					s.epochLive[c.epoch]--
 				}
+			}
+		}
+		if c.live == 0 && batch != nil {
+			if err := batch.DeleteRow(t, []any{c.epoch, c.no}); err != nil {
+				return err
 			}
 		}
 		for ri := range s.js.Evict {
@@ -356,14 +347,6 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) 
 				if !c.dead[i] && int64(ts.Value(i)) < c.minTime[ri] {
 					c.minTime[ri] = int64(ts.Value(i))
 				}
-			}
-		}
-	}
-	for e, n := range s.epochLive {
-		if n <= 0 {
-			delete(s.epochLive, e)
-			if err := batch.DeletePartition(t, []any{e}); err != nil {
-				return err
 			}
 		}
 	}
@@ -522,7 +505,7 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 }
 
 func (j *viewJob) loadJoinSide(ctx context.Context, env *exec.Env, s *joinSide, t *widecol.Table) error {
-	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, nil)
+	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, &widecol.ReadOptions{BatchSize: 16})
 	if err != nil {
 		return err
 	}
@@ -535,33 +518,62 @@ func (j *viewJob) loadJoinSide(ctx context.Context, env *exec.Env, s *joinSide, 
 		if err != nil {
 			return err
 		}
-		ep := b.Column(0).(*array.Int64)
-		n := int(b.NumRows())
-		for start := 0; start < n; {
-			end := start + 1
-			for end < n && ep.Value(end) == ep.Value(start) {
-				end++
+		ep, no, blobs := b.Column(0).(*array.Int64), b.Column(1).(*array.Int64), b.Column(2).(*array.Binary)
+		for r := 0; r < int(b.NumRows()); r++ {
+			rec, err := j.decodeChunk(s, blobs.Value(r))
+			if err != nil {
+				b.Release()
+				return fmt.Errorf("view %q: stored join chunk (%d, %d): %w", j.rel.Name, ep.Value(r), no.Value(r), err)
 			}
-			cols := make([]arrow.Array, len(b.Columns())-2)
-			for c := range cols {
-				cols[c] = array.NewSlice(b.Column(c+2), int64(start), int64(end))
-			}
-			rec := array.NewRecordBatch(s.schema, cols, int64(end-start))
-			for _, c := range cols {
-				c.Release()
-			}
-			c, err := j.newChunk(env, s, rec, ep.Value(start))
+			c, err := j.newChunk(env, s, rec, ep.Value(r))
 			if err != nil {
 				b.Release()
 				return err
 			}
-			c.seqs = append([]int64(nil), b.Column(1).(*array.Int64).Int64Values()[start:end]...)
+			c.no = no.Value(r)
 			s.add(c)
 			s.spill(j.join.budget)
-			start = end
 		}
 		b.Release()
 	}
+}
+
+// encodeChunk serializes a chunk's rows as one Arrow IPC stream.
+func encodeChunk(rec arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeChunk reads back a chunk's rows; the batch owns its memory.
+func (j *viewJob) decodeChunk(s *joinSide, blob []byte) (arrow.RecordBatch, error) {
+	r, err := ipc.NewReader(bytes.NewReader(blob), ipc.WithSchema(s.schema), ipc.WithAllocator(j.eng.alloc))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	if !r.Next() {
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("empty chunk")
+	}
+	rec := r.RecordBatch()
+	// Copy out of the reader's buffer: the blob is not ours to keep.
+	idx := make([]int32, rec.NumRows())
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	cols := exec.TakeColumns(j.eng.alloc, rec.Columns(), idx)
+	out := array.NewRecordBatch(s.schema, cols, rec.NumRows())
+	releaseAll2(cols)
+	return out, nil
 }
 
 // outputWatermark is the watermark of the join's pairs (see
@@ -679,7 +691,6 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 			}
 		}
 		base += np
-		js.seq = 0
 		rows, err := j.sideRows(ctx, s, delta)
 		releaseAll(delta)
 		if err != nil {
@@ -698,14 +709,13 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 			}
 			late += n
 		}
-		for _, rec := range rows {
+		for no, rec := range rows {
 			c, err := j.newChunk(env, s, rec, epoch)
 			if err != nil {
 				restore()
 				return err
 			}
-			c.seq0 = js.seq
-			js.seq += int64(c.rows)
+			c.no = int64(no)
 			ps, err := j.joinPairs(ctx, i, c)
 			if err != nil {
 				c.release()
@@ -950,71 +960,21 @@ func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk) ([]arrow.R
 // fetchRows reads rows of a spilled chunk back from the side's store
 // table, in the order asked (repeats included).
 func (j *viewJob) fetchRows(ctx context.Context, t *widecol.Table, s *joinSide, c *joinChunk, rows []int32) (arrow.RecordBatch, error) {
-	want := map[int64]int{}
-	for _, r := range rows {
-		want[c.seqOf(int(r))] = -1
-	}
-	var parts []arrow.RecordBatch
-	defer func() { releaseAll(parts) }()
-	var seqs []int64
-	read := func(rg widecol.Range) error {
-		it, err := j.eng.store.Scan(ctx, t, rg, &widecol.ReadOptions{Allocator: j.eng.alloc})
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		for {
-			b, err := it.Next(ctx)
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			sq := b.Column(1).(*array.Int64)
-			var keep []int32
-			for k := 0; k < int(b.NumRows()); k++ {
-				if at, ok := want[sq.Value(k)]; ok && at < 0 {
-					want[sq.Value(k)] = len(seqs)
-					seqs = append(seqs, sq.Value(k))
-					keep = append(keep, int32(k))
-				}
-			}
-			if len(keep) > 0 {
-				cols := exec.TakeColumns(j.eng.alloc, b.Columns()[2:], keep)
-				parts = append(parts, array.NewRecordBatch(s.schema, cols, int64(len(keep))))
-				releaseAll2(cols)
-			}
-			b.Release()
-		}
-	}
-	if len(want) <= 64 {
-		// A few rows: one point read each.
-		for sq := range want {
-			key := widecol.Bound{Values: []any{sq}, Inclusive: true}
-			if err := read(widecol.Range{Partition: []any{c.epoch}, Lower: &key, Upper: &key}); err != nil {
-				return nil, err
-			}
-		}
-	} else if err := read(widecol.Range{Partition: []any{c.epoch}}); err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		if want[c.seqOf(int(r))] < 0 {
-			return nil, fmt.Errorf("view %q: stored join row (%d, %d) is missing", j.rel.Name, c.epoch, c.seqOf(int(r)))
-		}
-	}
-	all, err := concatBatches(j.eng, s.schema, parts)
+	row, err := j.eng.store.GetRow(ctx, t, []any{c.epoch, c.no})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("view %q: stored join chunk (%d, %d): %w", j.rel.Name, c.epoch, c.no, err)
+	}
+	blob, _ := row["rows"].([]byte)
+	all, err := j.decodeChunk(s, blob)
+	if err != nil {
+		return nil, fmt.Errorf("view %q: stored join chunk (%d, %d): %w", j.rel.Name, c.epoch, c.no, err)
 	}
 	defer all.Release()
-	idx := make([]int32, len(rows))
-	for k, r := range rows {
-		idx[k] = int32(want[c.seqOf(int(r))])
+	if int(all.NumRows()) != c.rows {
+		return nil, fmt.Errorf("view %q: stored join chunk (%d, %d) has %d rows, want %d", j.rel.Name, c.epoch, c.no, all.NumRows(), c.rows)
 	}
-	cols := exec.TakeColumns(j.eng.alloc, all.Columns(), idx)
-	rec := array.NewRecordBatch(s.schema, cols, int64(len(idx)))
+	cols := exec.TakeColumns(j.eng.alloc, all.Columns(), rows)
+	rec := array.NewRecordBatch(s.schema, cols, int64(len(rows)))
 	releaseAll2(cols)
 	return rec, nil
 }
@@ -1047,39 +1007,16 @@ func concatBatches(e *Engine, schema *arrow.Schema, parts []arrow.RecordBatch) (
 	return rec, nil
 }
 
-// storeChunk writes a chunk's live rows to the side's store table.
+// storeChunk writes a chunk's rows to the side's store table.
 func (j *viewJob) storeChunk(batch *widecol.Batch, t *widecol.Table, c *joinChunk) error {
 	if c.live == 0 {
 		return nil
 	}
-	eb, sb := array.NewInt64Builder(j.eng.alloc), array.NewInt64Builder(j.eng.alloc)
-	defer eb.Release()
-	defer sb.Release()
-	var keep []int32
-	for i := 0; i < c.rows; i++ {
-		if c.dead[i] {
-			continue
-		}
-		keep = append(keep, int32(i))
-		eb.Append(c.epoch)
-		sb.Append(c.seqOf(i))
+	blob, err := encodeChunk(c.rec)
+	if err != nil {
+		return err
 	}
-	ea, sa := eb.NewArray(), sb.NewArray()
-	var cols []arrow.Array
-	if len(keep) == c.rows {
-		cols = []arrow.Array{ea, sa}
-		for _, col := range c.rec.Columns() {
-			col.Retain()
-			cols = append(cols, col)
-		}
-	} else {
-		cols = append([]arrow.Array{ea, sa}, exec.TakeColumns(j.eng.alloc, c.rec.Columns(), keep)...)
-	}
-	rec := array.NewRecordBatch(t.Schema, cols, int64(len(keep)))
-	releaseAll2(cols)
-	err := batch.Upsert(t, rec, nil)
-	rec.Release()
-	return err
+	return batch.UpsertRow(t, widecol.Row{"_e": c.epoch, "_c": c.no, "rows": blob}, nil)
 }
 
 // dropViewTables drops the store tables of a view, those it may not have

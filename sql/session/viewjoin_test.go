@@ -87,8 +87,8 @@ func TestJoinSideProbeEvictRebuild(t *testing.T) {
 	if got, want := matches(s, 1, 2), []string{"0:a3", "1:b0"}; !equalStrings(got, want) {
 		t.Fatalf("after evict: probe = %v, want %v", got, want)
 	}
-	if s.live != 3 || s.epochLive[1] != 1 || s.epochLive[2] != 2 {
-		t.Fatalf("live = %d, per epoch %v", s.live, s.epochLive)
+	if s.live != 3 || s.chunks[0].live != 1 || s.chunks[1].live != 2 {
+		t.Fatalf("live = %d, per chunk %d and %d", s.live, s.chunks[0].live, s.chunks[1].live)
 	}
 	// Rebuild keeps exactly the live rows and renumbers the chunks.
 	s.rebuild()
