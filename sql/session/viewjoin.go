@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -92,22 +94,23 @@ type joinSide struct {
 	schema *arrow.Schema
 	chunks []*joinChunk
 	// The index: heads[index[key]] is the newest row with the key, next
-	// chains rows of one key; a row is ref[id] = chunk<<32 | row.
+	// chains rows of one key. Rows are numbered in chunk order: row i of
+	// a chunk is base+i.
 	index  map[string]int32
 	heads  []int32
 	next   []int32
-	ref    []uint64
 	live   int64
 	dead   int64
 	keyBuf []byte
 }
 
 // joinChunk is a batch of a side's rows, all read in one epoch. Under
-// memory pressure a chunk is spilled: its rows are dropped from memory
-// (rec is nil) and read back from the store table when a probe finds
-// them; its keys and times stay.
+// memory pressure a chunk is spilled: its rows and keys are dropped from
+// memory (rec and keys are nil) and read back from the store table when a
+// probe finds them; its times stay for eviction.
 type joinChunk struct {
 	rec   arrow.RecordBatch
+	base  int32 // the number of row 0 in the side's index
 	rows  int
 	bytes int64         // memory of rec
 	keys  []arrow.Array // the join keys of the rows
@@ -170,6 +173,8 @@ func (s *joinSide) spill(budget int64) {
 		total -= c.bytes
 		c.rec.Release()
 		c.rec = nil
+		releaseAll2(c.keys)
+		c.keys = nil
 	}
 }
 
@@ -237,34 +242,46 @@ func appendKey(buf []byte, keys []arrow.Array, i int) ([]byte, bool) {
 
 // add stores a chunk's rows and indexes them.
 func (s *joinSide) add(c *joinChunk) {
-	ci := uint64(len(s.chunks))
 	s.chunks = append(s.chunks, c)
-	n := c.rows
-	c.dead = make([]bool, n)
-	for i := 0; i < n; i++ {
+	c.dead = make([]bool, c.rows)
+	s.index1(c, true)
+	s.live += int64(c.live)
+}
+
+// index1 numbers a chunk's rows after the side's last and indexes them
+// (with fresh, the NULL keys are marked dead and the live rows counted).
+func (s *joinSide) index1(c *joinChunk, fresh bool) {
+	c.base = int32(len(s.next))
+	s.next = slices.Grow(s.next, c.rows)
+	for i := 0; i < c.rows; i++ {
+		s.next = append(s.next, -1)
+		if c.dead[i] {
+			continue
+		}
 		var ok bool
 		s.keyBuf, ok = appendKey(s.keyBuf[:0], c.keys, i)
 		if !ok {
 			c.dead[i] = true
 			continue
 		}
-		s.insert(s.keyBuf, ci<<32|uint64(i))
-		c.live++
+		id := c.base + int32(i)
+		h, found := s.index[string(s.keyBuf)]
+		if !found {
+			h = int32(len(s.heads))
+			s.index[string(s.keyBuf)] = h
+			s.heads = append(s.heads, -1)
+		}
+		s.next[id] = s.heads[h]
+		s.heads[h] = id
+		if fresh {
+			c.live++
+		}
 	}
-	s.live += int64(c.live)
 }
 
-func (s *joinSide) insert(key []byte, ref uint64) {
-	id := int32(len(s.ref))
-	s.ref = append(s.ref, ref)
-	h, ok := s.index[string(key)]
-	if !ok {
-		h = int32(len(s.heads))
-		s.index[string(key)] = h
-		s.heads = append(s.heads, -1)
-	}
-	s.next = append(s.next, s.heads[h])
-	s.heads[h] = id
+// chunkOf returns the index of the chunk holding row id.
+func (s *joinSide) chunkOf(id int32) int {
+	return sort.Search(len(s.chunks), func(i int) bool { return s.chunks[i].base > id }) - 1
 }
 
 // probe appends to out, per chunk of s, the pairs (row of keys, row of
@@ -280,11 +297,15 @@ func (s *joinSide) probe(keys []arrow.Array, n int, out map[int]*pairList) {
 		if !ok {
 			continue
 		}
+		ci := len(s.chunks) - 1
 		for id := s.heads[h]; id >= 0; id = s.next[id] {
-			r := s.ref[id]
-			ci, row := int(r>>32), int(uint32(r))
+			// Chains run from newer rows to older ones.
+			if id < s.chunks[ci].base {
+				ci = s.chunkOf(id)
+			}
 			c := s.chunks[ci]
-			if c == nil || c.dead[row] {
+			row := int(id - c.base)
+			if c.dead[row] {
 				continue
 			}
 			pl := out[ci]
@@ -304,7 +325,8 @@ type pairList struct {
 
 // evict drops the rows that the rules prove dead given the other side's
 // watermark, deleting the store rows of chunks left without live rows.
-func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) error {
+// reload gives a spilled chunk its keys back for a rebuild of the index.
+func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table, reload func(*joinChunk) error) error {
 	if len(s.js.Evict) == 0 || otherWM == windows.NoWatermark {
 		return nil
 	}
@@ -351,37 +373,41 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table) 
 		}
 	}
 	if s.dead > s.live && s.dead > 4096 {
-		s.rebuild()
+		return s.rebuild(reload)
 	}
 	return nil
 }
 
 // rebuild drops dead chunks and rebuilds the index over the live rows.
-func (s *joinSide) rebuild() {
+func (s *joinSide) rebuild(reload func(*joinChunk) error) error {
 	chunks := s.chunks
 	s.chunks = nil
 	s.index = map[string]int32{}
-	s.heads, s.next, s.ref = s.heads[:0], s.next[:0], s.ref[:0]
+	s.heads, s.next = s.heads[:0], nil
 	s.live, s.dead = 0, 0
-	for _, c := range chunks {
-		if c == nil {
-			continue
-		}
+	for k, c := range chunks {
 		if c.live == 0 {
 			c.release()
 			continue
 		}
-		ci := uint64(len(s.chunks))
-		s.chunks = append(s.chunks, c)
-		for i, d := range c.dead {
-			if d {
-				continue
+		spilled := c.keys == nil
+		if spilled {
+			if err := reload(c); err != nil {
+				// The index is incomplete: the error fails the epoch,
+				// and the restarted task loads the side again.
+				s.chunks = append(s.chunks, chunks[k:]...)
+				return err
 			}
-			s.keyBuf, _ = appendKey(s.keyBuf[:0], c.keys, i)
-			s.insert(s.keyBuf, ci<<32|uint64(i))
 		}
+		s.chunks = append(s.chunks, c)
+		s.index1(c, false)
 		s.live += int64(c.live)
+		if spilled {
+			releaseAll2(c.keys)
+			c.keys = nil
+		}
 	}
+	return nil
 }
 
 // newChunk makes a chunk of rows read in epoch, with their join keys.
@@ -485,7 +511,7 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 	b := j.eng.store.NewBatch()
 	defer b.Close()
 	for i, s := range js.sides {
-		if err := s.evict(js.wms[1-i], b, js.tables[i]); err != nil {
+		if err := s.evict(js.wms[1-i], b, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
 			return err
 		}
 	}
@@ -737,7 +763,7 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	}
 	wmAfter := js.outputWatermark()
 	for i, s := range js.sides {
-		if err := s.evict(js.wms[1-i], batch, js.tables[i]); err != nil {
+		if err := s.evict(js.wms[1-i], batch, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
 			return err
 		}
 	}
@@ -955,6 +981,34 @@ func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk) ([]arrow.R
 		releaseAll2(cols)
 	}
 	return out, nil
+}
+
+// reloadKeys returns a function giving a spilled chunk of side i its join
+// keys back, from the rows in the store.
+func (j *viewJob) reloadKeys(ctx context.Context, i int) func(*joinChunk) error {
+	return func(c *joinChunk) error {
+		s := j.join.sides[i]
+		all := make([]int32, c.rows)
+		for r := range all {
+			all[r] = int32(r)
+		}
+		rec, err := j.fetchRows(ctx, j.join.tables[i], s, c, all)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		env := j.env(nil)
+		for _, k := range s.js.Keys {
+			a, err := eval.Eval(&env.Env, k, rec)
+			if err != nil {
+				releaseAll2(c.keys)
+				c.keys = nil
+				return err
+			}
+			c.keys = append(c.keys, a)
+		}
+		return nil
+	}
 }
 
 // fetchRows reads rows of a spilled chunk back from the side's store

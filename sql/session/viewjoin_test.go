@@ -81,7 +81,7 @@ func TestJoinSideProbeEvictRebuild(t *testing.T) {
 		t.Fatalf("probe = %v, want %v", got, want)
 	}
 	// Other side's watermark 195: rows with ts < 205 are dead.
-	if err := s.evict(195, nil, nil); err != nil {
+	if err := s.evict(195, nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := matches(s, 1, 2), []string{"0:a3", "1:b0"}; !equalStrings(got, want) {
@@ -91,12 +91,14 @@ func TestJoinSideProbeEvictRebuild(t *testing.T) {
 		t.Fatalf("live = %d, per chunk %d and %d", s.live, s.chunks[0].live, s.chunks[1].live)
 	}
 	// Rebuild keeps exactly the live rows and renumbers the chunks.
-	s.rebuild()
+	if err := s.rebuild(nil); err != nil {
+		t.Fatal(err)
+	}
 	if got, want := matches(s, 1, 2, 3), []string{"0:a3", "1:b0", "2:b1"}; !equalStrings(got, want) {
 		t.Fatalf("after rebuild: probe = %v, want %v", got, want)
 	}
-	if len(s.ref) != 3 || len(s.chunks) != 2 {
-		t.Fatalf("rebuild kept %d refs in %d chunks, want 3 in 2", len(s.ref), len(s.chunks))
+	if len(s.next) != 6 || len(s.chunks) != 2 || s.chunks[1].base != 4 {
+		t.Fatalf("rebuild numbered %d rows in %d chunks, want 6 in 2", len(s.next), len(s.chunks))
 	}
 	// A spilled chunk keeps its index entries; its rows leave memory.
 	s.spill(s.chunks[1].bytes)
@@ -105,6 +107,27 @@ func TestJoinSideProbeEvictRebuild(t *testing.T) {
 	}
 	if got, want := matches(s, 1), []string{"0:a3"}; !equalStrings(got, want) {
 		t.Fatalf("after spill: probe = %v, want %v", got, want)
+	}
+	if s.chunks[0].keys != nil {
+		t.Fatalf("a spilled chunk keeps its keys")
+	}
+	// A rebuild asks for the keys of spilled chunks and drops them again.
+	reloaded := 0
+	reload := func(c *joinChunk) error {
+		reloaded++
+		fresh := testChunk(t, s, c.epoch, []int64{1, 2, -1, 1}, []int64{100, 200, 300, 400})
+		c.keys, fresh.keys = fresh.keys, nil
+		fresh.release()
+		return nil
+	}
+	if err := s.rebuild(reload); err != nil {
+		t.Fatal(err)
+	}
+	if reloaded != 1 || s.chunks[0].keys != nil {
+		t.Fatalf("rebuild reloaded %d chunks; spilled keys kept: %v", reloaded, s.chunks[0].keys != nil)
+	}
+	if got, want := matches(s, 1, 2, 3), []string{"0:a3", "1:b0", "2:b1"}; !equalStrings(got, want) {
+		t.Fatalf("after rebuild of a spilled side: probe = %v, want %v", got, want)
 	}
 	s.release()
 }
