@@ -41,6 +41,12 @@ type Batch struct {
 	sc     scalar
 }
 
+// NewBatchSize returns an empty batch with room for about size bytes of
+// writes, for a caller that knows it will write much.
+func (s *Store) NewBatchSize(size int) *Batch {
+	return &Batch{s: s, pb: s.db.NewBatchWithSize(size), tables: map[uint32]*Table{}}
+}
+
 // NewBatch returns an empty batch.
 func (s *Store) NewBatch() *Batch {
 	return &Batch{s: s, pb: s.db.NewBatch(), tables: map[uint32]*Table{}}

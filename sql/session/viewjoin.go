@@ -152,7 +152,7 @@ func (c *joinChunk) release() {
 
 // joinSideMemory bounds the memory of a join side's rows; beyond it the
 // oldest chunks are spilled to the store table.
-const joinSideMemory = 64 << 20
+const joinSideMemory = 32 << 20
 
 // spill drops the rows of the oldest chunks from memory until the side
 // fits its budget. Only chunks of committed epochs may be spilled.
@@ -612,6 +612,10 @@ func (js *joinState) outputWatermark() int64 {
 	return min(js.wms[ts], js.wms[1-ts]+js.jp.TimeSlack)
 }
 
+// maxJoinEpochRows caps the rows a join epoch reads: the epoch's rows are
+// kept as state, so smaller epochs keep the memory of a backfill lower.
+const maxJoinEpochRows = 1 << 18
+
 // stepJoin runs one epoch of a join view if either side has new rows.
 func (j *viewJob) stepJoin(ctx context.Context, first bool) (bool, error) {
 	js := j.join
@@ -620,7 +624,7 @@ func (j *viewJob) stepJoin(ctx context.Context, first bool) (bool, error) {
 	ends := make([]int64, n)
 	idle := make([]bool, n)
 	more := false
-	share := int64(maxEpochRows) / int64(n)
+	share := int64(maxJoinEpochRows) / int64(n)
 	stats, err := j.eng.stableStats(js.topics[0], js.topics[1])
 	if err != nil {
 		return false, err
@@ -689,7 +693,21 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 
 	// A failure from here on leaves the in-memory state ahead of the
 	// store: the task restarts and reloads it.
-	batch := e.store.NewBatch()
+	var deltas [2][]arrow.RecordBatch
+	var parts [2][]int
+	defer func() { releaseAll(deltas[0]); releaseAll(deltas[1]) }()
+	var size int64
+	for i, base := range []int{0, js.parts[0]} {
+		np := js.parts[i]
+		if deltas[i], parts[i], err = j.readTopic(ctx, js.topics[i], starts[base:base+np], ends[base:base+np]); err != nil {
+			return err
+		}
+		for _, b := range deltas[i] {
+			size += recBytes(b)
+		}
+	}
+	// The epoch writes the new stored rows and the view's new rows.
+	batch := e.store.NewBatchSize(int(min(size, 1<<30)))
 	defer batch.Close()
 	env := j.env(nil)
 	wmBefore := js.outputWatermark()
@@ -701,11 +719,8 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	for i := range js.sides {
 		s := js.sides[i]
 		np := js.parts[i]
-		delta, parts, err := j.readTopic(ctx, js.topics[i], starts[base:base+np], ends[base:base+np])
-		if err != nil {
-			restore()
-			return err
-		}
+		delta, parts := deltas[i], parts[i]
+		deltas[i] = nil
 		for _, b := range delta {
 			in += b.NumRows()
 		}
