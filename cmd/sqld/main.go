@@ -34,7 +34,7 @@ func run(args []string) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cpus := fs.Float64("cpus", 0, "CPUs the in-process agent offers to view jobs (0: all cores)")
-	memory := fs.Int64("memory", 0, "memory in MiB the in-process agent offers (0: 4096)")
+	memory := fs.Int64("memory", 0, "memory in MiB for sqld: the in-process agent offers it and the Go runtime keeps its heap under 90% of it (0: 4096 offered, no heap limit)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -155,6 +155,7 @@ func runNexmark(args []string) int {
 	dir := fs.String("queries-dir", "../shared/corpora/nexmark/risingwave", "directory of the query files (qN.sql)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	memory := fs.Int64("memory", 1024, "memory in MiB of the embedded sqld (see sqld --memory)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -171,6 +172,10 @@ func runNexmark(args []string) int {
 	}
 	if *parts <= 0 {
 		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --partitions must be positive")
+		return 2
+	}
+	if *memory <= 0 {
+		fmt.Fprintln(os.Stderr, "sqld bench nexmark: --memory must be positive")
 		return 2
 	}
 	all, err := bench.NexmarkQueries(*dir)
@@ -200,7 +205,7 @@ func runNexmark(args []string) int {
 		status := 0
 		for _, q := range names {
 			args := []string{"bench", "nexmark", "--queries", q, "--events", fmt.Sprint(*events), "--partitions", fmt.Sprint(*parts),
-				"--source", *source, "--queries-dir", *dir}
+				"--source", *source, "--queries-dir", *dir, "--memory", fmt.Sprint(*memory)}
 			if *verify {
 				args = append(args, "--verify")
 			}
@@ -233,7 +238,7 @@ func runNexmark(args []string) int {
 			}
 		}()
 	}
-	cfg := bench.NexmarkConfig{Events: *events, Partitions: *parts, Source: *source, Verify: *verify, Dir: *dir, Queries: names}
+	cfg := bench.NexmarkConfig{Events: *events, Partitions: *parts, Source: *source, Verify: *verify, Dir: *dir, Queries: names, MemBytes: *memory << 20}
 	if err := bench.RunNexmark(context.Background(), cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
 		return 1

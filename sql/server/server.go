@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/sqld/sqld/sql/pgwire"
@@ -26,7 +27,10 @@ type Config struct {
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// CPUs and MemBytes size the in-process agent that runs view jobs;
-	// zero means the machine's cores and 4 GiB.
+	// zero means the machine's cores and 4 GiB. A MemBytes set also
+	// bounds the process: the Go runtime's soft memory limit becomes 90%
+	// of it (unless GOMEMLIMIT is set), so that the garbage collector
+	// works harder rather than let the heap outgrow it.
 	CPUs     float64
 	MemBytes int64
 }
@@ -53,6 +57,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	if cfg.MemBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemBytes / 10 * 9)
 	}
 	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg,
 		Scheduler: session.SchedulerConfig{CPUs: cfg.CPUs, MemBytes: cfg.MemBytes}})

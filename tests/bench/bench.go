@@ -109,11 +109,18 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 // embedded starts a server in a temporary directory and connects to it;
 // stop closes both and removes the directory.
 func embedded(ctx context.Context) (*server.Server, *pgx.Conn, func(), error) {
+	return embeddedWith(ctx, server.Config{})
+}
+
+// embeddedWith is embedded with the settings of cfg (Listen and DataDir
+// are chosen).
+func embeddedWith(ctx context.Context, cfg server.Config) (*server.Server, *pgx.Conn, func(), error) {
 	dir, err := os.MkdirTemp("", "sqld-bench-")
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	cfg.Listen, cfg.DataDir = "127.0.0.1:0", dir
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, nil, err

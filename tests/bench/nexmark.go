@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sqld/sqld/sql/server"
 )
 
 // NexmarkConfig selects a Nexmark run.
@@ -32,7 +34,10 @@ type NexmarkConfig struct {
 	// Dir holds the query files (qN.sql, as CREATE SINK ... AS SELECT
 	// ... WITH (...)).
 	Dir string
-	Out interface{ Write([]byte) (int, error) }
+	// MemBytes is the embedded server's memory (server.Config.MemBytes;
+	// 0: its default).
+	MemBytes int64
+	Out      interface{ Write([]byte) (int, error) }
 }
 
 // flinkPerCore is Flink 1.13's published throughput per core, events/s
@@ -143,7 +148,7 @@ func RunNexmark(ctx context.Context, cfg NexmarkConfig) error {
 }
 
 func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name, sel string) error {
-	_, conn, stop, err := embedded(ctx)
+	_, conn, stop, err := embeddedWith(ctx, server.Config{MemBytes: cfg.MemBytes})
 	if err != nil {
 		return err
 	}
