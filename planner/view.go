@@ -216,6 +216,11 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 	for {
 		switch x := n.(type) {
 		case *Project, *Filter:
+			for _, p := range nodeExprs(n) {
+				if *p != nil && hasSubquery(*p) {
+					return "subqueries are maintained by recomputation"
+				}
+			}
 			post = append(post, n)
 			n = n.Children()[0]
 			continue
