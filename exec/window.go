@@ -111,7 +111,19 @@ func (o *windowOp) layout(c *planner.WindowCall, all arrow.RecordBatch) (*window
 		return nil, err
 	}
 	defer releaseSortKeys(okeys)
-	keys := append(append([]sortKey(nil), pkeys...), okeys...)
+	// Rows that tie in the ORDER BY are ordered by all their columns, so
+	// that ranks do not depend on the input's order: a continuous view
+	// ranks rows as they arrive and must agree with a batch query.
+	var rest []planner.SortKey
+	for i, f := range all.Schema().Fields() {
+		rest = append(rest, planner.SortKey{Expr: &planner.ColRef{Idx: i, Typ: o.n.Input.Columns()[i].Type, Name: f.Name}})
+	}
+	tkeys, err := evalSortKeys(o.env, rest, all)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseSortKeys(tkeys)
+	keys := append(append(append([]sortKey(nil), pkeys...), okeys...), tkeys...)
 	w := &windowLayout{perm: sortPerm(keys, n)}
 	w.partStart, w.partEnd = make([]int32, n), make([]int32, n)
 	w.peerStart, w.peerEnd = make([]int32, n), make([]int32, n)

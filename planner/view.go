@@ -81,6 +81,23 @@ type ViewPlan struct {
 	// Lookups are the tables of lookup joins (FOR SYSTEM_TIME AS OF
 	// PROCTIME()) in Input, read from the store as of each epoch.
 	Lookups []*catalog.Relation
+	// TopN, for an incremental top-N view, ranks Input's rows; Post reads
+	// its kept rows (TopN.Rel).
+	TopN *TopNPlan
+}
+
+// topNInput returns the incremental plan of a top-N's input (a stream's
+// rows under projections and filters, or a join's pairs), or nil.
+func topNInput(root Node) *ViewPlan {
+	tp, _, input := topNShape(root)
+	if tp == nil {
+		return nil
+	}
+	sub := &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}
+	if incrementalShape(input, sub) != "" || sub.Agg != nil || sub.Source == nil || sub.Source.Kind != catalog.KindStream {
+		return nil
+	}
+	return sub
 }
 
 // lookupSide returns the table scan read as of processing time under a
@@ -125,8 +142,20 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	root := q.Plan
 	if jp, rewritten := joinShape(q.Plan); jp != nil {
-		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" {
+		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
 			vp.Join, root = jp, rewritten
+		}
+	}
+	if tp, post, _ := topNShape(root); tp != nil && !q.EmitOnWindowClose {
+		if sub := topNInput(root); sub != nil {
+			vp.TopN, vp.Source, vp.Input, vp.Lookups = tp, sub.Source, sub.Input, sub.Lookups
+			vp.Post = topNPost(tp, post)
+			if vp.Join != nil {
+				if sides := unboundedSides(vp.Join); len(sides) > 0 {
+					vp.Notices = append(vp.Notices, fmt.Sprintf("the join of two streams keeps every row of its %s side: its state grows without bound (a time condition between the sides' watermarked columns bounds it)", strings.Join(sides, " and ")))
+				}
+			}
+			return vp, nil
 		}
 	}
 	why := incrementalShape(root, vp)
@@ -420,6 +449,14 @@ func ExplainView(vp *ViewPlan) string {
 		explainJoin(&sb, vp.Join)
 	} else {
 		fmt.Fprintf(&sb, "StreamingView mode=incremental source=%s (new rows each epoch)\n", vp.Source.Name)
+	}
+	if vp.TopN != nil {
+		sb.WriteString("  Upsert rows keyed by (partition, position)\n")
+		sb.WriteString(indentLines(Explain(vp.Post), "    "))
+		sb.WriteString("\n")
+		explainTopN(&sb, vp.TopN)
+		sb.WriteString(indentLines(Explain(vp.Input), "    "))
+		return sb.String()
 	}
 	if vp.Agg == nil {
 		sb.WriteString("  Append rows keyed by (epoch, row)\n")

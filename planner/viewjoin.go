@@ -72,7 +72,7 @@ func joinShape(root Node) (*JoinPlan, Node) {
 	n := root
 	for join == nil {
 		switch x := n.(type) {
-		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow:
+		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow, *Window:
 			n = x.Children()[0]
 		case *Join:
 			join = x

@@ -115,8 +115,9 @@ type viewJob struct {
 	watermark int64
 	late      int64
 
-	// join is the state of a join view.
+	// join is the state of a join view; topN of a top-N view.
 	join *joinState
+	topN *topNState
 }
 
 type groupState struct {
@@ -176,6 +177,11 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	switch {
 	case vp.Mode == planner.Recompute:
 		keyCols = []catalog.Column{{Name: "_h", Type: catalog.TypeInt8}, {Name: "_n", Type: catalog.TypeInt8}}
+	case vp.TopN != nil:
+		for i, p := range vp.TopN.Call.PartitionBy {
+			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: p.Type()})
+		}
+		keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", len(keyCols)), Type: catalog.TypeInt8})
 	case vp.Agg != nil:
 		for i, g := range vp.Agg.GroupBy {
 			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: g.Type()})
@@ -244,7 +250,12 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		return nil, err
 	}
 	var state *widecol.Table
-	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
+	if vp.TopN != nil {
+		if state, err = e.store.CreateTable(ctx, topNSpec(rel, vp)); err != nil {
+			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
+			return nil, err
+		}
+	} else if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
 		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
 			return nil, err
@@ -369,7 +380,7 @@ func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*
 	}
 	e.tables[rel.Name] = result
 	var state *widecol.Table
-	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
+	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0 || vp.TopN != nil) {
 		if state, err = e.store.Table(keyspaceData, viewStateTable(rel)); err != nil {
 			return nil, err
 		}
@@ -410,6 +421,7 @@ func (j *viewJob) setStatus(s JobState, err error) {
 func (j *viewJob) runTask(ctx context.Context) error {
 	j.mu.Lock()
 	j.groups, j.ends, j.byEnd = nil, nil, nil
+	j.topN = nil
 	j.status = JobStarting
 	j.mu.Unlock()
 	if err := j.recover(ctx); err != nil {
@@ -512,6 +524,11 @@ func (j *viewJob) recover(ctx context.Context) error {
 		}
 		if j.state != nil && j.plan.Agg != nil {
 			if err := j.loadState(ctx); err != nil {
+				return err
+			}
+		}
+		if j.plan.TopN != nil {
+			if err := j.loadTopN(ctx); err != nil {
 				return err
 			}
 		}
@@ -825,7 +842,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	batch := e.store.NewBatch()
 	defer batch.Close()
 	var out, late int64
-	if j.plan.Agg == nil && j.plan.EventTime >= 0 {
+	if j.plan.TopN != nil {
+		out, err = j.applyTopN(ctx, batch, st)
+	} else if j.plan.Agg == nil && j.plan.EventTime >= 0 {
 		out, late, err = j.applyRowsOnClose(ctx, batch, st, epoch, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil {
 		out, err = j.applyRows(ctx, batch, st, epoch)

@@ -524,6 +524,11 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 			return err
 		}
 	}
+	if j.plan.TopN != nil {
+		if err := j.loadTopN(ctx); err != nil {
+			return err
+		}
+	}
 	if p := rec.Planned; p != nil && p.Epoch == rec.Epoch+1 {
 		return j.runJoinEpoch(ctx, p.Starts, p.Ends, p.Idle)
 	}
@@ -784,7 +789,9 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	}
 	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{js.jp.Joined: pairs}}
 	var out, wlate int64
-	if j.plan.Agg == nil {
+	if j.plan.TopN != nil {
+		out, err = j.applyTopN(ctx, batch, st)
+	} else if j.plan.Agg == nil {
 		out, err = j.applyRows(ctx, batch, st, epoch)
 	} else {
 		out, wlate, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)

@@ -1,0 +1,158 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sqld/sqld/catalog"
+)
+
+// TopNPlan is the streaming plan of an incremental top-N view: the rows
+// ranked at most N by ROW_NUMBER() or RANK() over a partition, of an input
+// whose rows are only ever added (a stream, or the pairs of a join of
+// streams). Each partition keeps its best rows; a new row enters when it
+// ranks within N and pushes the worst out, which can never come back. N =
+// 1 ordered by time is deduplication.
+//
+// Rows that tie in the ORDER BY are ordered by their remaining columns, as
+// the batch engine orders them, so the view does not depend on arrival
+// order.
+type TopNPlan struct {
+	// Call is the ranking function; its PartitionBy and OrderBy are over
+	// the view plan's Input columns.
+	Call WindowCall
+	// N is the largest rank kept.
+	N int64
+	// Rel is the relation of the kept rows that Post reads: Input's
+	// columns, the rank, then the partition key values and the row's
+	// position in its partition (the view's row key).
+	Rel *catalog.Relation
+}
+
+// topNShape matches Post(Filter(rank <= N, Window(Input))) with one
+// ranking call. It returns the plan, the nodes above the window (root
+// first) and the window's input, or nil.
+func topNShape(root Node) (*TopNPlan, []Node, Node) {
+	var post []Node
+	n := root
+	for {
+		switch n.(type) {
+		case *Project, *Filter:
+			for _, p := range nodeExprs(n) {
+				if *p != nil && hasSubquery(*p) {
+					return nil, nil, nil
+				}
+			}
+			post = append(post, n)
+			n = n.Children()[0]
+			continue
+		}
+		break
+	}
+	w, ok := n.(*Window)
+	if !ok || len(w.Calls) != 1 || len(post) == 0 {
+		return nil, nil, nil
+	}
+	call := w.Calls[0]
+	if (call.Name != "row_number" && call.Name != "rank") || len(call.Args) > 0 || len(call.OrderBy) == 0 {
+		return nil, nil, nil
+	}
+	f, ok := post[len(post)-1].(*Filter)
+	if !ok {
+		return nil, nil, nil
+	}
+	rankCol := len(w.Input.Columns())
+	limit := int64(-1)
+	for _, c := range splitAnd(f.Cond) {
+		if k, ok := rankBound(c, rankCol); ok && (limit < 0 || k < limit) {
+			limit = k
+		}
+	}
+	if limit < 1 {
+		return nil, nil, nil
+	}
+	tp := &TopNPlan{Call: call, N: limit}
+	rel := &catalog.Relation{Name: "top rows", Kind: catalog.KindSystem}
+	for _, c := range w.Cols {
+		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+	}
+	for i, p := range call.PartitionBy {
+		rel.Columns = append(rel.Columns, catalog.Column{Name: fmt.Sprintf("_pk%d", i), Type: p.Type(), Hidden: true})
+	}
+	rel.Columns = append(rel.Columns, catalog.Column{Name: "_pos", Type: catalog.TypeInt8, Hidden: true})
+	tp.Rel = rel
+	return tp, post, w.Input
+}
+
+// rankBound matches rank <= k or rank < k+1 (either way round).
+func rankBound(e Expr, rankCol int) (int64, bool) {
+	c, ok := e.(*Call)
+	if !ok || len(c.Args) != 2 {
+		return 0, false
+	}
+	op := c.Fn.Name
+	col, k := c.Args[0], c.Args[1]
+	if _, ok := col.(*Const); ok {
+		col, k = k, col
+		op = flipComparison(op)
+	}
+	ref, ok := col.(*ColRef)
+	if !ok || ref.Idx != rankCol {
+		return 0, false
+	}
+	kc, ok := k.(*Const)
+	if !ok {
+		return 0, false
+	}
+	v, ok := kc.Val.(int64)
+	if !ok {
+		return 0, false
+	}
+	switch op {
+	case "<=":
+		return v, true
+	case "<":
+		return v - 1, true
+	case "=":
+		if v == 1 {
+			return 1, true
+		}
+	}
+	return 0, false
+}
+
+// topNPost builds Post over the kept rows: the nodes above the window,
+// reading Rel, with the row key (partition values, position) last.
+func topNPost(tp *TopNPlan, post []Node) Node {
+	nw := len(tp.Rel.Columns) - len(tp.Call.PartitionBy) - 1
+	scan := &Scan{Rel: tp.Rel}
+	for i, c := range tp.Rel.Columns {
+		scan.Cols = append(scan.Cols, Column{Name: c.Name, Type: c.Type, Hidden: c.Hidden})
+		scan.Project = append(scan.Project, i)
+	}
+	keys := make([]int, 0, len(tp.Rel.Columns)-nw)
+	for i := nw; i < len(tp.Rel.Columns); i++ {
+		keys = append(keys, i)
+	}
+	// The nodes above the window read the window's columns, which are
+	// the first nw columns of Rel: the extra key columns ride along.
+	p, _ := passKeys(post, scan, keys)
+	return p
+}
+
+// explainTopN describes a top-N plan.
+func explainTopN(sb *strings.Builder, tp *TopNPlan) {
+	var parts, order []string
+	for _, p := range tp.Call.PartitionBy {
+		parts = append(parts, p.String())
+	}
+	for _, o := range tp.Call.OrderBy {
+		d := ""
+		if o.Desc {
+			d = " desc"
+		}
+		order = append(order, o.Expr.String()+d)
+	}
+	fmt.Fprintf(sb, "  TopN %s <= %d partition=[%s] order=[%s] (state: the kept rows per partition)\n",
+		tp.Call.Name, tp.N, strings.Join(parts, ", "), strings.Join(order, ", "))
+}
