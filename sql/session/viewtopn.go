@@ -26,8 +26,10 @@ import (
 type topPart struct {
 	keys []any
 	rows []*topRow // best first
-	// stored is the number of positions written to the store.
+	// stored is the number of positions written to the store; from is
+	// the first position changed in this epoch.
 	stored int
+	from   int
 }
 
 type topRow struct {
@@ -146,12 +148,12 @@ func newTopNState(tp *planner.TopNPlan) *topNState {
 	return &topNState{plan: tp, order: tp.Call.OrderBy, n: tp.N, rowNumber: tp.Call.Name == "row_number", parts: map[string]*topPart{}}
 }
 
-// offer ranks a new row into its partition and reports whether the
-// partition's kept rows changed.
-func (tp *topNState) offer(p *topPart, r *topRow) bool {
+// offer ranks a new row into its partition and returns the first
+// position it changed, or -1.
+func (tp *topNState) offer(p *topPart, r *topRow) int {
 	rows := p.rows
 	if int64(len(rows)) >= tp.n && tp.rowNumber && compareTop(tp.order, r, rows[len(rows)-1]) >= 0 {
-		return false
+		return -1
 	}
 	i := sort.Search(len(rows), func(i int) bool { return compareTop(tp.order, r, rows[i]) < 0 })
 	rows = append(rows, nil)
@@ -162,7 +164,17 @@ func (tp *topNState) offer(p *topPart, r *topRow) bool {
 		rows[j] = nil
 	}
 	p.rows = rows[:k]
-	return i < k
+	if i >= k {
+		return -1
+	}
+	if !tp.rowNumber && i > 0 && peers(tp.order, rows[i-1], rows[i]) {
+		// The ranks of the rows tied with it stay; the position of
+		// its first peer is where RANK's rows may have been dropped.
+		for i > 0 && peers(tp.order, rows[i-1], rows[i]) {
+			i--
+		}
+	}
+	return i
 }
 
 // evalColumns evaluates exprs over b, the caller releasing the arrays.
@@ -236,10 +248,13 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 			for c := range r.vals {
 				r.vals[c] = valueAt(b.Column(c), i)
 			}
-			if tn.offer(p, r) {
+			if at := tn.offer(p, r); at >= 0 {
 				if _, ok := touched[k]; !ok {
 					touched[k] = p
 					order = append(order, k)
+					p.from = at
+				} else {
+					p.from = min(p.from, at)
 				}
 			}
 		}
@@ -276,7 +291,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	for _, k := range order {
 		p := touched[k]
 		// Positions no longer used, and those about to be rewritten.
-		for pos := 0; pos < p.stored; pos++ {
+		for pos := p.from; pos < p.stored; pos++ {
 			key := append(append([]any(nil), p.keys...), int64(pos))
 			if err := batch.DeleteRow(j.result, key); err != nil {
 				return 0, err
@@ -288,7 +303,8 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 			}
 		}
 		ranks := tn.ranks(p.rows)
-		for pos, r := range p.rows {
+		for pos := p.from; pos < len(p.rows); pos++ {
+			r := p.rows[pos]
 			for c, v := range r.vals {
 				if err := appendValue(relB.Field(c), inCols[c].Type, v); err != nil {
 					return 0, err
