@@ -39,6 +39,7 @@ func Parse(sql string) (stmts []Stmt, err error) {
 			st := toks[start:i]
 			sp := &stmtParser{src: sql, toks: st, endPos: st[len(st)-1].end}
 			n, err := sp.statement()
+			sp.release()
 			if err != nil {
 				return nil, err
 			}
@@ -58,6 +59,7 @@ func ParseExpr(sql string) (e ast.Expr, err error) {
 		return nil, err
 	}
 	sp := &stmtParser{src: sql, toks: toks}
+	defer sp.release()
 	if len(toks) > 0 {
 		sp.endPos = toks[len(toks)-1].end
 	}
@@ -80,6 +82,19 @@ type stmtParser struct {
 	i       int
 	endPos  int
 	aliases []aliasInfo
+	// tp holds the TiDB parser borrowed for this statement (shared with
+	// sub-parsers): the trees it returns live in its memory, so it goes
+	// back to the pool only when the statement has been converted.
+	tp *borrowed
+}
+
+type borrowed struct{ p *tidb.Parser }
+
+func (p *stmtParser) release() {
+	if p.tp != nil && p.tp.p != nil {
+		tidbPool.Put(p.tp.p)
+		p.tp.p = nil
+	}
 }
 
 func (p *stmtParser) errAt(t token) error {
@@ -218,9 +233,13 @@ func (p *stmtParser) tidbParse(toks []token) (tast.StmtNode, error) {
 		return nil, err
 	}
 	text, offs := r.text()
-	ps := tidbPool.Get().(*tidb.Parser)
-	stmts, _, err := ps.ParseSQL(text)
-	tidbPool.Put(ps)
+	if p.tp == nil {
+		p.tp = &borrowed{}
+	}
+	if p.tp.p == nil {
+		p.tp.p = tidbPool.Get().(*tidb.Parser)
+	}
+	stmts, _, err := p.tp.p.ParseSQL(text)
 	if err != nil {
 		return nil, r.rewriteError(text, offs, err.Error())
 	}

@@ -89,7 +89,10 @@ func (p *stmtParser) statement() (ast.Statement, error) {
 // sub returns a parser over toks that shares this one's source and
 // placeholder aliases.
 func (p *stmtParser) sub(toks []token) *stmtParser {
-	return &stmtParser{src: p.src, toks: toks, endPos: p.endPos, aliases: p.aliases}
+	if p.tp == nil {
+		p.tp = &borrowed{}
+	}
+	return &stmtParser{src: p.src, toks: toks, endPos: p.endPos, aliases: p.aliases, tp: p.tp}
 }
 
 func synth(word string, at token) token {
