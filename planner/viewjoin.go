@@ -31,8 +31,9 @@ type JoinPlan struct {
 	// none.
 	TimeSide, TimeCol int
 	// TimeSlack is the bound on the stored rows: they are at least the
-	// other side's watermark plus TimeSlack.
-	TimeSlack int64
+	// other side's watermark plus TimeSlack. The side's rows to come are
+	// at least its watermark minus TimeLag.
+	TimeSlack, TimeLag int64
 }
 
 // JoinSide is one input of a JoinPlan.
@@ -47,9 +48,15 @@ type JoinSide struct {
 	// Evict lists the rules that free the side's stored rows; empty when
 	// the side keeps every row.
 	Evict []EvictRule
-	// WatermarkCol is the Input column holding Source's watermark column,
-	// -1 if none.
+	// WatermarkCol is the Input column whose values the stream's
+	// watermark bounds, -1 if none: the rows to come have values of at
+	// least the watermark minus WatermarkLag (0 for the watermark column
+	// itself, the window's size for a window_start over it).
 	WatermarkCol int
+	WatermarkLag int64
+	// Distinct sides are a grouping without aggregates (the distinct rows
+	// of each window): a row seen before is not new.
+	Distinct bool
 	// DropLate is set when the other side frees rows by this side's
 	// watermark: this side's rows behind its watermark could have matched
 	// rows already freed, so they are dropped as late and counted.
@@ -88,15 +95,14 @@ func joinShape(root Node) (*JoinPlan, Node) {
 	}
 	jp := &JoinPlan{TimeSide: -1, TimeCol: -1}
 	for i, side := range []Node{join.Left, join.Right} {
-		scan := sideScan(side)
+		scan, distinct := sideScan(side)
 		if scan == nil {
 			return nil, nil
 		}
-		jp.Sides[i] = JoinSide{Source: scan.Rel, Input: side, WatermarkCol: -1}
+		jp.Sides[i] = JoinSide{Source: scan.Rel, Input: side, WatermarkCol: -1, Distinct: distinct}
 		for c := range side.Columns() {
-			if isWatermarkCol(side, scan.Rel, c) {
-				jp.Sides[i].WatermarkCol = c
-				break
+			if lag, ok := watermarkLag(side, scan.Rel, c); ok && (jp.Sides[i].WatermarkCol < 0 || lag < jp.Sides[i].WatermarkLag) {
+				jp.Sides[i].WatermarkCol, jp.Sides[i].WatermarkLag = c, lag
 			}
 		}
 	}
@@ -109,6 +115,14 @@ func joinShape(root Node) (*JoinPlan, Node) {
 	jp.Sides[0].Keys = join.LeftKeys
 	jp.Sides[1].Keys = join.RightKeys
 	timeBounds(join, jp)
+	for i := range jp.Sides {
+		// A distinct side keeps a row while an equal one may come: for
+		// ever without a watermark of its own.
+		if s := &jp.Sides[i]; s.Distinct && s.WatermarkCol < 0 && len(s.Evict) > 0 {
+			s.Evict = nil
+			jp.Sides[1-i].DropLate = false
+		}
+	}
 
 	joined := &catalog.Relation{Name: "join pairs", Kind: catalog.KindStream}
 	for _, c := range join.Cols {
@@ -122,25 +136,39 @@ func joinShape(root Node) (*JoinPlan, Node) {
 	return jp, replaceNode(root, join, scan)
 }
 
-// sideScan returns the stream scan under a chain of projections and
-// filters without subqueries, or nil.
-func sideScan(n Node) *Scan {
+// sideScan returns the stream scan under a chain of projections, filters
+// and event-time windows without subqueries, with at most one grouping
+// without aggregates (the distinct rows of a window, as in a window join),
+// or nil. distinct reports the grouping.
+func sideScan(n Node) (scan *Scan, distinct bool) {
 	for {
 		switch x := n.(type) {
-		case *Project, *Filter:
+		case *Project, *Filter, *HopWindow:
 			for _, p := range nodeExprs(x) {
 				if *p != nil && hasSubquery(*p) {
-					return nil
+					return nil, false
 				}
 			}
 			n = x.Children()[0]
+		case *Aggregate:
+			if distinct || len(x.Aggs) > 0 || len(x.GroupBy) == 0 {
+				return nil, false
+			}
+			distinct = true
+			n = x.Input
+		case *Distinct:
+			if distinct || len(x.On) > 0 {
+				return nil, false
+			}
+			distinct = true
+			n = x.Input
 		case *Scan:
 			if x.Rel.Kind != catalog.KindStream || (x.Filter != nil && hasSubquery(x.Filter)) {
-				return nil
+				return nil, false
 			}
-			return x
+			return x, distinct
 		default:
-			return nil
+			return nil, false
 		}
 	}
 }
@@ -213,15 +241,15 @@ func timeBounds(join *Join, jp *JoinPlan) {
 		lowerOnLeft := op == ">" || op == ">=" || op == "="
 		upperOnLeft := op == "<" || op == "<=" || op == "="
 		// left >= right + k: a left row is dead once the right side's
-		// watermark passes left - k.
-		if lowerOnLeft && isWatermarkCol(jp.Sides[1].Input, jp.Sides[1].Source, r) {
-			jp.Sides[0].Evict = append(jp.Sides[0].Evict, EvictRule{Col: l, Slack: k})
+		// bound on its rows to come passes left - k.
+		if lag, ok := watermarkLag(jp.Sides[1].Input, jp.Sides[1].Source, r); lowerOnLeft && ok {
+			jp.Sides[0].Evict = append(jp.Sides[0].Evict, EvictRule{Col: l, Slack: k - lag})
 			jp.Sides[1].DropLate = true
 		}
 		// left <= right + k: a right row is dead once the left side's
-		// watermark passes right + k.
-		if upperOnLeft && isWatermarkCol(jp.Sides[0].Input, jp.Sides[0].Source, l) {
-			jp.Sides[1].Evict = append(jp.Sides[1].Evict, EvictRule{Col: r, Slack: -k})
+		// bound passes right + k.
+		if lag, ok := watermarkLag(jp.Sides[0].Input, jp.Sides[0].Source, l); upperOnLeft && ok {
+			jp.Sides[1].Evict = append(jp.Sides[1].Evict, EvictRule{Col: r, Slack: -k - lag})
 			jp.Sides[0].DropLate = true
 		}
 	}
@@ -281,24 +309,59 @@ func linearTime(e Expr) (int, int64, bool) {
 // isWatermarkCol reports whether column col of a side's input is its
 // stream's watermark column, passed through unchanged.
 func isWatermarkCol(n Node, src *catalog.Relation, col int) bool {
+	lag, ok := watermarkLag(n, src, col)
+	return ok && lag == 0
+}
+
+// watermarkLag reports whether the stream's watermark bounds column col of
+// a plan over it: the watermark column passed through, or the start or
+// end of an event-time window over it. The rows to come have values of at
+// least the watermark minus lag.
+func watermarkLag(n Node, src *catalog.Relation, col int) (lag int64, ok bool) {
 	if src.Watermark == nil {
-		return false
+		return 0, false
 	}
 	for {
 		switch x := n.(type) {
 		case *Project:
 			ref, ok := x.Exprs[col].(*ColRef)
 			if !ok {
-				return false
+				return 0, false
 			}
 			col = ref.Idx
 			n = x.Input
-		case *Filter:
+		case *Filter, *Distinct:
+			n = x.Children()[0]
+		case *Aggregate:
+			if col >= len(x.GroupBy) {
+				return 0, false
+			}
+			ref, ok := x.GroupBy[col].(*ColRef)
+			if !ok {
+				return 0, false
+			}
+			col = ref.Idx
+			n = x.Input
+		case *HopWindow:
+			nin := len(x.Input.Columns())
+			if col < nin {
+				n = x.Input
+				continue
+			}
+			t, ok := x.Time.(*ColRef)
+			if !ok || x.Offset != 0 {
+				return 0, false
+			}
+			if col == nin {
+				// A row at time t opens windows starting after t - size.
+				lag += x.Size
+			}
+			col = t.Idx
 			n = x.Input
 		case *Scan:
-			return col < len(x.Project) && x.Project[col] == src.Watermark.Column
+			return lag, col < len(x.Project) && x.Project[col] == src.Watermark.Column
 		default:
-			return false
+			return 0, false
 		}
 	}
 }
@@ -324,6 +387,9 @@ func explainJoin(sb *strings.Builder, jp *JoinPlan) {
 		late := ""
 		if s.DropLate {
 			late = ", late rows dropped"
+		}
+		if s.Distinct {
+			late += ", distinct rows"
 		}
 		fmt.Fprintf(sb, "  SymmetricHashJoin %s side keys=[%s] state %s%s\n", name, strings.Join(keys, ", "), state, late)
 		sb.WriteString(indentLines(Explain(s.Input), "    "))
@@ -395,9 +461,11 @@ func joinedTime(input Node, jp *JoinPlan) {
 		side, sc = 1, col-nl
 	}
 	s := jp.Sides[side]
-	if !isWatermarkCol(s.Input, s.Source, sc) {
+	lag, ok := watermarkLag(s.Input, s.Source, sc)
+	if !ok {
 		return
 	}
+	jp.TimeLag = lag
 	found := false
 	for _, r := range s.Evict {
 		if r.Col == sc && (!found || r.Slack > jp.TimeSlack) {

@@ -326,10 +326,19 @@ type pairList struct {
 // evict drops the rows that the rules prove dead given the other side's
 // watermark, deleting the store rows of chunks left without live rows.
 // reload gives a spilled chunk its keys back for a rebuild of the index.
-func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table, reload func(*joinChunk) error) error {
+//
+// A distinct side's row also stays while a row equal to it may still come
+// (its own watermark has not passed it): it is how the side knows the row
+// is not new.
+func (s *joinSide) evict(otherWM, ownWM int64, batch *widecol.Batch, t *widecol.Table, reload func(*joinChunk) error) error {
 	if len(s.js.Evict) == 0 || otherWM == windows.NoWatermark {
 		return nil
 	}
+	distinct := s.js.Distinct
+	if distinct && (s.js.WatermarkCol < 0 || ownWM == windows.NoWatermark) {
+		return nil
+	}
+	ownBound := ownWM - s.js.WatermarkLag
 	for _, c := range s.chunks {
 		if c == nil || c.live == 0 {
 			continue
@@ -346,10 +355,17 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table, 
 		for ri := range c.minTime {
 			c.minTime[ri] = math.MaxInt64
 		}
+		var own *array.Timestamp
+		if distinct {
+			own = c.times[len(s.js.Evict)].(*array.Timestamp)
+		}
 		for ri, r := range s.js.Evict {
 			ts := c.times[ri].(*array.Timestamp)
 			bound := otherWM + r.Slack
 			for i := range c.dead {
+				if own != nil && own.IsValid(i) && int64(own.Value(i)) >= ownBound {
+					continue
+				}
 				if !c.dead[i] && (ts.IsNull(i) || int64(ts.Value(i)) < bound) {
 					c.dead[i] = true
 					c.live--
@@ -366,7 +382,7 @@ func (s *joinSide) evict(otherWM int64, batch *widecol.Batch, t *widecol.Table, 
 		for ri := range s.js.Evict {
 			ts := c.times[ri].(*array.Timestamp)
 			for i := range c.dead {
-				if !c.dead[i] && int64(ts.Value(i)) < c.minTime[ri] {
+				if !c.dead[i] && ts.IsValid(i) && int64(ts.Value(i)) < c.minTime[ri] {
 					c.minTime[ri] = int64(ts.Value(i))
 				}
 			}
@@ -435,6 +451,15 @@ func (j *viewJob) newChunk(env *exec.Env, s *joinSide, rec arrow.RecordBatch, ep
 				c.minTime[ri] = int64(ts.Value(i))
 			}
 		}
+	}
+	if s.js.Distinct && s.js.WatermarkCol >= 0 {
+		ts, ok := rec.Column(s.js.WatermarkCol).(*array.Timestamp)
+		if !ok {
+			c.release()
+			return nil, fmt.Errorf("view %q: join time column is not a timestamp", j.rel.Name)
+		}
+		ts.Retain()
+		c.times = append(c.times, ts)
 	}
 	return c, nil
 }
@@ -511,7 +536,7 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 	b := j.eng.store.NewBatch()
 	defer b.Close()
 	for i, s := range js.sides {
-		if err := s.evict(js.wms[1-i], b, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
+		if err := s.evict(js.wms[1-i], js.wms[i], b, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
 			return err
 		}
 	}
@@ -614,7 +639,7 @@ func (js *joinState) outputWatermark() int64 {
 	if ts < 0 || js.wms[0] == windows.NoWatermark || js.wms[1] == windows.NoWatermark {
 		return windows.NoWatermark
 	}
-	return min(js.wms[ts], js.wms[1-ts]+js.jp.TimeSlack)
+	return min(js.wms[ts]-js.jp.TimeLag, js.wms[1-ts]+js.jp.TimeSlack)
 }
 
 // maxJoinEpochRows caps the rows a join epoch reads: the epoch's rows are
@@ -755,6 +780,13 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 			}
 			late += n
 		}
+		if s.js.Distinct {
+			if rows, err = j.dropSeen(ctx, i, rows); err != nil {
+				releaseAll(rows)
+				restore()
+				return err
+			}
+		}
 		for no, rec := range rows {
 			c, err := j.newChunk(env, s, rec, epoch)
 			if err != nil {
@@ -783,7 +815,7 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	}
 	wmAfter := js.outputWatermark()
 	for i, s := range js.sides {
-		if err := s.evict(js.wms[1-i], batch, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
+		if err := s.evict(js.wms[1-i], js.wms[i], batch, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
 			return err
 		}
 	}
@@ -941,6 +973,7 @@ func (j *viewJob) dropLate(rows []arrow.RecordBatch, s *joinSide, wm int64) ([]a
 	if col < 0 {
 		return rows, 0, nil
 	}
+	wm -= s.js.WatermarkLag
 	var late int64
 	out := rows[:0]
 	for _, b := range rows {
@@ -1124,4 +1157,82 @@ func (e *Engine) stableStats(topics ...*streamlog.Topic) ([][]streamlog.Partitio
 		}
 	})
 	return out, err
+}
+
+// dropSeen removes from a distinct side's new rows those it already holds.
+func (j *viewJob) dropSeen(ctx context.Context, i int, rows []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	s := j.join.sides[i]
+	env := j.env(nil)
+	out := rows[:0]
+	for bi, b := range rows {
+		keys, err := evalColumns(env, s.js.Keys, b)
+		if err != nil {
+			releaseAll(rows[bi:])
+			return out, err
+		}
+		var keep []int32
+		for r := 0; r < int(b.NumRows()); r++ {
+			seen, err := j.holds(ctx, i, keys, b, r)
+			if err != nil {
+				releaseAll2(keys)
+				releaseAll(rows[bi:])
+				return out, err
+			}
+			if !seen {
+				keep = append(keep, int32(r))
+			}
+		}
+		releaseAll2(keys)
+		if len(keep) == int(b.NumRows()) {
+			out = append(out, b)
+			continue
+		}
+		if len(keep) > 0 {
+			cols := exec.TakeColumns(j.eng.alloc, b.Columns(), keep)
+			out = append(out, array.NewRecordBatch(b.Schema(), cols, int64(len(keep))))
+			releaseAll2(cols)
+		}
+		b.Release()
+	}
+	return out, nil
+}
+
+// holds reports whether side i stores a row equal to row r of b (NULLs
+// equal), looking it up by its join keys.
+func (j *viewJob) holds(ctx context.Context, i int, keys []arrow.Array, b arrow.RecordBatch, r int) (bool, error) {
+	s := j.join.sides[i]
+	var ok bool
+	s.keyBuf, ok = appendKey(s.keyBuf[:0], keys, r)
+	if !ok {
+		return false, nil
+	}
+	h, ok := s.index[string(s.keyBuf)]
+	if !ok {
+		return false, nil
+	}
+	for id := s.heads[h]; id >= 0; id = s.next[id] {
+		c := s.chunks[s.chunkOf(id)]
+		row := int(id - c.base)
+		if c.dead[row] {
+			continue
+		}
+		rec := c.rec
+		at := row
+		if rec == nil {
+			got, err := j.fetchRows(ctx, j.join.tables[i], s, c, []int32{int32(row)})
+			if err != nil {
+				return false, err
+			}
+			defer got.Release()
+			rec, at = got, 0
+		}
+		same := true
+		for col := 0; col < int(b.NumCols()) && same; col++ {
+			same = compareSortValue(valueAt(b.Column(col), r), valueAt(rec.Column(col), at), false, false) == 0
+		}
+		if same {
+			return true, nil
+		}
+	}
+	return false, nil
 }

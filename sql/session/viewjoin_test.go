@@ -81,7 +81,7 @@ func TestJoinSideProbeEvictRebuild(t *testing.T) {
 		t.Fatalf("probe = %v, want %v", got, want)
 	}
 	// Other side's watermark 195: rows with ts < 205 are dead.
-	if err := s.evict(195, nil, nil, nil); err != nil {
+	if err := s.evict(195, 0, nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := matches(s, 1, 2), []string{"0:a3", "1:b0"}; !equalStrings(got, want) {
