@@ -56,6 +56,8 @@ func fmtAction(a Action) string {
 		return fmt.Sprintf("restart %s attempt=%d due=%s", a.Job, a.Attempt, rel(a.At))
 	case JobFailed:
 		return fmt.Sprintf("job-failed %s%s", a.Job, fmtErr(a.Err))
+	case AgentGone:
+		return fmt.Sprintf("agent-gone %s%s", a.ID, fmtErr(a.Err))
 	case Rejected:
 		return "rejected" + fmtErr(a.Err)
 	}
@@ -148,7 +150,7 @@ func (h *harness) run(td *datadriven.TestData) (string, error) {
 		for _, f := range []struct {
 			key string
 			dst *time.Duration
-		}{{"offer-timeout", &cfg.OfferTimeout}, {"refuse", &cfg.DefaultRefuse}, {"initial", &sc.InitialBackoff},
+		}{{"offer-timeout", &cfg.OfferTimeout}, {"refuse", &cfg.DefaultRefuse}, {"agent-timeout", &cfg.AgentTimeout}, {"initial", &sc.InitialBackoff},
 			{"max", &sc.MaxBackoff}, {"window", &sc.Window}} {
 			if *f.dst, err = parseDur(m, f.key); err != nil {
 				return "", err
@@ -171,9 +173,11 @@ func (h *harness) run(td *datadriven.TestData) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return step(RegisterAgent{ID: m["id"], Resources: r}), nil
+		return step(RegisterAgent{ID: m["id"], Resources: r, Heartbeats: m["heartbeats"] == "true"}), nil
+	case "heartbeat":
+		return step(AgentHeartbeat{ID: m["id"]}), nil
 	case "agent-lost":
-		return step(AgentLost{ID: m["id"]}), nil
+		return step(AgentLost{ID: m["id"], Err: parseErr(m)}), nil
 	case "register-framework":
 		var w float64
 		if v, ok := m["weight"]; ok {

@@ -36,7 +36,9 @@
 // the framework is then refused that agent for Config.DefaultRefuse. When
 // an agent is lost its offers are rescinded and its live tasks become LOST
 // (wrapping ErrAgentLost), freeing their resources; frameworks relaunch them
-// on offers from other agents. Terminal tasks are forgotten, so their ids
+// on offers from other agents. An agent registered with Heartbeats (one in
+// another process) is lost the same way when no AgentHeartbeat arrived
+// within Config.AgentTimeout; AgentGone then tells the driver to drop it. Terminal tasks are forgotten, so their ids
 // can be reused by a relaunch.
 //
 // An event that cannot be applied (unknown names, invalid transitions,
@@ -58,7 +60,9 @@
 // # Driver
 //
 // Driver runs both state machines for one in-process agent (sized to the
-// machine's CPUs and a given memory) on one goroutine, ticking them from an
+// machine's CPUs and a given memory) and the agents of other processes
+// added with AddAgent (each with its own TaskRunner; Heartbeat and
+// RemoveAgent report their liveness) on one goroutine, ticking them from an
 // injected Clock. Frameworks register with a Framework implementation and
 // answer offers through the Driver's methods; tasks run on the TaskRunner
 // the executor provides, and their completion or failure flows back as

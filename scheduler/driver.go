@@ -96,7 +96,25 @@ type Driver struct {
 	queue      []any // Event or SupervisorEvent
 	frameworks map[string]Framework
 	jobOwner   map[string]string // job -> framework name
-	running    map[string]context.CancelFunc
+	agents     map[string]TaskRunner
+	running    map[string]*taskRun // by task id
+}
+
+// taskRun is one Run call of a launched task.
+type taskRun struct {
+	agent  string
+	cancel context.CancelFunc
+	// lost: the task's agent is gone and the scheduler already reported
+	// the task LOST, so its end is not reported again.
+	lost bool
+}
+
+// AgentCloser is implemented by the TaskRunner of an agent in another
+// process: the Driver calls AgentGone once the scheduler removed the agent
+// (its connection closed, or it missed its heartbeats), so that the runner
+// drops the connection. It is called like a Framework callback.
+type AgentCloser interface {
+	AgentGone(err error)
 }
 
 // NewDriver starts a Driver with one in-process agent sized by cfg. It
@@ -126,7 +144,8 @@ func NewDriver(ctx context.Context, cfg DriverConfig) (*Driver, error) {
 		sup:        NewSupervisor(cfg.Supervisor),
 		frameworks: map[string]Framework{},
 		jobOwner:   map[string]string{},
-		running:    map[string]context.CancelFunc{},
+		agents:     map[string]TaskRunner{cfg.AgentID: cfg.Runner},
+		running:    map[string]*taskRun{},
 	}
 	if d.clock == nil {
 		d.clock = SystemClock{}
@@ -163,6 +182,40 @@ func (d *Driver) Register(name string, weight float64, fw Framework) error {
 	d.frameworks[name] = fw
 	d.push(RegisterFramework{Name: name, Weight: weight})
 	return nil
+}
+
+// AddAgent registers an agent of another process with its resources; the
+// tasks launched on it run on runner (which may implement AgentCloser).
+// The agent must call Heartbeat at least every Config.AgentTimeout. Both
+// resources must be positive: an agent offering nothing is refused with
+// ErrInvalidResources.
+func (d *Driver) AddAgent(id string, res Resources, runner TaskRunner) error {
+	if err := res.Validate(); err != nil {
+		return err
+	}
+	if !(res.CPUs > 0) || res.MemBytes <= 0 {
+		return fmt.Errorf("%w: an agent must offer some CPUs and memory, not %s", ErrInvalidResources, res)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if id == "" || d.agents[id] != nil {
+		return fmt.Errorf("%w: agent %q", ErrDuplicate, id)
+	}
+	d.agents[id] = runner
+	d.push(RegisterAgent{ID: id, Resources: res, Heartbeats: true})
+	return nil
+}
+
+// Heartbeat tells the scheduler that agent id is alive.
+func (d *Driver) Heartbeat(id string) error { return d.enqueue(AgentHeartbeat{ID: id}) }
+
+// RemoveAgent removes an agent whose connection ended: its tasks become
+// LOST (their Run contexts are cancelled) and its offers are rescinded.
+func (d *Driver) RemoveAgent(id string, err error) error {
+	return d.enqueue(AgentLost{ID: id, Err: err})
 }
 
 // Accept launches tasks on an offer (see the Accept event).
@@ -349,13 +402,27 @@ func (d *Driver) dispatch(acts []Action) {
 				fw.StatusUpdate(a)
 			}
 		case Launch:
-			d.launch(a.Task)
+			d.launch(a.Agent, a.Task)
 		case Kill:
 			d.mu.Lock()
-			if cancel := d.running[a.TaskID]; cancel != nil {
-				cancel()
+			if r := d.running[a.TaskID]; r != nil {
+				r.cancel()
 			}
 			d.mu.Unlock()
+		case AgentGone:
+			d.mu.Lock()
+			runner := d.agents[a.ID]
+			delete(d.agents, a.ID)
+			for _, r := range d.running {
+				if r.agent == a.ID {
+					r.lost = true
+					r.cancel()
+				}
+			}
+			d.mu.Unlock()
+			if c, ok := runner.(AgentCloser); ok {
+				c.AgentGone(a.Err)
+			}
 		case RestartJob:
 			if o := d.owner(a.Job); o != nil {
 				o.RestartJob(a.Job, a.Attempt)
@@ -375,26 +442,38 @@ func (d *Driver) dispatch(acts []Action) {
 	}
 }
 
-// launch runs a task on its own goroutine, reporting RUNNING and then its
-// end as status updates.
-func (d *Driver) launch(task TaskSpec) {
+// launch runs a task on its own goroutine with its agent's runner,
+// reporting RUNNING and then its end as status updates.
+func (d *Driver) launch(agent string, task TaskSpec) {
 	ctx, cancel := context.WithCancel(d.ctx)
+	run := &taskRun{agent: agent, cancel: cancel}
 	d.mu.Lock()
-	d.running[task.ID] = cancel
+	runner := d.agents[agent]
+	if runner == nil {
+		// The agent went away between the offer and the launch.
+		d.mu.Unlock()
+		cancel()
+		_ = d.enqueue(StatusUpdate{TaskID: task.ID, State: TaskLost, Err: fmt.Errorf("%w: %q", ErrAgentLost, agent)})
+		return
+	}
+	d.running[task.ID] = run
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		defer cancel()
 		_ = d.enqueue(StatusUpdate{TaskID: task.ID, State: TaskRunning})
-		err := d.cfg.Runner.Run(ctx, task)
+		err := runner.Run(ctx, task)
 		d.mu.Lock()
-		delete(d.running, task.ID)
+		if d.running[task.ID] == run {
+			delete(d.running, task.ID)
+		}
+		lost := run.lost
 		d.mu.Unlock()
 		st := StatusUpdate{TaskID: task.ID, State: TaskFinished}
 		switch {
-		case d.ctx.Err() != nil:
-			return // closing: nobody to tell
+		case d.ctx.Err() != nil || lost:
+			return // closing, or already reported LOST
 		case ctx.Err() != nil:
 			st.State, st.Err = TaskKilled, err
 		case err != nil:

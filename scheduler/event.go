@@ -31,18 +31,29 @@ type Event interface{ schedulerEvent() }
 type SupervisorEvent interface{ supervisorEvent() }
 
 // Action is an output of Step, for the driver to carry out. It is one of
-// Offer, Rescind, Launch, Kill, TaskStatus, RestartJob, JobFailed, Rejected.
+// Offer, Rescind, Launch, Kill, TaskStatus, RestartJob, JobFailed, AgentGone,
+// Rejected.
 type Action interface{ action() }
 
-// RegisterAgent adds an agent and its total resources.
+// RegisterAgent adds an agent and its total resources. An agent with
+// Heartbeats (one in another process) must send AgentHeartbeat at least
+// every Config.AgentTimeout, or it is lost.
 type RegisterAgent struct {
-	ID        string
-	Resources Resources
+	ID         string
+	Resources  Resources
+	Heartbeats bool
 }
 
+// AgentHeartbeat says the agent is alive.
+type AgentHeartbeat struct{ ID string }
+
 // AgentLost removes an agent: its offers are rescinded and its live tasks
-// become LOST, freeing their resources.
-type AgentLost struct{ ID string }
+// become LOST, freeing their resources. Err, if set, says why (its
+// connection closed, for example).
+type AgentLost struct {
+	ID  string
+	Err error
+}
 
 // RegisterFramework adds a framework. Weight scales its fair share (a
 // framework of weight 2 is entitled to twice the share of weight 1); zero
@@ -101,6 +112,7 @@ type JobStopped struct{ Job string }
 
 func (RegisterAgent) schedulerEvent()     {}
 func (AgentLost) schedulerEvent()         {}
+func (AgentHeartbeat) schedulerEvent()    {}
 func (RegisterFramework) schedulerEvent() {}
 func (Accept) schedulerEvent()            {}
 func (Decline) schedulerEvent()           {}
@@ -170,6 +182,14 @@ type JobFailed struct {
 	Err error
 }
 
+// AgentGone says an agent was removed (AgentLost, or no heartbeat within
+// Config.AgentTimeout), after its offers were rescinded and its tasks
+// reported LOST. Err wraps ErrAgentLost. The driver drops its connection.
+type AgentGone struct {
+	ID  string
+	Err error
+}
+
 // Rejected reports an event that could not be applied; state is unchanged.
 type Rejected struct {
 	Event any
@@ -184,3 +204,4 @@ func (TaskStatus) action() {}
 func (RestartJob) action() {}
 func (JobFailed) action()  {}
 func (Rejected) action()   {}
+func (AgentGone) action()  {}

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -13,6 +14,7 @@ const (
 	DefaultRefuse       = 5 * time.Second
 	DefaultMinOfferCPUs = 0.01
 	DefaultMinOfferMem  = 32 << 20
+	DefaultAgentTimeout = 5 * time.Second
 )
 
 // Config tunes the Scheduler. The zero value is usable: each zero field
@@ -30,6 +32,10 @@ type Config struct {
 	// resources are offered when they reach MinOffer.CPUs or
 	// MinOffer.MemBytes. Default DefaultMinOfferCPUs, DefaultMinOfferMem.
 	MinOffer Resources
+	// AgentTimeout is how long an agent registered with Heartbeats may go
+	// without an AgentHeartbeat before it is lost. Default
+	// DefaultAgentTimeout.
+	AgentTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -38,6 +44,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultRefuse <= 0 {
 		c.DefaultRefuse = DefaultRefuse
+	}
+	if c.AgentTimeout <= 0 {
+		c.AgentTimeout = DefaultAgentTimeout
 	}
 	if c.MinOffer.IsZero() {
 		c.MinOffer = Resources{CPUs: DefaultMinOfferCPUs, MemBytes: DefaultMinOfferMem}
@@ -63,6 +72,10 @@ type Scheduler struct {
 type agentState struct {
 	id                   string
 	total, used, offered Resources
+	// heartbeats: the agent is lost when lastSeen is older than
+	// Config.AgentTimeout.
+	heartbeats bool
+	lastSeen   time.Time
 }
 
 type frameworkState struct {
@@ -123,14 +136,27 @@ func (s *Scheduler) Step(ev Event) []Action {
 		case e.Resources.Validate() != nil:
 			reject("agent %q: %w", e.ID, e.Resources.Validate())
 		default:
-			s.agents[e.ID] = &agentState{id: e.ID, total: e.Resources}
+			s.agents[e.ID] = &agentState{id: e.ID, total: e.Resources, heartbeats: e.Heartbeats, lastSeen: s.now}
 		}
+	case AgentHeartbeat:
+		a := s.agents[e.ID]
+		if a == nil {
+			reject("%w: %q", ErrUnknownAgent, e.ID)
+			break
+		}
+		a.lastSeen = s.now
 	case AgentLost:
 		if s.agents[e.ID] == nil {
 			reject("%w: %q", ErrUnknownAgent, e.ID)
 			break
 		}
-		out = s.loseAgent(e.ID, out)
+		err := e.Err
+		if err == nil {
+			err = ErrAgentLost
+		} else if !errors.Is(err, ErrAgentLost) {
+			err = fmt.Errorf("%w: %w", ErrAgentLost, err)
+		}
+		out = s.loseAgent(e.ID, err, out)
 	case RegisterFramework:
 		switch {
 		case e.Name == "":
@@ -218,6 +244,11 @@ func (s *Scheduler) tick(now time.Time, out []Action) []Action {
 			delete(s.refusals, k)
 		}
 	}
+	for _, a := range s.sortedAgents() {
+		if a.heartbeats && s.now.Sub(a.lastSeen) > s.cfg.AgentTimeout {
+			out = s.loseAgent(a.id, fmt.Errorf("%w: no heartbeat for %s", ErrAgentLost, s.now.Sub(a.lastSeen)), out)
+		}
+	}
 	for _, o := range s.sortedOffers() {
 		if !o.Expires.After(s.now) {
 			s.removeOffer(o)
@@ -228,7 +259,9 @@ func (s *Scheduler) tick(now time.Time, out []Action) []Action {
 	return out
 }
 
-func (s *Scheduler) loseAgent(id string, out []Action) []Action {
+// loseAgent removes agent id; err (wrapping ErrAgentLost) is the error of
+// its tasks and of the AgentGone action that ends the list.
+func (s *Scheduler) loseAgent(id string, err error, out []Action) []Action {
 	for _, o := range s.sortedOffers() {
 		if o.Agent == id {
 			s.removeOffer(o)
@@ -237,7 +270,7 @@ func (s *Scheduler) loseAgent(id string, out []Action) []Action {
 	}
 	for _, t := range s.sortedTasks() {
 		if t.agent == id {
-			out = s.setState(t, TaskLost, fmt.Errorf("%w: %q", ErrAgentLost, id), out)
+			out = s.setState(t, TaskLost, fmt.Errorf("agent %q: %w", id, err), out)
 		}
 	}
 	for k := range s.refusals {
@@ -246,7 +279,7 @@ func (s *Scheduler) loseAgent(id string, out []Action) []Action {
 		}
 	}
 	delete(s.agents, id)
-	return out
+	return append(out, AgentGone{ID: id, Err: err})
 }
 
 func (s *Scheduler) accept(o *offerState, tasks []TaskSpec, out []Action) []Action {

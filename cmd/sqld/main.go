@@ -1,7 +1,8 @@
 // Command sqld is the sqld server: a declarative streaming SQL service that
 // speaks the Postgres wire protocol.
 //
-//	sqld [--listen 127.0.0.1:5433] [--data-dir ./sqld-data] [--log-level info]
+//	sqld [--listen 127.0.0.1:5433] [--data-dir ./sqld-data] [--log-level info] [--agent-listen 127.0.0.1:5434]
+//	sqld agent --join 127.0.0.1:5434 [--cpus N] [--memory MiB]
 package main
 
 import (
@@ -12,11 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 
+	"github.com/sqld/sqld/agent"
 	"github.com/sqld/sqld/sql/server"
+	"github.com/sqld/sqld/sql/session"
 	"github.com/sqld/sqld/tests/bench"
 )
 
@@ -28,6 +32,9 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(args[1:])
 	}
+	if len(args) > 0 && args[0] == "agent" {
+		return runAgent(args[1:])
+	}
 	fs := flag.NewFlagSet("sqld", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:5433", "address to serve the Postgres wire protocol on")
 	dataDir := fs.String("data-dir", "./sqld-data", "directory for the store and the log")
@@ -35,8 +42,9 @@ func run(args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cpus := fs.Float64("cpus", 0, "CPUs the in-process agent offers to view jobs (0: all cores)")
 	memory := fs.Int64("memory", 0, "memory in MiB for sqld: the in-process agent offers it and the Go runtime keeps its heap under 90% of it (0: 4096 offered, no heap limit)")
+	agentListen := fs.String("agent-listen", "", "address agents of other processes join on (sqld agent --join ADDR), e.g. 127.0.0.1:5434; port 0 picks a free one (logged). Empty: no remote agents. Unauthenticated: bind to an address only trusted hosts reach")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sqld [flags]\n       sqld agent --join HOST:PORT [--cpus N] [--memory MiB]   (sqld agent --help)\n       sqld bench [scenario...] [flags]   (sqld bench --help)\n\nsqld serves streaming SQL over the Postgres wire protocol.\nConnect with: psql -h 127.0.0.1 -p 5433 -d sqld\n\nView jobs run on the in-process agent and on agents that join with\n--agent-listen set: a view maintained incrementally over one stream runs\nits epochs' evaluation on a remote agent when one has room (sys.agents).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +79,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "sqld: --cpus and --memory must not be negative")
 		return 2
 	}
-	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, Logger: logger, CPUs: *cpus, MemBytes: *memory << 20})
+	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, Logger: logger, CPUs: *cpus, MemBytes: *memory << 20, AgentListen: *agentListen})
 	if err != nil {
 		logger.Error("sqld failed to start", "err", err)
 		return 1
@@ -83,6 +91,46 @@ func run(args []string) int {
 		return 1
 	}
 	logger.Info("sqld stopped")
+	return 0
+}
+
+// runAgent runs `sqld agent`: an agent process that joins a running sqld,
+// offers its resources and runs the view stages placed on it.
+func runAgent(args []string) int {
+	fs := flag.NewFlagSet("sqld agent", flag.ContinueOnError)
+	join := fs.String("join", "", "agent address of the sqld to join (its --agent-listen), host:port")
+	name := fs.String("name", "", "agent id (default: the server names it agent-N)")
+	cpus := fs.Float64("cpus", float64(runtime.NumCPU()), "CPUs this agent offers")
+	memory := fs.Int64("memory", 1024, "memory in MiB this agent offers")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: sqld agent --join HOST:PORT [flags]\n\nJoins a running sqld (started with --agent-listen) as an agent: offers\nCPUs and memory to its scheduler and runs the view stages placed on it.\nIf this process dies, its tasks are restarted on the remaining agents.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if *join == "" {
+		fmt.Fprintln(os.Stderr, "sqld agent: --join is required")
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
+		fmt.Fprintf(os.Stderr, "sqld agent: invalid --log-level %q\n", *logLevel)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := agent.Run(ctx, agent.Config{Join: *join, Name: *name, CPUs: *cpus, MemBytes: *memory << 20,
+		Executor: session.StageExecutor(), Logger: logger})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sqld agent: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

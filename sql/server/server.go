@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/sqld/sqld/agent"
 	"github.com/sqld/sqld/sql/pgwire"
 	"github.com/sqld/sqld/sql/session"
 )
@@ -33,6 +34,11 @@ type Config struct {
 	// works harder rather than let the heap outgrow it.
 	CPUs     float64
 	MemBytes int64
+	// AgentListen, when set, is the TCP address agents of other processes
+	// join on (`sqld agent --join`); port 0 picks a free one. Empty: no
+	// remote agents. The port is not authenticated: bind it to an
+	// address only trusted hosts reach.
+	AgentListen string
 }
 
 // Server is a running sqld.
@@ -43,6 +49,10 @@ type Server struct {
 	wire *pgwire.Server
 	ln   net.Listener
 	done chan error
+
+	agents    *agent.Server
+	agentLn   net.Listener
+	agentDone chan error
 }
 
 // Start opens the data directory, recovers every view, and starts serving
@@ -75,7 +85,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.wire = &pgwire.Server{Handler: eng, Logger: lg}
 	go func() { s.done <- s.wire.Serve(ln) }()
 	lg.Info("sqld serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir)
+	if cfg.AgentListen != "" {
+		aln, err := net.Listen("tcp", cfg.AgentListen)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: agent listen: %w", err)
+		}
+		s.agentLn, s.agentDone = aln, make(chan error, 1)
+		s.agents = &agent.Server{Join: eng.JoinAgent, Leave: eng.LeaveAgent, Heartbeat: eng.AgentHeartbeat, Logger: lg}
+		go func() { s.agentDone <- s.agents.Serve(aln) }()
+		lg.Info("sqld accepting agents", "agent_addr", aln.Addr().String())
+	}
 	return s, nil
+}
+
+// AgentAddr returns the address agents join on, or "" without
+// Config.AgentListen.
+func (s *Server) AgentAddr() string {
+	if s.agentLn == nil {
+		return ""
+	}
+	return s.agentLn.Addr().String()
 }
 
 // Addr returns the address the server listens on (host:port).
@@ -91,6 +121,11 @@ func (s *Server) Close() error {
 	}
 	if cerr := s.eng.Close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	// Agents go last: the views' tasks on them stopped with the engine.
+	if s.agents != nil {
+		_ = s.agents.Close()
+		<-s.agentDone
 	}
 	return err
 }

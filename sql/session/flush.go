@@ -169,6 +169,10 @@ func init() {
 		{Name: "mem_used", Type: catalog.TypeInt8},
 		{Name: "cpus_offered", Type: catalog.TypeFloat8},
 		{Name: "tasks", Type: catalog.TypeInt8},
+		// address is a remote agent's network address (NULL for the
+		// in-process agent); stages counts the epoch stages it ran.
+		{Name: "address", Type: catalog.TypeText},
+		{Name: "stages", Type: catalog.TypeInt8},
 	}}
 	systemRelations["sys.frameworks"] = &catalog.Relation{Name: "sys.frameworks", Kind: catalog.KindSystem, Columns: []catalog.Column{
 		{Name: "name", Type: catalog.TypeText},
@@ -206,9 +210,16 @@ func (e *Engine) schedulerRows(name string) [][]any {
 	}
 	switch name {
 	case "sys.agents":
+		e.fw.mu.Lock()
+		addrs, stages := e.fw.addrs, e.fw.stages
 		for _, a := range e.sched.Agents() {
-			rows = append(rows, []any{a.ID, a.Total.CPUs, a.Total.MemBytes, a.Used.CPUs, a.Used.MemBytes, a.Offered.CPUs, int64(a.Tasks)})
+			var addr any
+			if v, ok := addrs[a.ID]; ok {
+				addr = v
+			}
+			rows = append(rows, []any{a.ID, a.Total.CPUs, a.Total.MemBytes, a.Used.CPUs, a.Used.MemBytes, a.Offered.CPUs, int64(a.Tasks), addr, stages[a.ID]})
 		}
+		e.fw.mu.Unlock()
 	case "sys.frameworks":
 		for _, f := range e.sched.Frameworks() {
 			rows = append(rows, []any{f.Name, f.Weight, f.DominantShare, f.Allocated.CPUs, f.Allocated.MemBytes, int64(f.Tasks), int64(f.Offers)})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -34,7 +35,20 @@ type streaming struct {
 	pending []scheduler.TaskSpec
 	running map[string]chan struct{} // task id -> closed when its run ends
 	stopped map[string]bool          // jobs stopped for good
+	// lastRun is the done channel of each job's latest run: a relaunch
+	// waits for the run before it (a lost agent's) to return.
+	lastRun map[string]chan struct{}
+	// remote is the remote task each job's run ships its stages to.
+	remote map[string]*remoteTask
+	// held are the offers received and not yet used or declined.
+	held map[string]scheduler.Offer
+	// addrs and stages describe remote agents for sys.agents.
+	addrs  map[string]string
+	stages map[string]int64
 }
+
+// localAgent is the id of the in-process agent.
+const localAgent = "local"
 
 var (
 	_ scheduler.Framework = (*streaming)(nil)
@@ -68,9 +82,12 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 		slots = 1
 	}
 	e.streamSlots = make(chan struct{}, slots)
-	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{}}
+	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{},
+		lastRun: map[string]chan struct{}{}, remote: map[string]*remoteTask{}, held: map[string]scheduler.Offer{},
+		addrs: map[string]string{}, stages: map[string]int64{}}
 	d, err := scheduler.NewDriver(context.Background(), scheduler.DriverConfig{
 		Runner:       scheduler.TaskRunnerFunc(fw.run),
+		AgentID:      localAgent,
 		CPUs:         cfg.CPUs,
 		MemBytes:     cfg.MemBytes,
 		TickInterval: 50 * time.Millisecond,
@@ -146,8 +163,15 @@ func (f *streaming) stop(j *viewJob) {
 	j.setStatus(JobStopped, nil)
 }
 
-// run is the task runner: it runs the view job named by the task.
+// run is the in-process agent's task runner: it runs the view job named
+// by the task.
 func (f *streaming) run(ctx context.Context, spec scheduler.TaskSpec) error {
+	return f.runOn(ctx, spec, nil)
+}
+
+// runOn runs the view job named by the task, with its stages on rt's
+// remote agent when rt is set.
+func (f *streaming) runOn(ctx context.Context, spec scheduler.TaskSpec, rt *remoteTask) error {
 	f.eng.mu.RLock()
 	j := f.eng.jobs[spec.Job]
 	f.eng.mu.RUnlock()
@@ -157,13 +181,37 @@ func (f *streaming) run(ctx context.Context, spec scheduler.TaskSpec) error {
 	done := make(chan struct{})
 	f.mu.Lock()
 	f.running[spec.ID] = done
+	prev := f.lastRun[spec.Job]
+	f.lastRun[spec.Job] = done
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
 		delete(f.running, spec.ID)
+		if f.lastRun[spec.Job] == done {
+			delete(f.lastRun, spec.Job)
+		}
+		if f.remote[spec.Job] == rt {
+			delete(f.remote, spec.Job)
+		}
 		f.mu.Unlock()
 		close(done)
 	}()
+	if prev != nil {
+		// The job's previous run (on an agent that was lost) is ending:
+		// its context is cancelled, and the job's state is not shared.
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	f.mu.Lock()
+	if rt != nil {
+		f.remote[spec.Job] = rt
+	} else {
+		delete(f.remote, spec.Job)
+	}
+	f.mu.Unlock()
 	err := j.runTask(ctx)
 	if err == nil && ctx.Err() != nil {
 		f.mu.Lock()
@@ -177,33 +225,155 @@ func (f *streaming) run(ctx context.Context, spec scheduler.TaskSpec) error {
 	return err
 }
 
-// ResourceOffers launches pending view tasks on the offers.
+// ResourceOffers places pending view tasks on the offers.
 func (f *streaming) ResourceOffers(offers []scheduler.Offer) {
+	f.mu.Lock()
 	for _, o := range offers {
-		f.mu.Lock()
-		var launch []scheduler.TaskSpec
-		left := o.Resources
-		kept := f.pending[:0]
-		for _, t := range f.pending {
-			if left.Contains(t.Resources) {
-				left = left.Sub(t.Resources)
-				launch = append(launch, t)
-			} else {
-				kept = append(kept, t)
+		f.held[o.ID] = o
+	}
+	f.mu.Unlock()
+	f.place()
+}
+
+// OfferRescinded forgets a held offer.
+func (f *streaming) OfferRescinded(id string) {
+	f.mu.Lock()
+	delete(f.held, id)
+	f.mu.Unlock()
+}
+
+// place launches pending tasks on the held offers. Placement prefers
+// remote agents: a view whose stages can run remotely (see shippable) goes
+// to the remote agent with the fewest tasks (then the smallest id) that
+// has room, and to the in-process agent only when no remote agent has
+// room; other views run on the in-process agent. When a remote agent has
+// room but its offer has not arrived yet, the task waits for it (the
+// allocator offers it within the next steps). Offers left over once
+// nothing waits are declined.
+func (f *streaming) place() {
+	agents := f.d.Agents()
+	// NB: jobs are looked up without f.mu, which DROP VIEW takes while
+	// holding the engine's lock.
+	f.mu.Lock()
+	names := make([]string, len(f.pending))
+	for i, t := range f.pending {
+		names[i] = t.Job
+	}
+	f.mu.Unlock()
+	ship := map[string]bool{}
+	for _, n := range names {
+		ship[n] = f.shippableJob(n)
+	}
+	f.mu.Lock()
+	tasks := map[string]int{}
+	room := map[string]scheduler.Resources{}
+	for _, a := range agents {
+		tasks[a.ID] = a.Tasks
+		room[a.ID] = a.Total.Sub(a.Used)
+	}
+	offers := make([]scheduler.Offer, 0, len(f.held))
+	for _, o := range f.held {
+		offers = append(offers, o)
+	}
+	sort.Slice(offers, func(a, b int) bool {
+		return offers[a].Agent < offers[b].Agent || (offers[a].Agent == offers[b].Agent && offers[a].ID < offers[b].ID)
+	})
+	left := map[string]scheduler.Resources{}
+	for _, o := range offers {
+		left[o.ID] = o.Resources
+	}
+	heldFrom := map[string]bool{}
+	for _, o := range offers {
+		heldFrom[o.Agent] = true
+	}
+	launch := map[string][]scheduler.TaskSpec{}
+	kept := f.pending[:0]
+	for _, t := range f.pending {
+		remoteOK := ship[t.Job]
+		var best *scheduler.Offer
+		for i := range offers {
+			o := &offers[i]
+			if !left[o.ID].Contains(t.Resources) || (o.Agent != localAgent && !remoteOK) {
+				continue
+			}
+			if best == nil || better(o, best, tasks) {
+				best = o
 			}
 		}
-		f.pending = kept
-		f.mu.Unlock()
-		if len(launch) == 0 {
-			_ = f.d.Decline(streamingFramework, o.ID, time.Hour)
+		if remoteOK && (best == nil || best.Agent == localAgent) {
+			// Wait for a remote agent with room whose offer is coming.
+			waiting := false
+			for id, r := range room {
+				if id != localAgent && !heldFrom[id] && r.Contains(t.Resources) {
+					waiting = true
+				}
+			}
+			if waiting {
+				kept = append(kept, t)
+				continue
+			}
+		}
+		if best == nil {
+			kept = append(kept, t)
 			continue
 		}
-		_ = f.d.Accept(streamingFramework, o.ID, launch)
+		left[best.ID] = left[best.ID].Sub(t.Resources)
+		tasks[best.Agent]++
+		launch[best.ID] = append(launch[best.ID], t)
+	}
+	f.pending = kept
+	var accept []scheduler.Offer
+	var decline []string
+	for _, o := range offers {
+		switch {
+		case len(launch[o.ID]) > 0:
+			accept = append(accept, o)
+			delete(f.held, o.ID)
+		case len(kept) == 0:
+			decline = append(decline, o.ID)
+			delete(f.held, o.ID)
+		}
+	}
+	f.mu.Unlock()
+	for _, o := range accept {
+		_ = f.d.Accept(streamingFramework, o.ID, launch[o.ID])
+	}
+	for _, id := range decline {
+		_ = f.d.Decline(streamingFramework, id, time.Hour)
 	}
 }
 
-// OfferRescinded implements scheduler.Framework.
-func (f *streaming) OfferRescinded(string) {}
+// better reports whether offer a is a better place than b: remote before
+// in-process, then fewer tasks, then agent id.
+func better(a, b *scheduler.Offer, tasks map[string]int) bool {
+	if ra, rb := a.Agent != localAgent, b.Agent != localAgent; ra != rb {
+		return ra
+	}
+	if tasks[a.Agent] != tasks[b.Agent] {
+		return tasks[a.Agent] < tasks[b.Agent]
+	}
+	return a.Agent < b.Agent
+}
+
+// shippableJob reports whether a job's stages can run on a remote agent.
+func (f *streaming) shippableJob(name string) bool {
+	j := f.job(name)
+	return j != nil && shippable(j.plan)
+}
+
+// remoteTask returns the remote task a job's run ships its stages to, or
+// nil when it runs them here.
+func (f *streaming) remoteTask(job string) *remoteTask {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.remote[job]
+}
+
+func (f *streaming) countStage(agentID string) {
+	f.mu.Lock()
+	f.stages[agentID]++
+	f.mu.Unlock()
+}
 
 // StatusUpdate reports task failures to the supervisor.
 func (f *streaming) StatusUpdate(st scheduler.TaskStatus) {
@@ -221,6 +391,11 @@ func (f *streaming) StatusUpdate(st scheduler.TaskStatus) {
 		}
 		if j := f.job(st.Job); j != nil {
 			if errors.Is(err, errKilled) {
+				j.setStatus(JobRestarting, nil)
+			} else if errors.Is(err, scheduler.ErrAgentLost) {
+				// Not the job's failure: it restarts on another agent, and
+				// FLUSH waits for it.
+				j.eng.log.Warn("view task lost with its agent", "view", st.Job, "err", err)
 				j.setStatus(JobRestarting, nil)
 			} else {
 				j.eng.log.Error("view task failed", "view", st.Job, "err", err)

@@ -786,6 +786,22 @@ func (j *viewJob) env(st exec.Storage) *exec.Env {
 	return env
 }
 
+// runStage evaluates node over the epoch's input in st and returns its
+// batches (the caller releases them): on the remote agent the job's task
+// runs on, if any (see remote.go), else here.
+func (j *viewJob) runStage(ctx context.Context, node planner.Node, st exec.Storage) ([]arrow.RecordBatch, error) {
+	if rt := j.eng.fw.remoteTask(j.rel.Name); rt != nil {
+		if res, ok, err := rt.stage(ctx, j, node, st); ok {
+			return res, err
+		}
+	}
+	op, err := exec.Build(j.env(st), node)
+	if err != nil {
+		return nil, err
+	}
+	return exec.Collect(ctx, op)
+}
+
 // runIncremental runs one epoch over the source rows in [starts, ends).
 func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle []bool) error {
 	e := j.eng
@@ -922,11 +938,7 @@ func (j *viewJob) restoreTracker(b []byte) {
 // applyRows writes the rows of a view without aggregation, keyed by
 // (epoch, row number): re-running the epoch rewrites the same keys.
 func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch int64) (int64, error) {
-	op, err := exec.Build(j.env(st), j.plan.Input)
-	if err != nil {
-		return 0, err
-	}
-	res, err := exec.Collect(ctx, op)
+	res, err := j.runStage(ctx, j.plan.Input, st)
 	if err != nil {
 		return 0, err
 	}
@@ -967,11 +979,7 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 // time. Rows behind the watermark before the epoch are late; rows ahead
 // of the new watermark wait in the state table, ordered by time.
 func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch, wmBefore, wmAfter int64) (int64, int64, error) {
-	op, err := exec.Build(j.env(st), j.plan.Input)
-	if err != nil {
-		return 0, 0, err
-	}
-	res, err := exec.Collect(ctx, op)
+	res, err := j.runStage(ctx, j.plan.Input, st)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -1118,11 +1126,7 @@ func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st
 // state is freed.
 func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
-	op, err := exec.Build(j.env(st), vp.Agg)
-	if err != nil {
-		return 0, 0, err
-	}
-	parts, err := exec.Collect(ctx, op)
+	parts, err := j.runStage(ctx, vp.Agg, st)
 	if err != nil {
 		return 0, 0, err
 	}
