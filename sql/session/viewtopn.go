@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,18 +15,26 @@ import (
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/exec/eval"
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
 )
 
-// A top-N view keeps, per partition, its best rows in memory and in its
-// state table keyed by (partition values, position), with the input
-// columns. Each epoch ranks the new rows into their partitions; for every
-// partition that changed it rewrites the state rows and the view rows at
-// its positions (the view's key), deleting the positions no longer used.
+// A top-N view keeps, per partition, its best rows in its state table
+// keyed by (partition values, position), with the input columns, and the
+// rows of recently used partitions in memory. Each epoch ranks the new
+// rows into their partitions; for every partition that changed it
+// rewrites the state rows and the view rows at its positions (the view's
+// key), deleting the positions no longer used. Beyond topNMemoryRows rows
+// in memory, the least recently used partitions keep only their worst
+// row's ORDER BY values, which is enough to turn away most new rows, and
+// are read back from the state table when a row enters them.
 
 // topPart is one partition of a top-N view.
 type topPart struct {
 	keys []any
-	rows []*topRow // best first
+	rows []*topRow // best first; nil when evicted from memory
+	// An evicted partition keeps its worst row's ORDER BY values.
+	worst *topRow
+	used  int64 // the epoch that last changed it
 	// stored is the number of positions written to the store; from is
 	// the first position changed in this epoch.
 	stored int
@@ -46,12 +55,17 @@ func topNSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 		fields = append(fields, catalog.Field(name, p.Type(), true))
 		key = append(key, name)
 	}
+	if len(key) == 0 {
+		// One partition for a top-N over everything.
+		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
+		key = append(key, "_k")
+	}
 	fields = append(fields, arrow.Field{Name: "_pos", Type: arrow.PrimitiveTypes.Int64})
-	key = append(key, "_pos")
 	for i, c := range vp.Input.Columns() {
 		fields = append(fields, catalog.Field(fmt.Sprintf("c%d_%s", i, c.Name), c.Type, true))
 	}
-	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil),
+		PartitionKey: key, Clustering: []widecol.ClusteringColumn{{Name: "_pos"}}}
 }
 
 // compareTop orders two rows as the ranking does: by the ORDER BY keys,
@@ -135,6 +149,23 @@ func (tp *topNState) ranks(rows []*topRow) []int64 {
 	return out
 }
 
+// topNMemoryRows bounds the kept rows a top-N view holds in memory (the
+// view's option top_n_state_rows).
+const topNMemoryRows = 1 << 18
+
+// topNBudget reads a view's top_n_state_rows option.
+func topNBudget(rel *catalog.Relation) (int, error) {
+	v, ok := rel.Options["top_n_state_rows"]
+	if !ok {
+		return topNMemoryRows, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, pgerror.New(pgerror.CodeInvalidParameterValue, "top_n_state_rows must be a non-negative integer, not %q", v)
+	}
+	return n, nil
+}
+
 // topNState is the runtime state of a top-N view.
 type topNState struct {
 	plan      *planner.TopNPlan
@@ -142,6 +173,8 @@ type topNState struct {
 	n         int64
 	rowNumber bool
 	parts     map[string]*topPart
+	// inMem counts the rows of partitions in memory.
+	inMem int
 }
 
 func newTopNState(tp *planner.TopNPlan) *topNState {
@@ -175,6 +208,53 @@ func (tp *topNState) offer(p *topPart, r *topRow) int {
 		}
 	}
 	return i
+}
+
+// stateKey is the state table's partition key of a top-N partition.
+func stateKey(p *topPart) []any {
+	if len(p.keys) == 0 {
+		return []any{int64(0)}
+	}
+	return p.keys
+}
+
+// loadPart reads an evicted partition's rows back from the state table.
+func (j *viewJob) loadPart(ctx context.Context, p *topPart) error {
+	tn := j.topN
+	rows, err := j.readTopRows(ctx, widecol.Range{Partition: stateKey(p)}, nil)
+	if err != nil {
+		return err
+	}
+	if len(rows) != p.stored {
+		return fmt.Errorf("view %q: top-N partition holds %d rows in the store, want %d", j.rel.Name, len(rows), p.stored)
+	}
+	p.rows, p.worst = rows, nil
+	tn.inMem += len(rows)
+	return nil
+}
+
+// evictParts drops the rows of the least recently changed partitions from
+// memory until at most half the budget is left.
+func (tn *topNState) evictParts(budget int) {
+	if tn.inMem <= budget {
+		return
+	}
+	var loaded []*topPart
+	for _, p := range tn.parts {
+		if p.rows != nil && len(p.rows) > 0 {
+			loaded = append(loaded, p)
+		}
+	}
+	sort.Slice(loaded, func(a, b int) bool { return loaded[a].used < loaded[b].used })
+	for _, p := range loaded {
+		if tn.inMem <= budget/2 {
+			return
+		}
+		w := p.rows[len(p.rows)-1]
+		p.worst = &topRow{order: w.order}
+		tn.inMem -= len(p.rows)
+		p.rows = nil
+	}
 }
 
 // evalColumns evaluates exprs over b, the caller releasing the arrays.
@@ -240,15 +320,26 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 			for c, a := range oks {
 				r.order[c] = valueAt(a, i)
 			}
-			if int64(len(p.rows)) >= tn.n && tn.rowNumber && compareSortPrefix(tn.order, r, p.rows[len(p.rows)-1]) > 0 {
+			if worst := p.worstRow(); int64(p.count()) >= tn.n && worst != nil && compareSortPrefix(tn.order, r, worst) > 0 {
 				// Worse than every kept row on the ORDER BY alone.
 				continue
+			}
+			if p.rows == nil && p.stored > 0 {
+				if err := j.loadPart(ctx, p); err != nil {
+					releaseAll2(pks)
+					releaseAll2(oks)
+					return 0, err
+				}
 			}
 			r.vals = make([]any, b.NumCols())
 			for c := range r.vals {
 				r.vals[c] = valueAt(b.Column(c), i)
 			}
-			if at := tn.offer(p, r); at >= 0 {
+			before := len(p.rows)
+			at := tn.offer(p, r)
+			tn.inMem += len(p.rows) - before
+			if at >= 0 {
+				p.used = j.epoch + 1
 				if _, ok := touched[k]; !ok {
 					touched[k] = p
 					order = append(order, k)
@@ -264,7 +355,37 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	if len(order) == 0 {
 		return 0, nil
 	}
-	return j.writeTopN(ctx, batch, order, touched)
+	n, err := j.writeTopN(ctx, batch, order, touched)
+	if err != nil {
+		return 0, err
+	}
+	// Partitions changed in this epoch stay: their rows are not in the
+	// store until it commits.
+	budget, err := topNBudget(j.rel)
+	if err != nil {
+		return 0, err
+	}
+	tn.evictParts(budget)
+	return n, nil
+}
+
+// count is the number of kept rows of a partition.
+func (p *topPart) count() int {
+	if p.rows == nil {
+		return p.stored
+	}
+	return len(p.rows)
+}
+
+// worstRow is the partition's last kept row (ORDER BY values at least).
+func (p *topPart) worstRow() *topRow {
+	if p.rows == nil {
+		return p.worst
+	}
+	if len(p.rows) == 0 {
+		return nil
+	}
+	return p.rows[len(p.rows)-1]
 }
 
 // compareSortPrefix compares two rows on the ORDER BY keys only.
@@ -288,6 +409,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	stB := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
 	defer stB.Release()
 	np := len(vp.TopN.Call.PartitionBy)
+	nk := j.topNKeyCols()
 	for _, k := range order {
 		p := touched[k]
 		// Positions no longer used, and those about to be rewritten.
@@ -297,7 +419,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 				return 0, err
 			}
 			if pos >= len(p.rows) {
-				if err := batch.DeleteRow(j.state, key); err != nil {
+				if err := batch.DeleteRow(j.state, append(append([]any(nil), stateKey(p)...), int64(pos))); err != nil {
 					return 0, err
 				}
 			}
@@ -309,7 +431,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 				if err := appendValue(relB.Field(c), inCols[c].Type, v); err != nil {
 					return 0, err
 				}
-				if err := appendValue(stB.Field(np+1+c), inCols[c].Type, v); err != nil {
+				if err := appendValue(stB.Field(nk+1+c), inCols[c].Type, v); err != nil {
 					return 0, err
 				}
 			}
@@ -324,7 +446,10 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 				}
 			}
 			relB.Field(len(inCols) + 1 + np).(*array.Int64Builder).Append(int64(pos))
-			stB.Field(np).(*array.Int64Builder).Append(int64(pos))
+			if np == 0 {
+				stB.Field(0).(*array.Int64Builder).Append(0)
+			}
+			stB.Field(nk).(*array.Int64Builder).Append(int64(pos))
 		}
 		p.stored = len(p.rows)
 	}
@@ -362,16 +487,24 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	return n, nil
 }
 
-// loadTopN reads a top-N view's kept rows back from its state table.
-func (j *viewJob) loadTopN(ctx context.Context) error {
+// keyCols is the number of leading key columns of the state table
+// before _pos.
+func (j *viewJob) topNKeyCols() int {
+	return max(len(j.plan.TopN.Call.PartitionBy), 1)
+}
+
+// readTopRows reads the kept rows in a range of the state table, in key
+// order; with each, if not nil, it calls fn with the row's partition
+// values and position instead of collecting it.
+func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(keys []any, pos int64, r *topRow)) ([]*topRow, error) {
 	vp := j.plan
-	tn := newTopNState(vp.TopN)
-	j.topN = tn
-	it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{}, nil)
+	tn := j.topN
+	it, err := j.eng.store.Scan(ctx, j.state, rg, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer it.Close()
+	nk := j.topNKeyCols()
 	np := len(vp.TopN.Call.PartitionBy)
 	inCols := vp.Input.Columns()
 	fields := make([]arrow.Field, len(inCols))
@@ -384,58 +517,63 @@ func (j *viewJob) loadTopN(ctx context.Context) error {
 	for i, k := range tn.order {
 		orderExprs[i] = k.Expr
 	}
-	type placed struct {
-		pos int64
-		r   *topRow
-	}
-	byPart := map[string][]placed{}
+	var out []*topRow
 	for {
 		b, err := it.Next(ctx)
 		if err == io.EOF {
-			break
+			return out, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		in := array.NewRecordBatch(inSchema, b.Columns()[np+1:], b.NumRows())
+		in := array.NewRecordBatch(inSchema, b.Columns()[nk+1:], b.NumRows())
 		oks, err := evalColumns(env, orderExprs, in)
 		if err != nil {
 			in.Release()
 			b.Release()
-			return err
+			return nil, err
 		}
-		pos := b.Column(np).(*array.Int64)
+		pos := b.Column(nk).(*array.Int64)
 		for i := 0; i < int(b.NumRows()); i++ {
-			keys := make([]any, np)
-			for c := range keys {
-				keys[c] = valueAt(b.Column(c), i)
-			}
-			k := encodeKey(keys)
-			p := tn.parts[k]
-			if p == nil {
-				p = &topPart{keys: keys}
-				tn.parts[k] = p
-			}
-			r := &topRow{order: make([]any, len(oks)), vals: make([]any, len(inCols))}
+			r := &topRow{order: make([]any, len(oks))}
 			for c, a := range oks {
 				r.order[c] = valueAt(a, i)
 			}
+			if fn != nil {
+				keys := make([]any, np)
+				for c := range keys {
+					keys[c] = valueAt(b.Column(c), i)
+				}
+				fn(keys, pos.Value(i), r)
+				continue
+			}
+			r.vals = make([]any, len(inCols))
 			for c := range r.vals {
 				r.vals[c] = valueAt(in.Column(c), i)
 			}
-			byPart[k] = append(byPart[k], placed{pos.Value(i), r})
+			out = append(out, r)
 		}
 		releaseAll2(oks)
 		in.Release()
 		b.Release()
 	}
-	for k, ps := range byPart {
-		sort.Slice(ps, func(a, b int) bool { return ps[a].pos < ps[b].pos })
+}
+
+// loadTopN reads a top-N view's partitions back from its state table:
+// each partition's size and worst row; their rows are read when needed.
+func (j *viewJob) loadTopN(ctx context.Context) error {
+	tn := newTopNState(j.plan.TopN)
+	j.topN = tn
+	_, err := j.readTopRows(ctx, widecol.Range{}, func(keys []any, pos int64, r *topRow) {
+		k := encodeKey(keys)
 		p := tn.parts[k]
-		for _, x := range ps {
-			p.rows = append(p.rows, x.r)
+		if p == nil {
+			p = &topPart{keys: keys}
+			tn.parts[k] = p
 		}
-		p.stored = len(p.rows)
-	}
-	return nil
+		// Rows come in position order: the last is the worst.
+		p.stored = int(pos) + 1
+		p.worst = r
+	})
+	return err
 }
