@@ -157,6 +157,9 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	if _, err := joinBudget(rel); err != nil {
 		return "", nil, err
 	}
+	if _, err := topNBudget(rel); err != nil {
+		return "", nil, err
+	}
 	rel.Query = parser.Format(x.Query)
 	seen := map[string]bool{}
 	for i, c := range q.Cols {
