@@ -22,7 +22,6 @@ import (
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
-	"github.com/sqld/sqld/exec/eval"
 	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/parser"
@@ -703,32 +702,7 @@ func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []arrow.RecordBatch
-	var parts []int
-	for p := range starts {
-		off := starts[p]
-		for off < ends[p] {
-			b, ok, err := readBounded(ctx, t, p, off, ends[p])
-			if err != nil {
-				releaseAll(out)
-				return nil, nil, err
-			}
-			if !ok {
-				break
-			}
-			b.Trim()
-			rec := b.Record
-			if next := b.NextOffset(); next > ends[p] {
-				sl := rec.NewSlice(0, rec.NumRows()-(next-ends[p]))
-				rec.Release()
-				rec = sl
-			}
-			off = b.NextOffset()
-			out = append(out, rec)
-			parts = append(parts, p)
-		}
-	}
-	return out, parts, nil
+	return j.readTopic(ctx, t, starts, ends)
 }
 
 // memStorage serves in-memory batches for given relations, and the
@@ -906,27 +880,8 @@ func (j *viewJob) advanceWatermark(delta []arrow.RecordBatch, parts []int, idle 
 	if j.tracker == nil {
 		return windows.NoWatermark, nil
 	}
-	env := j.env(nil)
-	for i, b := range delta {
-		a, err := eval.Eval(&env.Env, j.wmExpr, b)
-		if err != nil {
-			return 0, err
-		}
-		ts, ok := a.(*array.Timestamp)
-		if !ok {
-			a.Release()
-			return 0, fmt.Errorf("watermark of %q is not a timestamp", j.plan.Source.Name)
-		}
-		err = j.tracker.ObserveArray(parts[i], ts)
-		a.Release()
-		if err != nil {
-			return 0, err
-		}
-	}
-	for p, v := range idle {
-		if err := j.tracker.SetIdle(p, v); err != nil {
-			return 0, err
-		}
+	if err := observeWatermark(j.env(nil), j.tracker, j.wmExpr, delta, parts, idle, j.plan.Source.Name); err != nil {
+		return 0, err
 	}
 	return j.tracker.Advance(), nil
 }
