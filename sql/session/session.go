@@ -367,8 +367,10 @@ type portal struct {
 	rows    int64
 	op      exec.Operator
 	snap    interface{ Close() error }
-	results []arrow.RecordBatch // precomputed results of utility statements
-	copyIn  pgwire.CopyIn
+	// endDemand ends the query's batch demand (see batchGate).
+	endDemand func()
+	results   []arrow.RecordBatch // precomputed results of utility statements
+	copyIn    pgwire.CopyIn
 	// deadline is when statement_timeout ends the statement; the year-1
 	// time means none.
 	deadline time.Time
@@ -500,6 +502,10 @@ func (p *portal) cleanup() {
 		p.snap.Close()
 		p.snap = nil
 	}
+	if p.endDemand != nil {
+		p.endDemand()
+		p.endDemand = nil
+	}
 	for _, b := range p.results {
 		b.Release()
 	}
@@ -533,6 +539,8 @@ func (p *portal) start(ctx context.Context) error {
 	if p.query != nil {
 		var st exec.Storage
 		if hasScan(p.query.Plan) {
+			// An interactive query: view tasks yield to it.
+			p.endDemand = s.eng.batchDemand()
 			var rd tableReader = s.blockReader()
 			if rd == nil {
 				snap := s.eng.store.NewSnapshot()

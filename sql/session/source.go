@@ -195,6 +195,11 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 				}
 			}
 		}
+		// The generator is streaming work in this process: it yields to
+		// interactive queries like view tasks (and catches up after).
+		if err := e.yieldToBatch(ctx); err != nil {
+			return nil
+		}
 		b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
 		if b == nil {
 			return fmt.Errorf("nexmark: no batch for %s", s.kind)

@@ -45,6 +45,8 @@ type streaming struct {
 	// addrs and stages describe remote agents for sys.agents.
 	addrs  map[string]string
 	stages map[string]int64
+	// gate is the batch framework's demand view tasks yield to.
+	gate batchGate
 }
 
 // localAgent is the id of the in-process agent.
@@ -75,8 +77,10 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 	}
 	// View epochs run on at most all but one of the agent's CPUs, so
 	// ad-hoc queries keep a core: the share DRF gives the batch framework
-	// while views saturate the rest. (Generated sources stand for
-	// producers outside the server and are not counted.)
+	// while views saturate the rest. A core is not enough on its own (the
+	// Go scheduler, the collector and generated sources share them all),
+	// so view tasks and generators also yield to running queries (see
+	// batchGate).
 	slots := int(cfg.CPUs) - 1
 	if slots < 1 {
 		slots = 1
@@ -84,7 +88,8 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 	e.streamSlots = make(chan struct{}, slots)
 	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{},
 		lastRun: map[string]chan struct{}{}, remote: map[string]*remoteTask{}, held: map[string]scheduler.Offer{},
-		addrs: map[string]string{}, stages: map[string]int64{}}
+		addrs: map[string]string{}, stages: map[string]int64{},
+		gate: batchGate{policy: scheduler.Yield{StreamWeight: 1, BatchWeight: 1}}}
 	d, err := scheduler.NewDriver(context.Background(), scheduler.DriverConfig{
 		Runner:       scheduler.TaskRunnerFunc(fw.run),
 		AgentID:      localAgent,
@@ -460,6 +465,10 @@ func (idleFramework) StatusUpdate(scheduler.TaskStatus) {}
 // acquireStreaming waits for a streaming CPU slot; the returned function
 // releases it.
 func (e *Engine) acquireStreaming(ctx context.Context) (func(), error) {
+	// Between epochs is a yield point.
+	if err := e.yieldToBatch(ctx); err != nil {
+		return nil, err
+	}
 	if e.streamSlots == nil {
 		return func() {}, nil
 	}

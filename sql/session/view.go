@@ -772,7 +772,7 @@ func (j *viewJob) runStage(ctx context.Context, node planner.Node, st exec.Stora
 			return res, err
 		}
 	}
-	op, err := exec.Build(j.env(st), node)
+	op, err := exec.Build(j.env(j.eng.yielding(st)), node)
 	if err != nil {
 		return nil, err
 	}

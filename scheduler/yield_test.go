@@ -1,0 +1,33 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+)
+
+func TestYieldWait(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		y    Yield
+		at   time.Duration
+		want time.Duration
+	}{
+		{Yield{}, 0, 500 * ms},
+		{Yield{Pause: 250 * ms}, 100 * ms, 150 * ms},
+		{Yield{Pause: 250 * ms}, 250 * ms, 0},
+		{Yield{Pause: 250 * ms}, 499 * ms, 0},
+		{Yield{Pause: 250 * ms}, 500 * ms, 250 * ms}, // the next cycle
+		{Yield{}, -ms, 0},
+		// Streaming weighted twice batch runs twice as long as it pauses.
+		{Yield{Pause: 100 * ms, StreamWeight: 2}, 250 * ms, 0},
+		{Yield{Pause: 100 * ms, StreamWeight: 2}, 310 * ms, 90 * ms},
+		// Batch weighted 4: streaming runs a quarter of the pause.
+		{Yield{Pause: 100 * ms, BatchWeight: 4}, 110 * ms, 0},
+		{Yield{Pause: 100 * ms, BatchWeight: 4}, 125 * ms, 100 * ms},
+	} {
+		if got := tc.y.Wait(t0, t0.Add(tc.at)); got != tc.want {
+			t.Errorf("%+v at %s: wait %s, want %s", tc.y, tc.at, got, tc.want)
+		}
+	}
+}
