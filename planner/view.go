@@ -146,10 +146,15 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 			vp.Join, root = jp, rewritten
 		}
 	}
-	if tp, post, _ := topNShape(root); tp != nil && !q.EmitOnWindowClose {
+	if tp, post, _ := topNShape(root); tp != nil {
 		if sub := topNInput(root); sub != nil {
 			vp.TopN, vp.Source, vp.Input, vp.Lookups = tp, sub.Source, sub.Input, sub.Lookups
 			vp.Post = topNPost(tp, post)
+			if q.EmitOnWindowClose {
+				if vp.Join != nil || vp.Source.Watermark == nil || !topNWindow(tp, vp.Input) {
+					return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE on a top-N needs a stream with a watermark and a PARTITION BY on window_start or window_end of a TUMBLE or HOP window")
+				}
+			}
 			if vp.Join != nil {
 				if sides := unboundedSides(vp.Join); len(sides) > 0 {
 					vp.Notices = append(vp.Notices, fmt.Sprintf("the join of two streams keeps every row of its %s side: its state grows without bound (a time condition between the sides' watermarked columns bounds it)", strings.Join(sides, " and ")))
@@ -265,7 +270,7 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 				g[i] = &ColRef{Idx: i, Typ: c.Type, Name: c.Name}
 			}
 			agg = &Aggregate{Input: x.Input, GroupBy: g, Cols: cols}
-		case *Scan, *Join:
+		case *Scan, *Join, *HopWindow:
 		default:
 			return nodeName(n) + " is maintained by recomputation"
 		}

@@ -27,6 +27,52 @@ type TopNPlan struct {
 	// columns, the rank, then the partition key values and the row's
 	// position in its partition (the view's row key).
 	Rel *catalog.Relation
+	// With EMIT ON WINDOW CLOSE, WindowKey is the PARTITION BY value
+	// holding a window's start (or end); the window ends at that value
+	// plus WindowSize. A partition's rows are written once, final, when
+	// the watermark passes its end. -1 otherwise.
+	WindowKey  int
+	WindowSize int64
+}
+
+// topNWindow finds a PARTITION BY value that is the start or end of an
+// event-time window in input and sets tp.WindowKey; it reports whether
+// there is one.
+func topNWindow(tp *TopNPlan, input Node) bool {
+	for i, e := range tp.Call.PartitionBy {
+		ref, ok := e.(*ColRef)
+		if !ok {
+			continue
+		}
+		col := ref.Idx
+		for n := input; ; {
+			switch x := n.(type) {
+			case *Project:
+				r, ok := x.Exprs[col].(*ColRef)
+				if !ok {
+					break
+				}
+				col, n = r.Idx, x.Input
+				continue
+			case *Filter:
+				n = x.Input
+				continue
+			case *HopWindow:
+				nin := len(x.Input.Columns())
+				if col < nin {
+					n = x.Input
+					continue
+				}
+				tp.WindowKey = i
+				if col == nin {
+					tp.WindowSize = x.Size
+				}
+				return true
+			}
+			break
+		}
+	}
+	return false
 }
 
 // topNShape matches Post(Filter(rank <= N, Window(Input))) with one
@@ -71,7 +117,7 @@ func topNShape(root Node) (*TopNPlan, []Node, Node) {
 	if limit < 1 {
 		return nil, nil, nil
 	}
-	tp := &TopNPlan{Call: call, N: limit}
+	tp := &TopNPlan{Call: call, N: limit, WindowKey: -1}
 	rel := &catalog.Relation{Name: "top rows", Kind: catalog.KindSystem}
 	for _, c := range w.Cols {
 		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
@@ -153,6 +199,10 @@ func explainTopN(sb *strings.Builder, tp *TopNPlan) {
 		}
 		order = append(order, o.Expr.String()+d)
 	}
-	fmt.Fprintf(sb, "  TopN %s <= %d partition=[%s] order=[%s] (state: the kept rows per partition)\n",
-		tp.Call.Name, tp.N, strings.Join(parts, ", "), strings.Join(order, ", "))
+	emit := ""
+	if tp.WindowKey >= 0 {
+		emit = ", emitted when the watermark closes the window"
+	}
+	fmt.Fprintf(sb, "  TopN %s <= %d partition=[%s] order=[%s] (state: the kept rows per partition%s)\n",
+		tp.Call.Name, tp.N, strings.Join(parts, ", "), strings.Join(order, ", "), emit)
 }

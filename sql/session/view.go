@@ -836,7 +836,7 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	defer batch.Close()
 	var out, late int64
 	if j.plan.TopN != nil {
-		out, err = j.applyTopN(ctx, batch, st)
+		out, late, err = j.applyTopN(ctx, batch, st, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil && j.plan.EventTime >= 0 {
 		out, late, err = j.applyRowsOnClose(ctx, batch, st, epoch, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil {

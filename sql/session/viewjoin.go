@@ -822,7 +822,7 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{js.jp.Joined: pairs}}
 	var out, wlate int64
 	if j.plan.TopN != nil {
-		out, err = j.applyTopN(ctx, batch, st)
+		out, wlate, err = j.applyTopN(ctx, batch, st, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil {
 		out, err = j.applyRows(ctx, batch, st, epoch)
 	} else {

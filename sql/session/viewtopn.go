@@ -16,6 +16,7 @@ import (
 	"github.com/sqld/sqld/exec/eval"
 	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/pgerror"
+	"github.com/sqld/sqld/windows"
 )
 
 // A top-N view keeps, per partition, its best rows in its state table
@@ -273,15 +274,19 @@ func evalColumns(env *exec.Env, exprs []planner.Expr, b arrow.RecordBatch) ([]ar
 
 // applyTopN ranks the epoch's input rows and rewrites the partitions they
 // changed, in the state table and in the view's rows.
-func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.Storage) (int64, error) {
+//
+// With EMIT ON WINDOW CLOSE, rows of windows the watermark had passed
+// before the epoch are late; the view rows of a window are written once the
+// watermark passes its end, and its state is then freed.
+func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.Storage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
 	op, err := exec.Build(j.env(st), vp.Input)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	res, err := exec.Collect(ctx, op)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer releaseAll(res)
 	if j.topN == nil {
@@ -295,15 +300,16 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	}
 	touched := map[string]*topPart{}
 	var order []string
+	var late int64
 	for _, b := range res {
 		pks, err := evalColumns(env, vp.TopN.Call.PartitionBy, b)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		oks, err := evalColumns(env, orderExprs, b)
 		if err != nil {
 			releaseAll2(pks)
-			return 0, err
+			return 0, 0, err
 		}
 		for i := 0; i < int(b.NumRows()); i++ {
 			keys := make([]any, len(pks))
@@ -313,6 +319,10 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 			k := encodeKey(keys)
 			p := tn.parts[k]
 			if p == nil {
+				if end, ok := tn.windowEnd(&topPart{keys: keys}); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
+					late++
+					continue
+				}
 				p = &topPart{keys: keys}
 				tn.parts[k] = p
 			}
@@ -328,7 +338,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 				if err := j.loadPart(ctx, p); err != nil {
 					releaseAll2(pks)
 					releaseAll2(oks)
-					return 0, err
+					return 0, 0, err
 				}
 			}
 			r.vals = make([]any, b.NumCols())
@@ -352,21 +362,57 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		releaseAll2(pks)
 		releaseAll2(oks)
 	}
-	if len(order) == 0 {
-		return 0, nil
+	mode := topNRewrite
+	if vp.TopN.WindowKey >= 0 {
+		mode = topNStateOnly
+	} else if len(order) == 0 {
+		return 0, 0, nil
 	}
-	n, err := j.writeTopN(ctx, batch, order, touched)
+	n, err := j.writeTopN(ctx, batch, order, touched, mode)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	if mode == topNStateOnly && wmAfter != windows.NoWatermark {
+		// Windows the watermark closed: their rows, final.
+		var closing []string
+		closed := map[string]*topPart{}
+		for k, p := range tn.parts {
+			if end, ok := tn.windowEnd(p); ok && windows.IsLate(end, wmAfter) {
+				if p.rows == nil && p.stored > 0 {
+					if err := j.loadPart(ctx, p); err != nil {
+						return 0, 0, err
+					}
+				}
+				closing = append(closing, k)
+				closed[k] = p
+			}
+		}
+		sort.Strings(closing)
+		if n, err = j.writeTopN(ctx, batch, closing, closed, topNClose); err != nil {
+			return 0, 0, err
+		}
+		for _, k := range closing {
+			tn.inMem -= len(tn.parts[k].rows)
+			delete(tn.parts, k)
+		}
 	}
 	// Partitions changed in this epoch stay: their rows are not in the
 	// store until it commits.
 	budget, err := topNBudget(j.rel)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	tn.evictParts(budget)
-	return n, nil
+	return n, late, nil
+}
+
+// windowEnd is the end of a partition's window (EMIT ON WINDOW CLOSE).
+func (tn *topNState) windowEnd(p *topPart) (int64, bool) {
+	if tn.plan.WindowKey < 0 {
+		return 0, false
+	}
+	v, ok := p.keys[tn.plan.WindowKey].(int64)
+	return v + tn.plan.WindowSize, ok
 }
 
 // count is the number of kept rows of a partition.
@@ -398,8 +444,16 @@ func compareSortPrefix(keys []planner.SortKey, a, b *topRow) int {
 	return 0
 }
 
-// writeTopN rewrites the state rows and view rows of changed partitions.
-func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []string, touched map[string]*topPart) (int64, error) {
+// Modes of writeTopN.
+const (
+	topNRewrite   = iota // state and view rows of changed partitions
+	topNStateOnly        // state rows only (EMIT ON WINDOW CLOSE, window open)
+	topNClose            // view rows written, state rows deleted (window closed)
+)
+
+// writeTopN writes the rows of the given partitions from their first
+// changed position on, as mode says.
+func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []string, touched map[string]*topPart, mode int) (int64, error) {
 	vp := j.plan
 	tn := j.topN
 	rel := vp.TopN.Rel
@@ -412,13 +466,18 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	nk := j.topNKeyCols()
 	for _, k := range order {
 		p := touched[k]
+		if mode == topNClose {
+			p.from = 0
+		}
 		// Positions no longer used, and those about to be rewritten.
 		for pos := p.from; pos < p.stored; pos++ {
-			key := append(append([]any(nil), p.keys...), int64(pos))
-			if err := batch.DeleteRow(j.result, key); err != nil {
-				return 0, err
+			if mode == topNRewrite {
+				key := append(append([]any(nil), p.keys...), int64(pos))
+				if err := batch.DeleteRow(j.result, key); err != nil {
+					return 0, err
+				}
 			}
-			if pos >= len(p.rows) {
+			if pos >= len(p.rows) || mode == topNClose {
 				if err := batch.DeleteRow(j.state, append(append([]any(nil), stateKey(p)...), int64(pos))); err != nil {
 					return 0, err
 				}
@@ -453,11 +512,16 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 		}
 		p.stored = len(p.rows)
 	}
-	srec := stB.NewRecordBatch()
-	err := batch.Upsert(j.state, srec, nil)
-	srec.Release()
-	if err != nil {
-		return 0, err
+	if mode != topNClose {
+		srec := stB.NewRecordBatch()
+		err := batch.Upsert(j.state, srec, nil)
+		srec.Release()
+		if err != nil {
+			return 0, err
+		}
+	}
+	if mode == topNStateOnly {
+		return 0, nil
 	}
 	kept := relB.NewRecordBatch()
 	defer kept.Release()
