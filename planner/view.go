@@ -141,7 +141,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	vp.WindowKey, vp.RowCount, vp.EventTime = -1, -1, -1
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	root := q.Plan
-	if jp, rewritten := joinShape(q.Plan); jp != nil {
+	if jp, rewritten := joinShape(q.Plan); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
 			vp.Join, root = jp, rewritten
 		}
@@ -449,8 +449,19 @@ func ExplainView(vp *ViewPlan) string {
 		return sb.String()
 	}
 	if vp.Join != nil {
-		fmt.Fprintf(&sb, "StreamingView mode=incremental join of %s and %s (new rows of each side probe the other side's state each epoch)\n",
-			vp.Join.Sides[0].Source.Name, vp.Join.Sides[1].Source.Name)
+		kind := ""
+		if vp.Join.Kind != InnerJoin {
+			kind = vp.Join.Kind.String() + " "
+		}
+		fmt.Fprintf(&sb, "StreamingView mode=incremental %sjoin of %s and %s (new rows of each side probe the other side's state each epoch)\n",
+			kind, vp.Join.Sides[0].Source.Name, vp.Join.Sides[1].Source.Name)
+		if vp.Join.Kind != InnerJoin {
+			cond := "keys only"
+			if vp.Join.Cond != nil {
+				cond = vp.Join.Cond.String()
+			}
+			fmt.Fprintf(&sb, "  Match condition: %s; unmatched rows are NULL-padded, and retracted when a match comes\n", cond)
+		}
 		explainJoin(&sb, vp.Join)
 	} else {
 		fmt.Fprintf(&sb, "StreamingView mode=incremental source=%s (new rows each epoch)\n", vp.Source.Name)

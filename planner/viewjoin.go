@@ -24,6 +24,11 @@ type JoinPlan struct {
 	// Joined is the relation of the join's output pairs: the left side's
 	// columns, then the right side's.
 	Joined *catalog.Relation
+	// Kind is the join's kind; an outer join evaluates Cond itself (the
+	// plan reads no filter) and marks its padded rows in Joined's last
+	// column, _pad, which Input passes through as its last column.
+	Kind JoinKind
+	Cond Expr
 	// TimeSide and TimeCol locate the column, in a side's Input, of the
 	// event time that the view's window is over (TimeSide -1: none). The
 	// pairs' watermark is that side's watermark, lowered to the oldest
@@ -76,10 +81,12 @@ type EvictRule struct {
 // returns nil when the view has no such join.
 func joinShape(root Node) (*JoinPlan, Node) {
 	var join *Join
+	var chain []Node // the nodes above the join
 	n := root
 	for join == nil {
 		switch x := n.(type) {
 		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow, *Window:
+			chain = append(chain, n)
 			n = x.Children()[0]
 		case *Join:
 			join = x
@@ -87,13 +94,28 @@ func joinShape(root Node) (*JoinPlan, Node) {
 			return nil, nil
 		}
 	}
-	if join.Kind != InnerJoin || len(join.LeftKeys) == 0 {
+	if len(join.LeftKeys) == 0 {
+		return nil, nil
+	}
+	switch join.Kind {
+	case InnerJoin:
+	case LeftJoin, RightJoin, FullJoin:
+		// An outer join's view retracts a NULL-padded row when its match
+		// arrives: only plain rows (projections and filters) can.
+		for _, c := range chain {
+			switch c.(type) {
+			case *Project, *Filter:
+			default:
+				return nil, nil
+			}
+		}
+	default:
 		return nil, nil
 	}
 	if join.Cond != nil && hasSubquery(join.Cond) {
 		return nil, nil
 	}
-	jp := &JoinPlan{TimeSide: -1, TimeCol: -1}
+	jp := &JoinPlan{TimeSide: -1, TimeCol: -1, Kind: join.Kind}
 	for i, side := range []Node{join.Left, join.Right} {
 		scan, distinct := sideScan(side)
 		if scan == nil {
@@ -129,11 +151,25 @@ func joinShape(root Node) (*JoinPlan, Node) {
 		joined.Columns = append(joined.Columns, catalog.Column{Name: c.Name, Type: c.Type})
 	}
 	jp.Joined = joined
-	scan := &Scan{Rel: joined, Cols: join.Cols, Filter: join.Cond}
-	for i := range join.Cols {
+	if join.Kind == InnerJoin {
+		scan := &Scan{Rel: joined, Cols: join.Cols, Filter: join.Cond}
+		for i := range join.Cols {
+			scan.Project = append(scan.Project, i)
+		}
+		return jp, replaceNode(root, join, scan)
+	}
+	// An outer join decides matches with its condition, and its rows
+	// carry a hidden _pad column through the view's projections: the
+	// NULL-padded row it stands for, NULL for a pair.
+	jp.Cond = join.Cond
+	joined.Columns = append(joined.Columns, catalog.Column{Name: "_pad", Type: catalog.TypeInt8, Hidden: true})
+	cols := append(append([]Column(nil), join.Cols...), Column{Name: "_pad", Type: catalog.TypeInt8, Hidden: true})
+	scan := &Scan{Rel: joined, Cols: cols}
+	for i := range cols {
 		scan.Project = append(scan.Project, i)
 	}
-	return jp, replaceNode(root, join, scan)
+	p, _ := passKeys(chain, scan, []int{len(join.Cols)})
+	return jp, p
 }
 
 // sideScan returns the stream scan under a chain of projections, filters

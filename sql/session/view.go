@@ -270,6 +270,12 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 				return nil, err
 			}
 		}
+		if vp.Join.Kind != planner.InnerJoin {
+			if _, err := e.store.CreateTable(ctx, joinPadsSpec(rel)); err != nil {
+				e.dropViewTables(ctx, rel)
+				return nil, err
+			}
+		}
 	}
 	b := e.store.NewBatch()
 	defer b.Close()
@@ -840,7 +846,7 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	} else if j.plan.Agg == nil && j.plan.EventTime >= 0 {
 		out, late, err = j.applyRowsOnClose(ctx, batch, st, epoch, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil {
-		out, err = j.applyRows(ctx, batch, st, epoch)
+		out, err = j.applyRows(ctx, batch, st, epoch, nil)
 	} else {
 		out, late, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)
 	}
@@ -895,7 +901,10 @@ func (j *viewJob) restoreTracker(b []byte) {
 
 // applyRows writes the rows of a view without aggregation, keyed by
 // (epoch, row number): re-running the epoch rewrites the same keys.
-func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch int64) (int64, error) {
+//
+// onPad, when not nil, is called with the last column's value (an outer
+// join's _pad) and the row's seq for every row where it is not NULL.
+func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch int64, onPad func(pad, seq int64)) (int64, error) {
 	res, err := j.runStage(ctx, j.plan.Input, st)
 	if err != nil {
 		return 0, err
@@ -907,6 +916,14 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 		rows := int(b.NumRows())
 		if rows == 0 {
 			continue
+		}
+		if onPad != nil {
+			pads := b.Column(int(b.NumCols()) - 1).(*array.Int64)
+			for i := 0; i < rows; i++ {
+				if pads.IsValid(i) {
+					onPad(pads.Value(i), seq+int64(i))
+				}
+			}
 		}
 		eb := array.NewInt64Builder(j.eng.alloc)
 		sb := array.NewInt64Builder(j.eng.alloc)

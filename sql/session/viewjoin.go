@@ -73,6 +73,11 @@ type joinState struct {
 	// budget bounds each side's rows in memory (the view's option
 	// join_state_bytes).
 	budget int64
+	// Outer joins: the sides whose unmatched rows are NULL-padded, and
+	// the view row of each padded row not matched since.
+	preserved [2]bool
+	pads      map[padID][2]int64
+	padTable  *widecol.Table
 }
 
 // joinBudget reads a view's join_state_bytes option.
@@ -102,6 +107,8 @@ type joinSide struct {
 	live   int64
 	dead   int64
 	keyBuf []byte
+	// onDead, if set, is called when all of a chunk's rows are dead.
+	onDead func(*widecol.Batch, *joinChunk) error
 }
 
 // joinChunk is a batch of a side's rows, all read in one epoch. Under
@@ -118,7 +125,10 @@ type joinChunk struct {
 	// The chunk's store key.
 	epoch, no int64
 	dead      []bool
-	live      int
+	// matched marks, during the epoch that read them, the rows of an
+	// outer join's preserved side that found a match.
+	matched []bool
+	live    int
 	// minTime is, per eviction rule, the smallest time of the chunk's
 	// live rows when last checked.
 	minTime []int64
@@ -378,6 +388,11 @@ func (s *joinSide) evict(otherWM, ownWM int64, batch *widecol.Batch, t *widecol.
 			if err := batch.DeleteRow(t, []any{c.epoch, c.no}); err != nil {
 				return err
 			}
+			if s.onDead != nil {
+				if err := s.onDead(batch, c); err != nil {
+					return err
+				}
+			}
 		}
 		for ri := range s.js.Evict {
 			ts := c.times[ri].(*array.Timestamp)
@@ -477,6 +492,14 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 		return err
 	}
 	js := &joinState{jp: jp, budget: budget}
+	switch jp.Kind {
+	case planner.LeftJoin:
+		js.preserved[0] = true
+	case planner.RightJoin:
+		js.preserved[1] = true
+	case planner.FullJoin:
+		js.preserved = [2]bool{true, true}
+	}
 	j.mu.Lock()
 	j.join = js
 	j.mu.Unlock()
@@ -525,9 +548,21 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 	j.offsets = ends
 	j.watermark = js.shownWatermark()
 	env := j.env(nil)
+	if jp.Kind != planner.InnerJoin {
+		if js.padTable, err = j.eng.store.Table(keyspaceData, joinPadsTable(j.rel)); err != nil {
+			return err
+		}
+		if err := j.loadPads(ctx); err != nil {
+			return err
+		}
+	}
 	for i := range jp.Sides {
 		s := newJoinSide(&jp.Sides[i])
 		js.sides[i] = s
+		if js.preserved[i] {
+			side := i
+			s.onDead = func(b *widecol.Batch, c *joinChunk) error { return j.dropPads(b, side, c) }
+		}
 		if err := j.loadJoinSide(ctx, env, s, js.tables[i]); err != nil {
 			return err
 		}
@@ -794,7 +829,10 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 				return err
 			}
 			c.no = int64(no)
-			ps, err := j.joinPairs(ctx, i, c)
+			if js.preserved[i] {
+				c.matched = make([]bool, c.rows)
+			}
+			ps, err := j.joinPairs(ctx, i, c, batch)
 			if err != nil {
 				c.release()
 				restore()
@@ -814,6 +852,16 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 		}
 	}
 	wmAfter := js.outputWatermark()
+	var padded []padID
+	if js.jp.Kind != planner.InnerJoin {
+		// The new rows of a preserved side that nothing matched.
+		ps, ids, err := j.paddedRows(epoch)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, ps...)
+		padded = ids
+	}
 	for i, s := range js.sides {
 		if err := s.evict(js.wms[1-i], js.wms[i], batch, js.tables[i], j.reloadKeys(ctx, i)); err != nil {
 			return err
@@ -823,8 +871,18 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	var out, wlate int64
 	if j.plan.TopN != nil {
 		out, wlate, err = j.applyTopN(ctx, batch, st, wmBefore, wmAfter)
+	} else if j.plan.Agg == nil && js.jp.Kind != planner.InnerJoin {
+		var padErr error
+		out, err = j.applyRows(ctx, batch, st, epoch, func(pad, seq int64) {
+			if e := j.notePad(batch, padded[pad], epoch, seq); e != nil && padErr == nil {
+				padErr = e
+			}
+		})
+		if err == nil {
+			err = padErr
+		}
 	} else if j.plan.Agg == nil {
-		out, err = j.applyRows(ctx, batch, st, epoch)
+		out, err = j.applyRows(ctx, batch, st, epoch, nil)
 	} else {
 		out, wlate, err = j.applyAgg(ctx, batch, st, wmBefore, wmAfter)
 	}
@@ -1000,14 +1058,17 @@ func (j *viewJob) dropLate(rows []arrow.RecordBatch, s *joinSide, wm int64) ([]a
 }
 
 // joinPairs joins a chunk of side i's new rows with the other side's
-// stored rows, returning the pairs as Joined batches.
-func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk) ([]arrow.RecordBatch, error) {
+// stored rows, returning the pairs as Joined batches. For an outer join
+// it applies the join condition, records which rows matched, and
+// retracts the NULL-padded rows of stored rows matched for the first time.
+func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk, batch *widecol.Batch) ([]arrow.RecordBatch, error) {
 	js := j.join
 	other := js.sides[1-i]
 	found := map[int]*pairList{}
 	other.probe(c.keys, c.rows, found)
 	var out []arrow.RecordBatch
 	schema := js.jp.Joined.Schema()
+	outer := js.jp.Kind != planner.InnerJoin
 	for ci, pl := range found {
 		oc := other.chunks[ci]
 		var theirs []arrow.Array
@@ -1032,8 +1093,24 @@ func (j *viewJob) joinPairs(ctx context.Context, i int, c *joinChunk) ([]arrow.R
 		} else {
 			cols = append(theirs, mine...)
 		}
-		out = append(out, array.NewRecordBatch(schema, cols, int64(len(pl.probe))))
+		n := len(pl.probe)
+		if outer {
+			cols = append(cols, array.MakeArrayOfNull(j.eng.alloc, arrow.PrimitiveTypes.Int64, n))
+		}
+		rec := array.NewRecordBatch(schema, cols, int64(n))
 		releaseAll2(cols)
+		if outer {
+			var err error
+			if rec, err = j.matchPairs(rec, i, c, oc, pl, batch); err != nil {
+				releaseAll(out)
+				return nil, err
+			}
+		}
+		if rec.NumRows() > 0 {
+			out = append(out, rec)
+		} else {
+			rec.Release()
+		}
 	}
 	return out, nil
 }
@@ -1131,7 +1208,7 @@ func (j *viewJob) storeChunk(batch *widecol.Batch, t *widecol.Table, c *joinChun
 // dropViewTables drops the store tables of a view, those it may not have
 // included.
 func (e *Engine) dropViewTables(ctx context.Context, rel *catalog.Relation) {
-	for _, name := range []string{tableName(rel), viewStateTable(rel), joinTableName(rel, 0), joinTableName(rel, 1)} {
+	for _, name := range []string{tableName(rel), viewStateTable(rel), joinTableName(rel, 0), joinTableName(rel, 1), joinPadsTable(rel)} {
 		if _, err := e.store.Table(keyspaceData, name); err == nil {
 			_ = e.store.DropTable(ctx, keyspaceData, name)
 		}
@@ -1235,4 +1312,181 @@ func (j *viewJob) holds(ctx context.Context, i int, keys []arrow.Array, b arrow.
 		}
 	}
 	return false, nil
+}
+
+// padID names a row of an outer join's preserved side: its side and its
+// chunk's store key.
+type padID struct {
+	side      int
+	epoch, no int64
+	row       int32
+}
+
+// joinPadsTable is the store table of an outer join view's NULL-padded
+// rows: which view row (epoch, seq) stands for each preserved row that
+// nothing has matched yet.
+func joinPadsTable(rel *catalog.Relation) string { return tableName(rel) + "_pads" }
+
+func joinPadsSpec(rel *catalog.Relation) widecol.TableSpec {
+	var fields []arrow.Field
+	for _, n := range []string{"side", "e", "c", "row", "re", "rs"} {
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Int64})
+	}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: joinPadsTable(rel), Schema: arrow.NewSchema(fields, nil),
+		PartitionKey: []string{"side", "e", "c"}, Clustering: []widecol.ClusteringColumn{{Name: "row"}}}
+}
+
+// matchPairs keeps the pairs of rec that meet the join condition and
+// records their rows as matched: a new row of a preserved side is then not
+// padded, and a stored one loses its padded view row.
+func (j *viewJob) matchPairs(rec arrow.RecordBatch, i int, c, oc *joinChunk, pl *pairList, batch *widecol.Batch) (arrow.RecordBatch, error) {
+	js := j.join
+	keep := make([]int32, 0, len(pl.probe))
+	if js.jp.Cond != nil {
+		env := j.env(nil)
+		a, err := eval.Eval(&env.Env, js.jp.Cond, rec)
+		if err != nil {
+			rec.Release()
+			return nil, err
+		}
+		ok := a.(*array.Boolean)
+		for k := 0; k < ok.Len(); k++ {
+			if ok.IsValid(k) && ok.Value(k) {
+				keep = append(keep, int32(k))
+			}
+		}
+		a.Release()
+	} else {
+		for k := range pl.probe {
+			keep = append(keep, int32(k))
+		}
+	}
+	for _, k := range keep {
+		if c.matched != nil {
+			c.matched[pl.probe[k]] = true
+		}
+		if !js.preserved[1-i] {
+			continue
+		}
+		row := pl.stored[k]
+		if oc.matched != nil {
+			oc.matched[row] = true
+			continue
+		}
+		id := padID{side: 1 - i, epoch: oc.epoch, no: oc.no, row: row}
+		if key, ok := js.pads[id]; ok {
+			delete(js.pads, id)
+			if err := batch.DeleteRow(j.result, []any{key[0], key[1]}); err != nil {
+				rec.Release()
+				return nil, err
+			}
+			if err := batch.DeleteRow(js.padTable, []any{int64(id.side), id.epoch, id.no, int64(id.row)}); err != nil {
+				rec.Release()
+				return nil, err
+			}
+		}
+	}
+	if len(keep) == int(rec.NumRows()) {
+		return rec, nil
+	}
+	cols := exec.TakeColumns(j.eng.alloc, rec.Columns(), keep)
+	out := array.NewRecordBatch(rec.Schema(), cols, int64(len(keep)))
+	releaseAll2(cols)
+	rec.Release()
+	return out, nil
+}
+
+// paddedRows makes the NULL-padded Joined rows of the preserved sides' new
+// rows that nothing matched in this epoch; row k of them has _pad k, the
+// index of its padID.
+func (j *viewJob) paddedRows(epoch int64) ([]arrow.RecordBatch, []padID, error) {
+	js := j.join
+	schema := js.jp.Joined.Schema()
+	var out []arrow.RecordBatch
+	var ids []padID
+	for i, s := range js.sides {
+		if !js.preserved[i] {
+			continue
+		}
+		other := js.sides[1-i]
+		for _, c := range s.chunks {
+			if c.epoch != epoch || c.matched == nil || c.rec == nil {
+				continue
+			}
+			var idx []int32
+			for r, m := range c.matched {
+				if !m {
+					idx = append(idx, int32(r))
+				}
+			}
+			c.matched = nil
+			if len(idx) == 0 {
+				continue
+			}
+			mine := exec.TakeColumns(j.eng.alloc, c.rec.Columns(), idx)
+			nulls := make([]arrow.Array, len(other.schema.Fields()))
+			for k, f := range other.schema.Fields() {
+				nulls[k] = array.MakeArrayOfNull(j.eng.alloc, f.Type, len(idx))
+			}
+			var cols []arrow.Array
+			if i == 0 {
+				cols = append(mine, nulls...)
+			} else {
+				cols = append(nulls, mine...)
+			}
+			pb := array.NewInt64Builder(j.eng.alloc)
+			for _, r := range idx {
+				pb.Append(int64(len(ids)))
+				ids = append(ids, padID{side: i, epoch: c.epoch, no: c.no, row: r})
+			}
+			cols = append(cols, pb.NewArray())
+			pb.Release()
+			out = append(out, array.NewRecordBatch(schema, cols, int64(len(idx))))
+			releaseAll2(cols)
+		}
+	}
+	return out, ids, nil
+}
+
+// notePad records the view row (epoch, seq) of a padded row.
+func (j *viewJob) notePad(batch *widecol.Batch, id padID, epoch, seq int64) error {
+	js := j.join
+	js.pads[id] = [2]int64{epoch, seq}
+	return batch.UpsertRow(js.padTable, widecol.Row{"side": int64(id.side), "e": id.epoch, "c": id.no, "row": int64(id.row), "re": epoch, "rs": seq}, nil)
+}
+
+// dropPads forgets the padded rows of a chunk whose rows are all dead:
+// their view rows are final.
+func (j *viewJob) dropPads(batch *widecol.Batch, side int, c *joinChunk) error {
+	js := j.join
+	for r := range c.rows {
+		delete(js.pads, padID{side: side, epoch: c.epoch, no: c.no, row: int32(r)})
+	}
+	return batch.DeletePartition(js.padTable, []any{int64(side), c.epoch, c.no})
+}
+
+// loadPads reads an outer join's padded rows back from the store.
+func (j *viewJob) loadPads(ctx context.Context) error {
+	js := j.join
+	js.pads = map[padID][2]int64{}
+	it, err := j.eng.store.Scan(ctx, js.padTable, widecol.Range{}, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for {
+		b, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		col := func(k int) *array.Int64 { return b.Column(k).(*array.Int64) }
+		for r := 0; r < int(b.NumRows()); r++ {
+			id := padID{side: int(col(0).Value(r)), epoch: col(1).Value(r), no: col(2).Value(r), row: int32(col(3).Value(r))}
+			js.pads[id] = [2]int64{col(4).Value(r), col(5).Value(r)}
+		}
+		b.Release()
+	}
 }
