@@ -430,22 +430,7 @@ func init() {
 		if n == 0 {
 			return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "field position must not be zero")
 		}
-		var parts []string
-		if d == "" {
-			parts = []string{s}
-		} else {
-			parts = strings.Split(s, d)
-		}
-		if n < 0 {
-			n = int64(len(parts)) + n + 1
-			if n <= 0 {
-				return "", nil
-			}
-		}
-		if n > int64(len(parts)) {
-			return "", nil
-		}
-		return parts[n-1], nil
+		return splitPart(s, d, n), nil
 	}), "split_part")
 	reg(simple(func(c *ctx, a []any) (any, error) { return strings.HasPrefix(toS(a[0]), toS(a[1])), nil }), "starts_with")
 	reg(simple(func(c *ctx, a []any) (any, error) {
@@ -1071,4 +1056,33 @@ func extractFactory(call *planner.Call) (rowFn, error) {
 		n, err := rescaleDecimal(decimal128.FromI64(num), scale, ret.Scale)
 		return catalog.Decimal{Num: n, Scale: ret.Scale}, err
 	}, nil
+}
+
+// splitPart is split_part(s, d, n) for n != 0: the n-th field of s split
+// at d (counted from the end when n < 0), "" when there is none. It scans
+// without building the list of fields.
+func splitPart(s, d string, n int64) string {
+	if d == "" {
+		if n == 1 || n == -1 {
+			return s
+		}
+		return ""
+	}
+	if n < 0 {
+		n = int64(strings.Count(s, d)) + 2 + n
+		if n <= 0 {
+			return ""
+		}
+	}
+	for ; n > 1; n-- {
+		i := strings.Index(s, d)
+		if i < 0 {
+			return ""
+		}
+		s = s[i+len(d):]
+	}
+	if i := strings.Index(s, d); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

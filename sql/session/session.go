@@ -539,8 +539,11 @@ func (p *portal) start(ctx context.Context) error {
 	if p.query != nil {
 		var st exec.Storage
 		if hasScan(p.query.Plan) {
-			// An interactive query: view tasks yield to it.
-			p.endDemand = s.eng.batchDemand()
+			// An interactive query over stored data: view tasks yield to
+			// it. Reading system tables (monitoring polls) is not.
+			if readsUserData(p.query.Plan) {
+				p.endDemand = s.eng.batchDemand()
+			}
 			var rd tableReader = s.blockReader()
 			if rd == nil {
 				snap := s.eng.store.NewSnapshot()
@@ -572,6 +575,31 @@ func (p *portal) start(ctx context.Context) error {
 
 // hasScan reports whether a plan reads stored relations (including in
 // subqueries), and so needs a snapshot.
+// readsUserData reports whether a plan scans a table, stream or view
+// (not only system tables), subqueries included.
+func readsUserData(n planner.Node) bool {
+	found := false
+	var walk func(n planner.Node)
+	walk = func(n planner.Node) {
+		if s, ok := n.(*planner.Scan); ok && s.Rel.Kind != catalog.KindSystem {
+			found = true
+		}
+		planner.WalkNodeExprs(n, func(e planner.Expr) {
+			planner.WalkExpr(e, func(x planner.Expr) bool {
+				if sq, ok := x.(*planner.Subquery); ok {
+					walk(sq.Plan)
+				}
+				return !found
+			})
+		})
+		for _, c := range n.Children() {
+			walk(c)
+		}
+	}
+	walk(n)
+	return found
+}
+
 func hasScan(n planner.Node) bool {
 	if _, ok := n.(*planner.Scan); ok {
 		return true
