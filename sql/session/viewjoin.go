@@ -596,37 +596,23 @@ func (j *viewJob) recoverJoin(ctx context.Context, rec *epochRecord) error {
 }
 
 func (j *viewJob) loadJoinSide(ctx context.Context, env *exec.Env, s *joinSide, t *widecol.Table) error {
-	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, &widecol.ReadOptions{BatchSize: 16})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return j.eng.scanTable(ctx, t, widecol.Range{}, &widecol.ReadOptions{BatchSize: 16}, func(b arrow.RecordBatch) error {
 		ep, no, blobs := b.Column(0).(*array.Int64), b.Column(1).(*array.Int64), b.Column(2).(*array.Binary)
 		for r := 0; r < int(b.NumRows()); r++ {
 			rec, err := j.decodeChunk(s, blobs.Value(r))
 			if err != nil {
-				b.Release()
 				return fmt.Errorf("view %q: stored join chunk (%d, %d): %w", j.rel.Name, ep.Value(r), no.Value(r), err)
 			}
 			c, err := j.newChunk(env, s, rec, ep.Value(r))
 			if err != nil {
-				b.Release()
 				return err
 			}
 			c.no = no.Value(r)
 			s.add(c)
 			s.spill(j.join.budget)
 		}
-		b.Release()
-	}
+		return nil
+	})
 }
 
 // encodeChunk serializes a chunk's rows as one Arrow IPC stream.
@@ -1469,7 +1455,20 @@ func (j *viewJob) dropPads(batch *widecol.Batch, side int, c *joinChunk) error {
 func (j *viewJob) loadPads(ctx context.Context) error {
 	js := j.join
 	js.pads = map[padID][2]int64{}
-	it, err := j.eng.store.Scan(ctx, js.padTable, widecol.Range{}, nil)
+	return j.eng.scanTable(ctx, js.padTable, widecol.Range{}, nil, func(b arrow.RecordBatch) error {
+		col := func(k int) *array.Int64 { return b.Column(k).(*array.Int64) }
+		for r := 0; r < int(b.NumRows()); r++ {
+			id := padID{side: int(col(0).Value(r)), epoch: col(1).Value(r), no: col(2).Value(r), row: int32(col(3).Value(r))}
+			js.pads[id] = [2]int64{col(4).Value(r), col(5).Value(r)}
+		}
+		return nil
+	})
+}
+
+// scanTable calls fn with each batch of a scan of t over rg; fn must not
+// keep the batch.
+func (e *Engine) scanTable(ctx context.Context, t *widecol.Table, rg widecol.Range, o *widecol.ReadOptions, fn func(b arrow.RecordBatch) error) error {
+	it, err := e.store.Scan(ctx, t, rg, o)
 	if err != nil {
 		return err
 	}
@@ -1482,11 +1481,10 @@ func (j *viewJob) loadPads(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		col := func(k int) *array.Int64 { return b.Column(k).(*array.Int64) }
-		for r := 0; r < int(b.NumRows()); r++ {
-			id := padID{side: int(col(0).Value(r)), epoch: col(1).Value(r), no: col(2).Value(r), row: int32(col(3).Value(r))}
-			js.pads[id] = [2]int64{col(4).Value(r), col(5).Value(r)}
-		}
+		err = fn(b)
 		b.Release()
+		if err != nil {
+			return err
+		}
 	}
 }

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 
@@ -563,11 +562,6 @@ func (j *viewJob) topNKeyCols() int {
 func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(keys []any, pos int64, r *topRow)) ([]*topRow, error) {
 	vp := j.plan
 	tn := j.topN
-	it, err := j.eng.store.Scan(ctx, j.state, rg, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
 	nk := j.topNKeyCols()
 	np := len(vp.TopN.Call.PartitionBy)
 	inCols := vp.Input.Columns()
@@ -582,21 +576,14 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 		orderExprs[i] = k.Expr
 	}
 	var out []*topRow
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := j.eng.scanTable(ctx, j.state, rg, nil, func(b arrow.RecordBatch) error {
 		in := array.NewRecordBatch(inSchema, b.Columns()[nk+1:], b.NumRows())
+		defer in.Release()
 		oks, err := evalColumns(env, orderExprs, in)
 		if err != nil {
-			in.Release()
-			b.Release()
-			return nil, err
+			return err
 		}
+		defer releaseAll2(oks)
 		pos := b.Column(nk).(*array.Int64)
 		for i := 0; i < int(b.NumRows()); i++ {
 			r := &topRow{order: make([]any, len(oks))}
@@ -617,10 +604,9 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 			}
 			out = append(out, r)
 		}
-		releaseAll2(oks)
-		in.Release()
-		b.Release()
-	}
+		return nil
+	})
+	return out, err
 }
 
 // loadTopN reads a top-N view's partitions back from its state table:
