@@ -34,6 +34,10 @@ type Binder struct {
 	params []catalog.Type
 	ctes   []map[string]*cteDef
 	rels   map[string]bool
+	// inlining is the stack of user functions whose bodies are being
+	// bound; usedFuncs collects the signatures of those inlined.
+	inlining  []*inlineFrame
+	usedFuncs map[string]bool
 
 	// View is set when binding the query of a view: a join condition
 	// comparing values of types that do not compare is then a datatype

@@ -119,6 +119,9 @@ func (b *Binder) bindExpr(x ast.Expr, sc *scope, st *selectState) (Expr, error) 
 		}
 		return &Const{Val: v, Typ: catalog.TypeInterval}, nil
 	case *ast.Param:
+		if sc != nil && sc.fn {
+			return b.bindFuncPositional(e.Index)
+		}
 		if e.Index < 1 || e.Index > 65535 {
 			return nil, pgerror.New(pgerror.CodeUndefinedParameter, "there is no parameter $%d", e.Index)
 		}
@@ -422,6 +425,11 @@ func (b *Binder) between(x, lo, hi Expr) (Expr, error) {
 }
 
 func (b *Binder) bindColumn(e *ast.ColumnRef, sc *scope) (Expr, error) {
+	if sc != nil && sc.fn {
+		if x, ok := b.bindFuncParam(e); ok {
+			return x, nil
+		}
+	}
 	depth := 0
 	for s := sc; s != nil; s = s.parent {
 		idx, err := s.resolve(e.Table, e.Column)
@@ -901,6 +909,9 @@ func (b *Binder) bindFunc(e *ast.Func, sc *scope, st *selectState) (Expr, error)
 			return nil, err
 		}
 		args[i] = v
+	}
+	if x, ok, err := b.userCall(name, args); ok || err != nil {
+		return x, err
 	}
 	switch name {
 	case "coalesce":

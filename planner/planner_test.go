@@ -15,24 +15,47 @@ import (
 )
 
 // testCatalog is a catalog built from DDL inside the golden files.
-type testCatalog map[string]*catalog.Relation
+type testCatalog struct {
+	rels  map[string]*catalog.Relation
+	funcs map[string][]*planner.UserFunc
+}
 
-func (c testCatalog) Relation(name string) (*catalog.Relation, bool) {
-	r, ok := c[name]
+func newTestCatalog() *testCatalog {
+	return &testCatalog{rels: map[string]*catalog.Relation{}, funcs: map[string][]*planner.UserFunc{}}
+}
+
+func (c *testCatalog) Relation(name string) (*catalog.Relation, bool) {
+	r, ok := c.rels[name]
 	return r, ok
 }
 
-func (c testCatalog) exec(t *testing.T, sql string) string {
+// Functions implements planner.FunctionCatalog.
+func (c *testCatalog) Functions(name string) []*planner.UserFunc { return c.funcs[name] }
+
+func (c *testCatalog) exec(t *testing.T, sql string) string {
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		return errText(err)
 	}
 	for _, st := range stmts {
+		if cf, ok := st.AST.(*ast.CreateFunction); ok {
+			uf, err := planner.DefineFunction(cf, st.Text)
+			if err == nil {
+				c.funcs[uf.Def.Name] = append(c.funcs[uf.Def.Name], uf)
+				if err = planner.CheckFunctionBody(c, uf); err != nil {
+					c.funcs[uf.Def.Name] = c.funcs[uf.Def.Name][:len(c.funcs[uf.Def.Name])-1]
+				}
+			}
+			if err != nil {
+				return errText(err)
+			}
+			continue
+		}
 		ct, ok := st.AST.(*ast.CreateTable)
 		if !ok {
-			t.Fatalf("exec-ddl takes CREATE TABLE/STREAM, got %T", st.AST)
+			t.Fatalf("exec-ddl takes CREATE TABLE/STREAM/FUNCTION, got %T", st.AST)
 		}
-		rel := &catalog.Relation{ID: uint64(len(c) + 1), Name: ct.Name, Kind: catalog.KindTable, SQL: st.Text}
+		rel := &catalog.Relation{ID: uint64(len(c.rels) + 1), Name: ct.Name, Kind: catalog.KindTable, SQL: st.Text}
 		if ct.Kind == ast.ObjStream {
 			rel.Kind = catalog.KindStream
 		}
@@ -55,7 +78,7 @@ func (c testCatalog) exec(t *testing.T, sql string) string {
 			rel.Columns = append(rel.Columns, catalog.Column{Name: catalog.RowIDColumn, Type: catalog.TypeInt8, Hidden: true, NotNull: true})
 			rel.PrimaryKey = []int{len(rel.Columns) - 1}
 		}
-		c[rel.Name] = rel
+		c.rels[rel.Name] = rel
 	}
 	return ""
 }
@@ -78,7 +101,7 @@ func columnsText(cols []planner.Column) string {
 // the EXPLAIN text.
 func TestPlanner(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		cat := testCatalog{}
+		cat := newTestCatalog()
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			switch d.Cmd {
 			case "exec-ddl":

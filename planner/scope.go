@@ -24,6 +24,9 @@ type scope struct {
 	// correlated is set when a name resolved through this scope to an
 	// enclosing one (the query being bound is correlated).
 	correlated bool
+	// fn marks the scope of a user function's body: its names are the
+	// function's parameters (Binder.inlining).
+	fn bool
 }
 
 func (s *scope) resolve(table, name string) (int, error) {

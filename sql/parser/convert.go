@@ -934,6 +934,18 @@ func (c *converter) funcCall(e *tast.FuncCallExpr) (ast.Expr, error) {
 			return nil, err
 		}
 		return &ast.Array{Exprs: xs}, nil
+	case fnSubscript:
+		if len(args) == 2 {
+			x, err := c.expr(args[0])
+			if err != nil {
+				return nil, err
+			}
+			i, err := c.expr(args[1])
+			if err != nil {
+				return nil, err
+			}
+			return &ast.Subscript{X: x, Index: i}, nil
+		}
 	case fnExtract:
 		if len(args) == 2 {
 			field, ok := stringValue(args[0])

@@ -207,6 +207,10 @@ func (f *formatter) stmt(s ast.Statement) {
 		if x.Cascade {
 			f.w(" CASCADE")
 		}
+	case *ast.CreateFunction:
+		f.createFunction(x)
+	case *ast.DropFunction:
+		f.dropFunction(x)
 	case *ast.Insert:
 		f.w("INSERT INTO ", qualified(x.Table))
 		if len(x.Columns) > 0 {
@@ -819,6 +823,12 @@ func (f *formatter) expr(e ast.Expr) {
 		f.w("]")
 	case *ast.Default:
 		f.w("DEFAULT")
+	case *ast.Subscript:
+		f.w("(")
+		f.expr(x.X)
+		f.w(")[")
+		f.expr(x.Index)
+		f.w("]")
 	default:
 		f.w(fmt.Sprintf("<%T>", e))
 	}

@@ -21,6 +21,7 @@ const (
 	fnParam      = "sqld__param"     // (n)
 	fnFloat      = "sqld__float"     // ('1e5')
 	fnArray      = "sqld__array"     // (elems...)
+	fnSubscript  = "sqld__subscript" // (x, index): x[index]
 	fnExtract    = "sqld__extract"   // ('field', x)
 	fnConcat     = "sqld__fn_concat" // a user's concat(...): TiDB's || is concat too
 	fnAgg        = "sqld__agg"       // (call, 'd'|'', sqld__ord...)
@@ -333,7 +334,12 @@ func (r *rewriter) op(k, hi int, st *level) (int, error) {
 			return 0, err
 		}
 		return r.match[k] + 1, nil
-	case "[", "]", "#", "?", "@", ":", "$", "->", "->>", "=>", "@>", "<@", "&&", "<=>":
+	case "[":
+		if r.prevEndsOperand() {
+			return r.subscript(k, hi)
+		}
+		return 0, r.err(k, hi)
+	case "]", "#", "?", "@", ":", "$", "->", "->>", "=>", "@>", "<@", "&&", "<=>":
 		return 0, r.err(k, hi)
 	case "::":
 		return r.postfixCast(k, hi)
@@ -527,6 +533,31 @@ func (r *rewriter) postfixCast(k, hi int) (int, error) {
 	r.out = append(r.out, operand...)
 	r.emit(k, ",", quoteString(typ), ")")
 	return nk, nil
+}
+
+// subscript rewrites the postfix x[i] into sqld__subscript(x, i).
+func (r *rewriter) subscript(k, hi int) (int, error) {
+	s := r.operandStart()
+	c := r.match[k]
+	if s < 0 || c < 0 || c >= hi {
+		return 0, r.err(k, hi)
+	}
+	if c == k+1 {
+		return 0, r.err(c, hi)
+	}
+	if depth0(r.toks[k+1:c], 0, func(i int) bool { return r.toks[k+1+i].isOp(":") }) >= 0 {
+		return 0, unsupported("array slices are not supported")
+	}
+	operand := append([]piece(nil), r.out[s:]...)
+	r.out = r.out[:s]
+	r.emit(k, fnSubscript, "(")
+	r.out = append(r.out, operand...)
+	r.emit(k, ",")
+	if err := r.run(k+1, c, true); err != nil {
+		return 0, err
+	}
+	r.emit(c, ")")
+	return c + 1, nil
 }
 
 // parseTypeName reads a Postgres type name at toks[k:hi] and returns its

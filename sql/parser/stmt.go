@@ -363,6 +363,8 @@ func (p *stmtParser) create() (ast.Statement, error) {
 		return p.createView(true, orReplace)
 	case p.accept("view"):
 		return p.createView(false, orReplace)
+	case p.accept("function"):
+		return p.createFunction(orReplace)
 	}
 	if orReplace {
 		return nil, p.errAt(p.peek())
@@ -718,6 +720,9 @@ func (p *stmtParser) objectKind() (ast.ObjectKind, bool) {
 
 func (p *stmtParser) drop() (ast.Statement, error) {
 	p.i++
+	if p.accept("function") {
+		return p.dropFunction()
+	}
 	kind, ok := p.objectKind()
 	if !ok {
 		return nil, p.errAt(p.peek())

@@ -71,6 +71,8 @@ const (
 	CodeInvalidColumnDefinition    = "42611"
 	CodeIndeterminateDatatype      = "42P18"
 	CodeInvalidRecursion           = "42P19"
+	CodeDuplicateFunction          = "42723"
+	CodeInvalidFunctionDefinition  = "42P13"
 )
 
 // Error is an error with a SQLSTATE code and the optional fields of a

@@ -61,6 +61,11 @@ type Engine struct {
 	rels   map[string]*catalog.Relation
 	tables map[string]*widecol.Table
 	nextID uint64
+	// funcs are the user-defined functions, stored in funcTab. DDL
+	// changes them under mu; funcMu guards the map for readers.
+	funcMu  sync.RWMutex
+	funcs   funcSet
+	funcTab *widecol.Table
 
 	// writeMu serializes writes to tables, so that key checks and the
 	// write they guard are atomic.
@@ -272,7 +277,7 @@ func (e *Engine) loadCatalog(ctx context.Context) error {
 	if e.nextID == 0 {
 		e.nextID = 1
 	}
-	return nil
+	return e.loadFunctions(ctx)
 }
 
 // tableName is the store table of a relation: its id keeps a dropped and

@@ -700,6 +700,10 @@ func (s *Session) execute(ctx context.Context, st *statement, params []any) (str
 		return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "COPY FROM is only supported from STDIN")
 	case *ast.CreateView:
 		return s.createView(ctx, x, st.st.Text)
+	case *ast.CreateFunction:
+		return s.createFunction(ctx, x, st.st.Text)
+	case *ast.DropFunction:
+		return s.dropFunction(ctx, x)
 	}
 	return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "statement %T is not supported", st.st.AST)
 }
