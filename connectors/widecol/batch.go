@@ -101,6 +101,9 @@ func (b *Batch) Upsert(t *Table, rec arrow.RecordBatch, o *WriteOptions) error {
 	if rec == nil {
 		return b.fail(fmt.Errorf("%w: table %s: nil record batch", ErrSchemaMismatch, t))
 	}
+	if t.appendOnly {
+		return b.Append(t, rec)
+	}
 	// Validate everything before touching the Pebble batch.
 	seen := make([]bool, len(t.kinds))
 	var vals []srcCol
@@ -177,6 +180,9 @@ func (b *Batch) UpsertRow(t *Table, row Row, o *WriteOptions) error {
 	if err := b.start(t); err != nil {
 		return err
 	}
+	if t.appendOnly {
+		return b.fail(errAppendOnly(t, "rows are written as records with Append"))
+	}
 	vals := make([]scalar, len(t.kinds))
 	given := make([]bool, len(t.kinds))
 	for name, v := range row {
@@ -234,6 +240,9 @@ func (b *Batch) Delete(t *Table, rec arrow.RecordBatch) error {
 	if rec == nil {
 		return b.fail(fmt.Errorf("%w: table %s: nil record batch", ErrSchemaMismatch, t))
 	}
+	if t.appendOnly {
+		return b.fail(errAppendOnly(t, "rows cannot be deleted one by one"))
+	}
 	keys := make([]arrow.Array, len(t.keyCols))
 	for j, kc := range t.keyCols {
 		f := t.Schema.Field(kc.col)
@@ -268,6 +277,9 @@ func (b *Batch) DeleteRow(t *Table, key []any) error {
 	if err := b.start(t); err != nil {
 		return err
 	}
+	if t.appendOnly {
+		return b.fail(errAppendOnly(t, "rows cannot be deleted one by one"))
+	}
 	if len(key) != len(t.keyCols) {
 		return b.fail(fmt.Errorf("%w: table %s: %d key values, want %d", ErrBadKey, t, len(key), len(t.keyCols)))
 	}
@@ -290,10 +302,14 @@ func (b *Batch) DeletePartition(t *Table, partition []any) error {
 }
 
 // DeleteRange deletes every row in r (see Range) with a range deletion.
-// An empty Range deletes every row of the table.
+// An empty Range deletes every row of the table; it is the only range an
+// append-only table accepts.
 func (b *Batch) DeleteRange(t *Table, r Range) error {
 	if err := b.start(t); err != nil {
 		return err
+	}
+	if t.appendOnly && (len(r.Partition) > 0 || r.Lower != nil || r.Upper != nil) {
+		return b.fail(errAppendOnly(t, "only all rows can be deleted"))
 	}
 	lo, hi, err := t.rangeBounds(r)
 	if err != nil {

@@ -31,6 +31,9 @@ var (
 	// ErrNotFound is returned by point reads when the row does not exist or
 	// has expired.
 	ErrNotFound = errors.New("widecol: row not found")
+	// ErrAppendOnly is returned by writes an append-only table refuses:
+	// single-row upserts and deletes, partial upserts, range deletions.
+	ErrAppendOnly = errors.New("widecol: append-only table")
 	// ErrClosed is returned by operations on a closed Store, Batch, Snapshot
 	// or Iterator.
 	ErrClosed = errors.New("widecol: closed")

@@ -1,6 +1,7 @@
 package widecol
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -578,6 +579,16 @@ func (s *Store) get(ctx context.Context, r reader, t *Table, key []any, o *ReadO
 	if err != nil {
 		return err
 	}
+	if t.appendOnly {
+		ok, err := s.getChunked(ctx, r, p, k, use)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
+		}
+		if err == nil {
+			s.rowsRead.Add(1)
+		}
+		return err
+	}
 	v, closer, err := r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("%w: table %s, key %v", ErrNotFound, t, key)
@@ -660,6 +671,16 @@ func (s *Store) scan(ctx context.Context, rd reader, t *Table, r Range, o *ReadO
 	if err != nil {
 		return nil, err
 	}
+	if t.appendOnly {
+		// A chunk starting before lo may hold rows of the range.
+		pit, err := rd.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: t.prefix, UpperBound: hi})
+		if err != nil {
+			return nil, fmt.Errorf("widecol: scan %s: %w", t, err)
+		}
+		tlo, thi := t.bounds()
+		cs := &chunkScan{lo: lo, hi: hi, whole: bytes.Equal(lo, tlo) && bytes.Equal(hi, thi)}
+		return &Iterator{s: s, p: p, it: pit, cs: cs}, nil
+	}
 	pit, err := rd.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, fmt.Errorf("widecol: scan %s: %w", t, err)
@@ -674,6 +695,7 @@ type Iterator struct {
 	p       *plan
 	it      *pebble.Iterator
 	cbs     []colBuf
+	cs      *chunkScan // non-nil for an append-only table
 	started bool
 	done    bool
 	closed  bool
@@ -693,6 +715,9 @@ func (it *Iterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if it.cs != nil {
+		return it.nextChunked(ctx)
 	}
 	p := it.p
 	if it.cbs == nil {
@@ -761,6 +786,9 @@ func (it *Iterator) Close() error {
 		return nil
 	}
 	it.closed = true
+	if it.cs != nil {
+		it.cs.release()
+	}
 	for j := range it.cbs {
 		it.cbs[j].release()
 	}
@@ -849,6 +877,9 @@ func rowVisible(val []byte, now int64) (bool, error) {
 // them into tombstones so compaction reclaims their space (call Compact to
 // force that). It works in chunks, holding off commits only briefly.
 func (s *Store) Sweep(ctx context.Context, t *Table) (int, error) {
+	if t.appendOnly {
+		return 0, s.check(ctx) // no TTL
+	}
 	lo, hi := t.bounds()
 	cursor := lo
 	deleted := 0

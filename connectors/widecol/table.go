@@ -36,6 +36,12 @@ type TableSpec struct {
 	// TTL, if positive, is the default time to live of rows written to the
 	// table; a write may override it.
 	TTL time.Duration
+	// AppendOnly stores rows in chunks, one key per chunk rather than per
+	// row (see Batch.Append): writes add whole records whose keys ascend
+	// past every key already written; rows are never updated or deleted
+	// one by one, only with the table. Scans and point reads work as on
+	// any table. An append-only table has no TTL.
+	AppendOnly bool
 }
 
 // Table is a table of the store. A *Table is immutable and safe for
@@ -55,12 +61,15 @@ type Table struct {
 	Clustering []ClusteringColumn
 	// TTL is the default time to live of written rows; 0 means none.
 	TTL time.Duration
+	// AppendOnly is the spec's AppendOnly.
+	AppendOnly bool
 
-	kinds    []kind
-	keyCols  []keyCol // partition key columns, then clustering columns
-	isKey    []bool
-	colIndex map[string]int
-	prefix   []byte // key prefix of the table's rows
+	appendOnly bool
+	kinds      []kind
+	keyCols    []keyCol // partition key columns, then clustering columns
+	isKey      []bool
+	colIndex   map[string]int
+	prefix     []byte // key prefix of the table's rows
 }
 
 type keyCol struct {
@@ -127,8 +136,12 @@ func newTable(spec TableSpec, id uint32) (*Table, error) {
 	if spec.TTL < 0 {
 		return nil, fmt.Errorf("widecol: table %s.%s: negative TTL", spec.Keyspace, spec.Name)
 	}
+	if spec.AppendOnly && spec.TTL != 0 {
+		return nil, fmt.Errorf("widecol: table %s.%s: an append-only table has no TTL", spec.Keyspace, spec.Name)
+	}
 	t := &Table{
 		Keyspace: spec.Keyspace, Name: spec.Name, ID: id, TTL: spec.TTL,
+		AppendOnly: spec.AppendOnly, appendOnly: spec.AppendOnly,
 		PartitionKey: append([]string(nil), spec.PartitionKey...),
 		Clustering:   append([]ClusteringColumn(nil), spec.Clustering...),
 		colIndex:     map[string]int{},
@@ -183,15 +196,30 @@ func newTable(spec TableSpec, id uint32) (*Table, error) {
 //	uvarint ncols, ncols × (str name, type, byte nullable),
 //	uvarint npk, npk × uvarint col, uvarint nck, nck × (uvarint col, byte desc)
 //	type = byte kind [timestamp: byte unit, str zone] [decimal: byte p, byte s]
+//
+// Version 2 starts with byte 2 and appends uvarint flags (defFlagAppendOnly);
+// it is written only for tables that set a flag, so stores holding no
+// such table stay readable by builds that know only version 1.
 
-const tableDefVersion = 1
+const (
+	tableDefVersion   = 1
+	tableDefVersion2  = 2
+	defFlagAppendOnly = 1
+)
 
 func appendStr(dst []byte, s string) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 }
 
 func encodeTableDef(t *Table) []byte {
+	var flags uint64
+	if t.appendOnly {
+		flags |= defFlagAppendOnly
+	}
 	b := []byte{tableDefVersion}
+	if flags != 0 {
+		b[0] = tableDefVersion2
+	}
 	b = binary.AppendUvarint(b, uint64(t.ID))
 	b = appendStr(b, t.Keyspace)
 	b = appendStr(b, t.Name)
@@ -225,6 +253,9 @@ func encodeTableDef(t *Table) []byte {
 		} else {
 			b = append(b, 0)
 		}
+	}
+	if flags != 0 {
+		b = binary.AppendUvarint(b, flags)
 	}
 	return b
 }
@@ -296,8 +327,9 @@ func (r *defReader) str() string {
 // decodeTableDef decodes a catalog value. It never panics on bad input.
 func decodeTableDef(b []byte) (*Table, error) {
 	r := &defReader{b: b}
-	if v := r.byte(); r.err == nil && v != tableDefVersion {
-		return nil, fmt.Errorf("%w: table definition version %d, want %d", ErrCorrupt, v, tableDefVersion)
+	v := r.byte()
+	if r.err == nil && v != tableDefVersion && v != tableDefVersion2 {
+		return nil, fmt.Errorf("%w: table definition version %d, want %d or %d", ErrCorrupt, v, tableDefVersion, tableDefVersion2)
 	}
 	id := r.uvarint(1<<32 - 1)
 	var spec TableSpec
@@ -383,6 +415,10 @@ func decodeTableDef(b []byte) (*Table, error) {
 			r.fail("bad direction flag")
 		}
 		spec.Clustering = append(spec.Clustering, ClusteringColumn{Name: n, Desc: d == 1})
+	}
+	if v == tableDefVersion2 {
+		flags := r.uvarint(defFlagAppendOnly)
+		spec.AppendOnly = flags&defFlagAppendOnly != 0
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("trailing bytes")

@@ -64,6 +64,9 @@ func compileCall(e *planner.Call) (node, error) {
 	if name == "+" && len(args) == 1 {
 		return args[0], nil
 	}
+	if tn := compileTsShift(e, args); tn != nil {
+		return tn, nil
+	}
 	if ln := compileLike(e, args); ln != nil {
 		return ln, nil
 	}

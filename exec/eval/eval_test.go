@@ -173,6 +173,9 @@ func TestEval(t *testing.T) {
 		{"regexp_replace", call("regexp_replace", txc, lit("([aeiou])", tUnk), lit(`<\1>`, tUnk), lit("g", tUnk)), "<a>ppl<e>|B<a>n<a>n<a>|NULL||ch<e>rry"},
 		{"format", call("format", lit("%s=%L %I", tUnk), txc, i4c, lit("Ab", tUnk)), "apple='1' \"Ab\"|Banana='2' \"Ab\"|=NULL \"Ab\"|='-5' \"Ab\"|cherry='0' \"Ab\""},
 		// Date and time.
+		{"ts - constant interval", call("-", tsc, lit("1 day 2 hours", tIv)), "2021-12-31 08:00:00|2022-03-14 21:59:59.5|NULL|1999-12-29 22:00:00|2024-02-28 10:30:00"},
+		{"constant interval + ts", call("+", lit("4 seconds", tIv), tsc), "2022-01-01 10:00:04|2022-03-16 00:00:03.5|NULL|1999-12-31 00:00:04|2024-02-29 12:30:04"},
+		{"ts + constant months", call("+", tsc, lit("1 mon", tIv)), "2022-02-01 10:00:00|2022-04-15 23:59:59.5|NULL|2000-01-31 00:00:00|2024-03-29 12:30:00"},
 		{"ts + interval", call("+", tsc, ivc), "2022-01-02 10:00:00|2022-03-16 01:59:59.5|NULL|2000-01-31 00:00:00|2024-02-26 12:30:00"},
 		{"ts - ts", call("-", tsc, lit("2022-01-01", tTs)), "10:00:00|73 days 23:59:59.5|NULL|-8037 days|789 days 12:30:00"},
 		{"month end clamp", call("+", dtc, lit("1 mon", tIv)), "2022-02-28 00:00:00|2020-03-29 00:00:00|NULL|2000-01-31 00:00:00|2024-03-29 00:00:00"},
@@ -492,6 +495,7 @@ func TestOffsetArrays(t *testing.T) {
 		{call("not", blc), "t|NULL|f|t"},
 		{&planner.IsNull{X: i8c}, "f|f|t|f"},
 		{cast(i4c, tI8), "2|NULL|-5|0"},
+		{call("-", tsc, lit("4 seconds", tIv)), "2022-03-15 23:59:55.5|NULL|1999-12-30 23:59:56|2024-02-29 12:29:56"},
 	} {
 		got, err := Eval(env, tc.e, s)
 		if err != nil {

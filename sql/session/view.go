@@ -247,7 +247,8 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	for i, k := range rel.PrimaryKey {
 		key[i] = rel.Columns[k].Name
 	}
-	result, err := e.store.CreateTable(ctx, widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key})
+	result, err := e.store.CreateTable(ctx, widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key,
+		AppendOnly: appendOnlyResult(vp)})
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +293,16 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	e.jobs[rel.Name] = job
 	job.start()
 	return job, nil
+}
+
+// appendOnlyResult reports whether a view only ever adds rows to its
+// result, keyed by (epoch, sequence): an incremental view without
+// aggregation, top-N or NULL-padded outer-join rows. Its table then keeps
+// rows in chunks (widecol's append-only tables), a key per epoch rather
+// than per row.
+func appendOnlyResult(vp *planner.ViewPlan) bool {
+	return vp.Mode == planner.Incremental && vp.Agg == nil && vp.TopN == nil &&
+		(vp.Join == nil || vp.Join.Kind == planner.InnerJoin)
 }
 
 func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
@@ -912,6 +923,10 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 	defer releaseAll(res)
 	var seq, n int64
 	visible := len(j.rel.Columns) - 2
+	// The epoch's rows go to the store in one Append: one chunk when
+	// the view's table is append-only.
+	var out []arrow.RecordBatch
+	defer func() { releaseAll(out) }()
 	for _, b := range res {
 		rows := int(b.NumRows())
 		if rows == 0 {
@@ -936,15 +951,15 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 		eb.Release()
 		sb.Release()
 		cols := append(append([]arrow.Array(nil), b.Columns()[:visible]...), ea, sa)
-		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(rows))
+		out = append(out, array.NewRecordBatch(j.rel.Schema(), cols, int64(rows)))
 		ea.Release()
 		sa.Release()
-		err := batch.Upsert(j.result, rec, nil)
-		rec.Release()
-		if err != nil {
+		n += int64(rows)
+	}
+	if len(out) > 0 {
+		if err := batch.Append(j.result, out...); err != nil {
 			return 0, err
 		}
-		n += int64(rows)
 	}
 	return n, nil
 }
@@ -983,7 +998,7 @@ func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st
 		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(len(idx)))
 		ea.Release()
 		sa.Release()
-		err = batch.Upsert(j.result, rec, nil)
+		err = batch.Append(j.result, rec)
 		rec.Release()
 		n += int64(len(idx))
 		return err

@@ -1,0 +1,249 @@
+package widecol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"reflect"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+func chunkSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "v", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "e", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "q", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+}
+
+func chunkSpecs(name string) (TableSpec, TableSpec) {
+	spec := TableSpec{Keyspace: "ks", Name: name, Schema: chunkSchema(), PartitionKey: []string{"e"}, Clustering: []ClusteringColumn{{Name: "q"}}}
+	ao := spec
+	ao.Name += "_ao"
+	ao.AppendOnly = true
+	return spec, ao
+}
+
+// appendRows makes epochs of rows with ascending (e, q) keys.
+func chunkRows(rng *rand.Rand, epoch int64, n int) [][]any {
+	rows := make([][]any, n)
+	for i := range rows {
+		var s, v any
+		if rng.Intn(5) > 0 {
+			s = fmt.Sprintf("r%d", rng.Intn(50))
+		}
+		if rng.Intn(5) > 0 {
+			v = float64(rng.Intn(100))
+		}
+		rows[i] = []any{s, v, epoch, int64(i)}
+	}
+	return rows
+}
+
+// TestAppendOnlyMatchesRowTable writes the same rows to an append-only
+// table and to an ordinary one and checks that scans with ranges,
+// projections and predicates, and point reads, agree.
+func TestAppendOnlyMatchesRowTable(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	s := openTest(t, fs, nil)
+	mem := checkedAlloc(t)
+	spec, aoSpec := chunkSpecs("t")
+	rt, err := s.CreateTable(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := s.CreateTable(ctx, aoSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	for epoch := int64(1); epoch <= 6; epoch++ {
+		rows := chunkRows(rng, epoch, rng.Intn(300)+1)
+		// Several records per Append, split at random points.
+		var recs []arrow.RecordBatch
+		for lo := 0; lo < len(rows); {
+			hi := min(len(rows), lo+rng.Intn(120)+1)
+			recs = append(recs, makeRecord(t, mem, at.Schema, rows[lo:hi]))
+			lo = hi
+		}
+		mustCommit(t, s, func(b *Batch) error {
+			for _, r := range recs {
+				if err := b.Upsert(rt, r, nil); err != nil {
+					return err
+				}
+			}
+			return b.Append(at, recs...)
+		})
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+	check := func(s *Store, at *Table) {
+		t.Helper()
+		ranges := []Range{
+			{},
+			{Partition: []any{int64(3)}},
+			{Partition: []any{int64(9)}},
+			{Partition: []any{int64(2)}, Lower: &Bound{Values: []any{int64(10)}, Inclusive: true}},
+			{Partition: []any{int64(4)}, Lower: &Bound{Values: []any{int64(3)}}, Upper: &Bound{Values: []any{int64(40)}}},
+			{Partition: []any{int64(5)}, Upper: &Bound{Values: []any{int64(7)}, Inclusive: true}},
+		}
+		opts := []*ReadOptions{
+			nil,
+			{Allocator: mem, BatchSize: 7},
+			{Allocator: mem, Columns: []string{"q", "s"}},
+			{Allocator: mem, Columns: []string{"v", "v"}},
+			{Allocator: mem, Filter: []Predicate{{Column: "v", Op: OpGe, Value: float64(50)}}},
+			{Allocator: mem, Columns: []string{"e", "q"}, Filter: []Predicate{{Column: "s", Op: OpIsNull}}},
+		}
+		for i, r := range ranges {
+			for j, o := range opts {
+				want := scanAll(t, s, rt, r, o)
+				got := scanAll(t, s, at, r, o)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("range %d options %d: append-only scan has %d rows, row table %d\ngot  %v\nwant %v", i, j, len(got), len(want), got, want)
+				}
+			}
+		}
+		for _, key := range [][]any{{int64(1), int64(0)}, {int64(6), int64(0)}, {int64(3), int64(5)}, {int64(2), int64(100000)}, {int64(99), int64(0)}} {
+			want, werr := s.GetRow(ctx, rt, key)
+			got, gerr := s.GetRow(ctx, at, key)
+			if errors.Is(werr, ErrNotFound) != errors.Is(gerr, ErrNotFound) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("get %v: append-only %v %v, row table %v %v", key, got, gerr, want, werr)
+			}
+		}
+	}
+	check(s, at)
+	// The table stays append-only after a restart.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, fs, nil)
+	defer s.Close()
+	if at, err = s.Table("ks", "t_ao"); err != nil || !at.AppendOnly {
+		t.Fatalf("reopened table: %v, append-only %v", err, at != nil && at.AppendOnly)
+	}
+	if rt, err = s.Table("ks", "t"); err != nil || rt.AppendOnly {
+		t.Fatalf("reopened row table: %v", err)
+	}
+	check(s, at)
+}
+
+func TestAppendOnlyRefusals(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	mem := memory.NewGoAllocator()
+	_, aoSpec := chunkSpecs("t")
+	at, err := s.CreateTable(ctx, aoSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := makeRecord(t, mem, at.Schema, [][]any{{"a", 1.0, int64(1), int64(0)}})
+	defer rec.Release()
+	mustCommit(t, s, func(b *Batch) error { return b.Append(at, rec) })
+	partial := rec.NewSlice(0, 1)
+	defer partial.Release()
+	ops := map[string]func(b *Batch) error{
+		"delete row":   func(b *Batch) error { return b.DeleteRow(at, []any{int64(1), int64(0)}) },
+		"delete":       func(b *Batch) error { return b.Delete(at, rec) },
+		"upsert row":   func(b *Batch) error { return b.UpsertRow(at, Row{"e": int64(2), "q": int64(0)}, nil) },
+		"delete range": func(b *Batch) error { return b.DeleteRange(at, Range{Partition: []any{int64(1)}}) },
+	}
+	for name, op := range ops {
+		b := s.NewBatch()
+		err := op(b)
+		if !errors.Is(err, ErrAppendOnly) {
+			t.Errorf("%s: got %v, want ErrAppendOnly", name, err)
+		}
+		if cerr := b.Commit(ctx); !errors.Is(cerr, ErrAppendOnly) {
+			t.Errorf("%s: commit of a poisoned batch: %v", name, cerr)
+		}
+		b.Close()
+	}
+	// A record without every column, in order, is a schema mismatch.
+	sub := makeRecord(t, mem, arrow.NewSchema([]arrow.Field{{Name: "e", Type: arrow.PrimitiveTypes.Int64}, {Name: "q", Type: arrow.PrimitiveTypes.Int64}}, nil),
+		[][]any{{int64(2), int64(0)}})
+	defer sub.Release()
+	b := s.NewBatch()
+	if err := b.Upsert(at, sub, nil); !errors.Is(err, ErrSchemaMismatch) {
+		t.Errorf("partial upsert: %v", err)
+	}
+	b.Close()
+	if _, err := s.CreateTable(ctx, TableSpec{Keyspace: "ks", Name: "ttl", Schema: chunkSchema(), PartitionKey: []string{"e"}, AppendOnly: true, TTL: 1e9}); err == nil {
+		t.Error("an append-only table with a TTL was created")
+	}
+	// Nothing refused was written; deleting all rows works.
+	if rows := scanAll(t, s, at, Range{}, nil); len(rows) != 1 {
+		t.Fatalf("rows after refusals: %v", rows)
+	}
+	mustCommit(t, s, func(b *Batch) error { return b.DeleteRange(at, Range{}) })
+	if rows := scanAll(t, s, at, Range{}, nil); len(rows) != 0 {
+		t.Fatalf("rows after delete of all: %v", rows)
+	}
+}
+
+// TestAppendOnlyLargeAppend checks that an Append beyond maxChunkRows is
+// split into chunks that read back whole.
+func TestAppendOnlyLargeAppend(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	mem := checkedAlloc(t)
+	_, aoSpec := chunkSpecs("big")
+	at, err := s.CreateTable(ctx, aoSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := maxChunkRows*2 + 17
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{nil, float64(i), int64(1), int64(i)}
+	}
+	rec := makeRecord(t, mem, at.Schema, rows)
+	mustCommit(t, s, func(b *Batch) error { return b.Append(at, rec) })
+	rec.Release()
+	got := scanAll(t, s, at, Range{}, &ReadOptions{Allocator: mem, Columns: []string{"q"}, BatchSize: 5000})
+	if len(got) != n {
+		t.Fatalf("%d rows, want %d", len(got), n)
+	}
+	for i, r := range got {
+		if r[0] != int64(i) {
+			t.Fatalf("row %d is %v", i, r)
+		}
+	}
+	row, err := s.GetRow(ctx, at, []any{int64(1), int64(maxChunkRows + 3)})
+	if err != nil || row["v"] != float64(maxChunkRows+3) {
+		t.Fatalf("get across chunks: %v %v", row, err)
+	}
+}
+
+func TestAppendOnlyCorruptChunk(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	_, aoSpec := chunkSpecs("c")
+	at, err := s.CreateTable(ctx, aoSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := append(append([]byte(nil), at.prefix...), 0x01)
+	if err := s.db.Set(key, []byte{chunkFormat, 1, 2, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.Scan(ctx, at, Range{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if _, err := it.Next(ctx); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("scan of a corrupt chunk: %v", err)
+	}
+}
