@@ -855,6 +855,8 @@ func exprName(e ast.Expr) string {
 	switch x := e.(type) {
 	case *ast.ColumnRef:
 		return x.Column
+	case *ast.Subscript:
+		return exprName(x.X)
 	case *ast.Func:
 		switch x.Name {
 		case "extract", "date_part":
@@ -898,6 +900,12 @@ func exprName(e ast.Expr) string {
 			return strings.Fields(t.String())[0]
 		}
 	case *ast.Case:
+		// Postgres names a CASE after its ELSE when that is a column or
+		// a function call.
+		switch x.Else.(type) {
+		case *ast.ColumnRef, *ast.Func, *ast.Subscript:
+			return exprName(x.Else)
+		}
 		return "case"
 	case *ast.Exists:
 		return "exists"

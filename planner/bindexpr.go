@@ -54,6 +54,9 @@ func walkAST(x ast.Expr, fn func(ast.Expr) bool) {
 		walkAST(e.R, fn)
 	case *ast.IsNull:
 		walkAST(e.X, fn)
+	case *ast.Subscript:
+		walkAST(e.X, fn)
+		walkAST(e.Index, fn)
 	case *ast.IsBool:
 		walkAST(e.X, fn)
 	case *ast.IsDistinct:
@@ -169,6 +172,9 @@ func (b *Binder) bindExpr(x ast.Expr, sc *scope, st *selectState) (Expr, error) 
 		}
 		return b.call(op, []Expr{l, r})
 	case *ast.IsNull:
+		if f, ok := regexpMatchCall(e.X); ok {
+			return b.bindRegexpMatchNull(f, e.Not, sc, st)
+		}
 		arg, err := b.bindExpr(e.X, sc, st)
 		if err != nil {
 			return nil, err
@@ -334,6 +340,8 @@ func (b *Binder) bindExpr(x ast.Expr, sc *scope, st *selectState) (Expr, error) 
 		return b.explicitCast(xv, t)
 	case *ast.Func:
 		return b.bindFunc(e, sc, st)
+	case *ast.Subscript:
+		return b.bindSubscript(e, sc, st)
 	case *ast.Subquery:
 		n, cols, corr, err := b.bindSubquery(e.Query, sc)
 		if err != nil {
@@ -912,6 +920,9 @@ func (b *Binder) bindFunc(e *ast.Func, sc *scope, st *selectState) (Expr, error)
 	}
 	if x, ok, err := b.userCall(name, args); ok || err != nil {
 		return x, err
+	}
+	if _, ok := arrayFuncs[name]; ok {
+		return nil, arrayFuncError(name)
 	}
 	switch name {
 	case "coalesce":

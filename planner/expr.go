@@ -176,6 +176,9 @@ func (e *Call) String() string {
 			return "(" + args[0] + " " + e.Fn.Name + " " + args[1] + ")"
 		}
 	}
+	if e.Fn.Name == RegexpMatchElem && len(args) > 2 {
+		return "(regexp_match(" + strings.Join(args[:len(args)-1], ", ") + "))[" + args[len(args)-1] + "]"
+	}
 	return e.Fn.Name + "(" + strings.Join(args, ", ") + ")"
 }
 
