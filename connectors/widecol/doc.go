@@ -21,6 +21,13 @@
 // catalog) live under 0x00. A data directory written with another
 // FormatVersion is refused with ErrIncompatibleFormat.
 //
+// An append-only table (TableSpec.AppendOnly, used for view results that
+// never retract) keeps one Pebble key per chunk of rows instead: the key
+// of the chunk's first row, and a value holding the rows column by column
+// (chunk.go). Values of 4 KiB and more (chunks, operator state blobs) are
+// separated into Pebble blob files at flush, so compactions move
+// references rather than rewriting the bytes.
+//
 // # Writes
 //
 // A Batch collects upserts and deletes over any number of tables and

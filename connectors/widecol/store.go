@@ -125,6 +125,12 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             o.Logger,
 	}
+	// Large values (append-only chunks, join state) go to blob files
+	// once, at flush; compactions then move references, not bytes.
+	po.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{Enabled: true, MinimumSize: 4 << 10, MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge: time.Minute, TargetGarbageRatio: 0.3}
+	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("widecol: open %s: %w", dir, err)
