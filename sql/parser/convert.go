@@ -957,12 +957,12 @@ func (c *converter) funcCall(e *tast.FuncCallExpr) (ast.Expr, error) {
 				return &ast.Func{Name: "extract", Args: []ast.Expr{&ast.Literal{Kind: ast.LitString, Val: field}, x}}, nil
 			}
 		}
-	case fnConcat:
+	case fnConcat, fnMod:
 		xs, err := c.exprs(args)
 		if err != nil {
 			return nil, err
 		}
-		return &ast.Func{Name: "concat", Args: xs}, nil
+		return &ast.Func{Name: strings.TrimPrefix(name, "sqld__fn_"), Args: xs}, nil
 	case "concat":
 		// TiDB's spelling of ||.
 		xs, err := c.exprs(args)

@@ -24,6 +24,7 @@ const (
 	fnSubscript  = "sqld__subscript" // (x, index): x[index]
 	fnExtract    = "sqld__extract"   // ('field', x)
 	fnConcat     = "sqld__fn_concat" // a user's concat(...): TiDB's || is concat too
+	fnMod        = "sqld__fn_mod"    // a user's mod(a, b): TiDB makes it the % operator
 	fnAgg        = "sqld__agg"       // (call, 'd'|'', sqld__ord...)
 	fnOrd        = "sqld__ord"       // (x, 'flags'): d desc, f nulls first, l nulls last
 	fnFilter     = "sqld__filter"    // (call, cond)
@@ -848,6 +849,8 @@ func (r *rewriter) maybeCall(k, hi int) (int, error) {
 		fname = quoteIdent(name)
 	} else if name == "concat" {
 		fname = fnConcat
+	} else if name == "mod" {
+		fname = fnMod
 	}
 	r.emit(k, fname, "(")
 	if distinct && !wrap {
