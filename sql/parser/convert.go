@@ -928,6 +928,12 @@ func (c *converter) funcCall(e *tast.FuncCallExpr) (ast.Expr, error) {
 				return &ast.Literal{Kind: ast.LitFloat, Val: s}, nil
 			}
 		}
+	case fnNumeric:
+		if len(args) == 1 {
+			if s, ok := stringValue(args[0]); ok {
+				return &ast.Literal{Kind: ast.LitNumeric, Val: s}, nil
+			}
+		}
 	case fnArray:
 		xs, err := c.exprs(args)
 		if err != nil {

@@ -20,6 +20,7 @@ const (
 	fnBool       = "sqld__bool"      // (1|0)
 	fnParam      = "sqld__param"     // (n)
 	fnFloat      = "sqld__float"     // ('1e5')
+	fnNumeric    = "sqld__numeric"   // ('123...'): a number too long for TiDB's decimals
 	fnArray      = "sqld__array"     // (elems...)
 	fnSubscript  = "sqld__subscript" // (x, index): x[index]
 	fnExtract    = "sqld__extract"   // ('field', x)
@@ -285,6 +286,10 @@ func (r *rewriter) runLevel(lo, hi int, call bool, st level) error {
 		case tkNumber:
 			if strings.ContainsAny(t.val, "eE") {
 				r.emit(k, fnFloat, "(", quoteString(t.val), ")")
+			} else if len(t.val) > 30 {
+				// Longer than any int64 or decimal(38): TiDB's decimal
+				// parser is not used for it.
+				r.emit(k, fnNumeric, "(", quoteString(t.val), ")")
 			} else {
 				r.emit(k, t.val)
 			}
