@@ -84,6 +84,20 @@ type ViewPlan struct {
 	// TopN, for an incremental top-N view, ranks Input's rows; Post reads
 	// its kept rows (TopN.Rel).
 	TopN *TopNPlan
+
+	// Distincts are the count(DISTINCT x) aggregates of an incremental
+	// aggregation. The job keeps the values each group has seen and
+	// counts new ones into the partial's Slot. DistinctIn computes them
+	// from the aggregation's input: the group keys, then per entry of
+	// Distincts its argument and its filter (true without FILTER).
+	Distincts  []DistinctAgg
+	DistinctIn Node
+}
+
+// DistinctAgg is a count(DISTINCT x) kept by remembering values.
+type DistinctAgg struct {
+	Slot int     // the partial (an index of Agg.Aggs) holding the count
+	Call AggCall // the query's call, for EXPLAIN
 }
 
 // topNInput returns the incremental plan of a top-N's input (a stream's
@@ -329,8 +343,11 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		default:
 			return fmt.Sprintf("aggregate %s is maintained by recomputation", a.Agg.Name)
 		}
-		if a.Distinct || len(a.OrderBy) > 0 {
-			return "DISTINCT and ordered aggregates are maintained by recomputation"
+		if len(a.OrderBy) > 0 {
+			return "ordered aggregates are maintained by recomputation"
+		}
+		if a.Distinct && (a.Agg.Name == "sum" || a.Agg.Name == "avg" || len(a.Args) != 1) {
+			return "DISTINCT sums and averages are maintained by recomputation"
 		}
 	}
 	// Partial aggregation: avg(x) becomes sum(x) and count(x).
@@ -338,7 +355,34 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 	for _, g := range agg.Cols[:len(agg.GroupBy)] {
 		part.Cols = append(part.Cols, g)
 	}
+	var distinctIn *Project
 	for _, a := range agg.Aggs {
+		if a.Distinct && (a.Agg.Name == "min" || a.Agg.Name == "max") {
+			a.Distinct = false // the same without DISTINCT
+		}
+		if a.Distinct {
+			// count(DISTINCT x): the job keeps each group's values seen
+			// and counts the new ones into this slot, which the
+			// partial aggregation leaves at zero.
+			if distinctIn == nil {
+				distinctIn = &Project{Input: agg.Input}
+				for i, g := range agg.GroupBy {
+					distinctIn.Exprs = append(distinctIn.Exprs, g)
+					distinctIn.Cols = append(distinctIn.Cols, Column{Name: fmt.Sprintf("_k%d", i), Type: g.Type()})
+				}
+			}
+			var filter Expr = &Const{Val: true, Typ: catalog.TypeBool}
+			if a.Filter != nil {
+				filter = a.Filter
+			}
+			vp.Distincts = append(vp.Distincts, DistinctAgg{Slot: len(part.Aggs), Call: a})
+			distinctIn.Exprs = append(distinctIn.Exprs, a.Args[0], filter)
+			distinctIn.Cols = append(distinctIn.Cols, Column{Name: "_v", Type: a.Args[0].Type()}, Column{Name: "_f", Type: catalog.TypeBool})
+			vp.Partials = append(vp.Partials, []int{len(part.Aggs)})
+			part.Aggs = append(part.Aggs, AggCall{Agg: a.Agg, Args: a.Args, Filter: &Const{Val: false, Typ: catalog.TypeBool}})
+			part.Cols = append(part.Cols, Column{Name: a.Agg.Name, Type: a.Agg.Ret})
+			continue
+		}
 		if a.Agg.Name != "avg" {
 			vp.Partials = append(vp.Partials, []int{len(part.Aggs)})
 			part.Aggs = append(part.Aggs, a)
@@ -380,6 +424,9 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		}
 	}
 	vp.Agg = part
+	if distinctIn != nil {
+		vp.DistinctIn = distinctIn
+	}
 	aggRel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
 	for _, c := range agg.Cols {
 		aggRel.Columns = append(aggRel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
@@ -483,6 +530,17 @@ func ExplainView(vp *ViewPlan) string {
 	sb.WriteString(indentLines(Explain(vp.Post), "    "))
 	sb.WriteString("\n  MergeGroupState (state kept per group)\n")
 	sb.WriteString(indentLines(Explain(vp.Agg), "    "))
+	if vp.DistinctIn != nil {
+		calls := make([]string, len(vp.Distincts))
+		for i, d := range vp.Distincts {
+			calls[i] = fmt.Sprintf("count(DISTINCT %s)", d.Call.Args[0])
+			if d.Call.Filter != nil {
+				calls[i] += fmt.Sprintf(" FILTER (WHERE %s)", d.Call.Filter)
+			}
+		}
+		fmt.Fprintf(&sb, "\n  DistinctValues (values seen kept per group) for %s\n", strings.Join(calls, ", "))
+		sb.WriteString(indentLines(Explain(vp.DistinctIn), "    "))
+	}
 	return sb.String()
 }
 

@@ -85,6 +85,9 @@ type viewJob struct {
 	plan   *planner.ViewPlan
 	result *widecol.Table
 	state  *widecol.Table // incremental aggregation state, or nil
+	// distinct holds the values seen by count(DISTINCT) aggregates
+	// (opened on first use).
+	distinct *widecol.Table
 
 	// task is the id of the job's current task; attempt counts restarts.
 	task    string
@@ -124,6 +127,9 @@ type groupState struct {
 	partials []any
 	// stored reports whether the state table holds the group.
 	stored bool
+	// distinct holds, per count(DISTINCT) of the plan, the encoded
+	// values the group has seen (nil until it has seen one).
+	distinct []map[string]struct{}
 }
 
 // viewTables returns the store table names of a view.
@@ -261,6 +267,12 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	} else if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
 		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
+			return nil, err
+		}
+	}
+	if len(vp.Distincts) > 0 {
+		if _, err := e.store.CreateTable(ctx, distinctSpec(rel)); err != nil {
+			e.dropViewTables(ctx, rel)
 			return nil, err
 		}
 	}
@@ -572,7 +584,7 @@ func (j *viewJob) loadState(ctx context.Context) error {
 	for {
 		b, err := it.Next(ctx)
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
@@ -593,6 +605,10 @@ func (j *viewJob) loadState(ctx context.Context) error {
 		}
 		b.Release()
 	}
+	if j.plan.DistinctIn != nil {
+		return j.loadDistinct(ctx)
+	}
+	return nil
 }
 
 // step runs one epoch if there is new input; it reports whether it did.
@@ -1183,6 +1199,11 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			}
 		}
 	}
+	if vp.DistinctIn != nil {
+		if err := j.applyDistinct(ctx, batch, st, wmBefore); err != nil {
+			return 0, 0, err
+		}
+	}
 	// Windows the new watermark closes, in the order of their ends.
 	closed := map[string]*groupState{}
 	var closedOrder []string
@@ -1217,6 +1238,9 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 				return 0, 0, err
 			}
 		}
+		if err := j.freeDistinct(batch, k, g); err != nil {
+			return 0, 0, err
+		}
 		delete(j.groups, k)
 	}
 	if len(emit) == 0 && len(direct) == 0 {
@@ -1234,7 +1258,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 // division done per group) or no window.
 func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64) ([]arrow.RecordBatch, [][]bool, error) {
 	vp := j.plan
-	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark {
+	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark || vp.DistinctIn != nil {
 		return nil, nil, nil
 	}
 	for _, idx := range vp.Partials {
