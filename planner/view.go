@@ -78,6 +78,10 @@ type ViewPlan struct {
 	// Join, for an incremental view over a join of two streams, is the
 	// join; Source is then its Joined relation of output pairs.
 	Join *JoinPlan
+	// TableJoin, for an incremental view over a join of a stream with a
+	// table or a view, is the join; Source is the stream and Input reads
+	// the joined rows (TableJoin.Joined), their key columns last.
+	TableJoin *TableJoinPlan
 	// Lookups are the tables of lookup joins (FOR SYSTEM_TIME AS OF
 	// PROCTIME()) in Input, read from the store as of each epoch.
 	Lookups []*catalog.Relation
@@ -158,6 +162,13 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	if jp, rewritten := joinShape(q.Plan); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
 			vp.Join, root = jp, rewritten
+		}
+	}
+	if vp.Join == nil && !q.EmitOnWindowClose {
+		if tj, rewritten := tableJoinShape(q.Plan); tj != nil {
+			vp.Mode, vp.TableJoin, vp.Source, vp.Input = Incremental, tj, tj.Stream.Source, rewritten
+			vp.Notices = append(vp.Notices, fmt.Sprintf("the join keeps every row of stream %s by join key, to join it again when %s changes: its state grows without bound", tj.Stream.Source.Name, tj.Table.Source.Name))
+			return vp, nil
 		}
 	}
 	if tp, post, _ := topNShape(root); tp != nil {
@@ -493,6 +504,12 @@ func ExplainView(vp *ViewPlan) string {
 		fmt.Fprintf(&sb, "StreamingView mode=recompute (%s)\n", vp.Why)
 		fmt.Fprintf(&sb, "  on change of: %s\n", strings.Join(vp.Query.Relations, ", "))
 		sb.WriteString(indentLines(Explain(vp.Query.Plan), "  "))
+		return sb.String()
+	}
+	if vp.TableJoin != nil {
+		explainTableJoin(&sb, vp.TableJoin)
+		sb.WriteString("  Upsert rows keyed by (join key, stream row, table row)\n")
+		sb.WriteString(indentLines(Explain(vp.Input), "    "))
 		return sb.String()
 	}
 	if vp.Join != nil {

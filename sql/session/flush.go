@@ -73,6 +73,13 @@ func (j *viewJob) caughtUp(t *flushTargets) bool {
 			}
 			base += len(ends)
 		}
+		if tj := j.plan.TableJoin; tj != nil {
+			// The joined table's or view's changes too.
+			name := tj.Table.Source.Name
+			if target, ok := t.pos[name]; ok && j.seen[name] < target {
+				return false
+			}
+		}
 		return true
 	}
 	if j.epoch == 0 {

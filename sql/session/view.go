@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"sort"
@@ -88,6 +89,10 @@ type viewJob struct {
 	// distinct holds the values seen by count(DISTINCT) aggregates
 	// (opened on first use).
 	distinct *widecol.Table
+	// tj is a table join's state (nil until read); tjCheck asks the
+	// next epoch to compare the table side with it.
+	tj      *tableJoinState
+	tjCheck bool
 
 	// task is the id of the job's current task; attempt counts restarts.
 	task    string
@@ -185,6 +190,10 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	switch {
 	case vp.Mode == planner.Recompute:
 		keyCols = []catalog.Column{{Name: "_h", Type: catalog.TypeInt8}, {Name: "_n", Type: catalog.TypeInt8}}
+	case vp.TableJoin != nil:
+		for _, c := range vp.TableJoin.Joined.Columns[len(vp.TableJoin.Joined.Columns)-4:] {
+			keyCols = append(keyCols, catalog.Column{Name: c.Name, Type: c.Type})
+		}
 	case vp.TopN != nil:
 		for i, p := range vp.TopN.Call.PartitionBy {
 			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: p.Type()})
@@ -253,10 +262,27 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	for i, k := range rel.PrimaryKey {
 		key[i] = rel.Columns[k].Name
 	}
-	result, err := e.store.CreateTable(ctx, widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key,
-		AppendOnly: appendOnlyResult(vp)})
+	spec := widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key,
+		AppendOnly: appendOnlyResult(vp)}
+	if vp.TableJoin != nil {
+		// A join key's rows are one partition, replaced when the key's
+		// table rows change.
+		spec.PartitionKey = key[:1]
+		for _, c := range key[1:] {
+			spec.Clustering = append(spec.Clustering, widecol.ClusteringColumn{Name: c})
+		}
+	}
+	result, err := e.store.CreateTable(ctx, spec)
 	if err != nil {
 		return nil, err
+	}
+	if vp.TableJoin != nil {
+		for _, ts := range tableJoinSpecs(rel, vp.TableJoin) {
+			if _, err := e.store.CreateTable(ctx, ts); err != nil {
+				e.dropViewTables(ctx, rel)
+				return nil, err
+			}
+		}
 	}
 	var state *widecol.Table
 	if vp.TopN != nil {
@@ -313,7 +339,7 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 // rows in chunks (widecol's append-only tables), a key per epoch rather
 // than per row.
 func appendOnlyResult(vp *planner.ViewPlan) bool {
-	return vp.Mode == planner.Incremental && vp.Agg == nil && vp.TopN == nil &&
+	return vp.Mode == planner.Incremental && vp.Agg == nil && vp.TopN == nil && vp.TableJoin == nil &&
 		(vp.Join == nil || vp.Join.Kind == planner.InnerJoin)
 }
 
@@ -518,6 +544,7 @@ func (j *viewJob) recover(ctx context.Context) error {
 	}
 	j.epoch = rec.Epoch
 	j.late = rec.Late
+	j.tj = nil // a table join's state is read again
 	if j.plan.Join != nil {
 		return j.recoverJoin(ctx, &rec)
 	}
@@ -631,6 +658,15 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	if j.plan.Join != nil {
 		return j.stepJoin(ctx, first)
 	}
+	var tableName string
+	var tableVer int64
+	if tj := j.plan.TableJoin; tj != nil {
+		// A change of the joined table or view is work too.
+		tableName = tj.Table.Source.Name
+		tableVer = j.eng.position(tableName)
+		seen, known := j.seenVersions()[tableName]
+		j.tjCheck = !known || seen != tableVer
+	}
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {
 		return false, err
@@ -659,11 +695,21 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 		}
 		idle[p] = ends[p] == st.StableOffset
 	}
-	if !more && !(first && j.epoch == 0) {
+	if !more && !(first && j.epoch == 0) && !j.tjCheck {
 		return false, nil
 	}
 	if err := j.runIncremental(ctx, starts, ends, idle); err != nil {
 		return false, err
+	}
+	if tableName != "" {
+		j.mu.Lock()
+		seen := maps.Clone(j.seen)
+		if seen == nil {
+			seen = map[string]int64{}
+		}
+		seen[tableName] = tableVer
+		j.seen = seen
+		j.mu.Unlock()
 	}
 	return more, nil
 }
@@ -868,7 +914,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	batch := e.store.NewBatch()
 	defer batch.Close()
 	var out, late int64
-	if j.plan.TopN != nil {
+	if j.plan.TableJoin != nil {
+		out, err = j.applyTableJoin(ctx, batch, st, epoch, j.tjCheck)
+	} else if j.plan.TopN != nil {
 		out, late, err = j.applyTopN(ctx, batch, st, wmBefore, wmAfter)
 	} else if j.plan.Agg == nil && j.plan.EventTime >= 0 {
 		out, late, err = j.applyRowsOnClose(ctx, batch, st, epoch, wmBefore, wmAfter)
