@@ -16,10 +16,11 @@ import (
 // joined again. The view's rows are keyed by (join key, stream row,
 // table row), so such a recomputation is one partition of its result.
 type TableJoinPlan struct {
-	// Kind is InnerJoin, or LeftJoin when the stream's rows are kept
-	// without a match (NULL-padded), whichever side of the query's join
-	// the stream is on.
-	Kind JoinKind
+	// Kind is the query's join. PadStream and PadTable tell which side's
+	// rows without a match are kept, NULL-padded (an outer join
+	// preserving the stream's rows, the table's, or both).
+	Kind                JoinKind
+	PadStream, PadTable bool
 	// StreamLeft reports whether the stream is the join's left input.
 	StreamLeft bool
 	// Stream and Table compute each side's rows (projections and filters
@@ -27,8 +28,9 @@ type TableJoinPlan struct {
 	Stream, Table JoinSide
 	// Joined is the relation of joined rows the view's plan reads: the
 	// join's columns, then the hidden row key _jk (the encoded join key),
-	// _e, _n (the stream row's epoch and number) and _t (the table row's
-	// number within its key, -1 for a NULL-padded row).
+	// _e, _n (the stream row's epoch and number, -1 for a table row
+	// without a match) and _t (the table row's number within its key, -1
+	// for a stream row without a match).
 	Joined *catalog.Relation
 }
 
@@ -92,7 +94,7 @@ func tableJoinShape(root Node) (*TableJoinPlan, Node) {
 	ls, _ := sideScan(join.Left)
 	rs, _ := sideScan(join.Right)
 	lt, rt := tableSideScan(join.Left), tableSideScan(join.Right)
-	tp := &TableJoinPlan{Kind: InnerJoin}
+	tp := &TableJoinPlan{Kind: join.Kind}
 	var streamNode, tableNode Node
 	var streamKeys, tableKeys []Expr
 	switch {
@@ -104,13 +106,21 @@ func tableJoinShape(root Node) (*TableJoinPlan, Node) {
 	default:
 		return nil, nil
 	}
-	switch {
-	case join.Kind == InnerJoin:
-	case join.Kind == LeftJoin && tp.StreamLeft && join.Cond == nil,
-		join.Kind == RightJoin && !tp.StreamLeft && join.Cond == nil:
-		tp.Kind = LeftJoin
+	padLeft := join.Kind == LeftJoin || join.Kind == FullJoin
+	padRight := join.Kind == RightJoin || join.Kind == FullJoin
+	switch join.Kind {
+	case InnerJoin, LeftJoin, RightJoin, FullJoin:
 	default:
 		return nil, nil
+	}
+	if join.Kind != InnerJoin && join.Cond != nil {
+		// Which rows go unmatched is decided by the keys alone.
+		return nil, nil
+	}
+	if tp.StreamLeft {
+		tp.PadStream, tp.PadTable = padLeft, padRight
+	} else {
+		tp.PadStream, tp.PadTable = padRight, padLeft
 	}
 	for i := range join.LeftKeys {
 		a, b := join.LeftKeys[i].Type(), join.RightKeys[i].Type()
@@ -158,9 +168,15 @@ func hasDistinct(n Node) bool {
 }
 
 func explainTableJoin(sb *strings.Builder, tp *TableJoinPlan) {
+	// Named as "stream JOIN table", whichever side the query wrote first.
 	kind := ""
-	if tp.Kind == LeftJoin {
+	switch {
+	case tp.PadStream && tp.PadTable:
+		kind = "full "
+	case tp.PadStream:
 		kind = "left "
+	case tp.PadTable:
+		kind = "right "
 	}
 	fmt.Fprintf(sb, "StreamingView mode=incremental %sjoin of stream %s with %s %s (new stream rows probe the %s's rows kept by key; a change of %s recomputes the rows of the keys it changes)\n",
 		kind, tp.Stream.Source.Name, tp.Table.Source.Kind, tp.Table.Source.Name, tp.Table.Source.Kind, tp.Table.Source.Name)

@@ -62,12 +62,14 @@ type tableJoinState struct {
 	// same rows encoded, sorted, to compare with the table's current rows.
 	rows map[string][][]any
 	enc  map[string][]string
+	// hasStream caches join keys known to have kept stream rows.
+	hasStream map[string]bool
 }
 
 // loadTableJoin opens the state tables and reads the table side's rows.
 func (j *viewJob) loadTableJoin(ctx context.Context) (*tableJoinState, error) {
 	e := j.eng
-	st := &tableJoinState{rows: map[string][][]any{}, enc: map[string][]string{}}
+	st := &tableJoinState{rows: map[string][][]any{}, enc: map[string][]string{}, hasStream: map[string]bool{}}
 	var err error
 	if st.sside, err = e.store.Table(keyspaceData, viewSSideTable(j.rel)); err != nil {
 		return nil, err
@@ -207,8 +209,22 @@ func (o *tableJoinOut) join(key string, epoch, n int64, s []any, trows [][]any) 
 			return err
 		}
 	}
-	if len(trows) == 0 && o.tj.Kind == planner.LeftJoin {
+	if len(trows) == 0 && o.tj.PadStream {
 		return o.add(key, epoch, n, s, nil, -1)
+	}
+	return nil
+}
+
+// pads adds the NULL-padded rows of a key's table rows, which no stream
+// row matches.
+func (o *tableJoinOut) pads(key string, trows [][]any) error {
+	if !o.tj.PadTable {
+		return nil
+	}
+	for i, t := range trows {
+		if err := o.add(key, -1, -1, nil, t, int64(i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -233,6 +249,18 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 	s := j.tj
 	out := &tableJoinOut{j: j, tj: tj, bld: array.NewRecordBuilder(e.alloc, tj.Joined.Schema())}
 	defer out.bld.Release()
+	// The epoch's new stream rows.
+	rows, err := j.keyedRows(ctx, &tj.Stream, st)
+	if err != nil {
+		return 0, err
+	}
+	newKeys := map[string]bool{}
+	for _, r := range rows {
+		if r.ok {
+			newKeys[r.key] = true
+		}
+	}
+	rejoined := map[string]bool{}
 	if checkTable {
 		snap := e.store.NewSnapshot()
 		rows, err := j.keyedRows(ctx, &tj.Table, &storage{eng: e, snap: snap, mem: e.alloc})
@@ -242,7 +270,9 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 		}
 		cur := map[string][][]any{}
 		for _, r := range rows {
-			if r.ok {
+			// A row with a NULL key matches nothing; it is kept for its
+			// NULL-padded row when the table side is preserved.
+			if r.ok || tj.PadTable {
 				cur[r.key] = append(cur[r.key], r.vals)
 			}
 		}
@@ -266,20 +296,36 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 		}
 		slices.Sort(changed)
 		for _, k := range changed {
-			if err := j.rejoinKey(ctx, batch, s, out, k, cur[k]); err != nil {
+			if err := j.rejoinKey(ctx, batch, s, out, k, cur[k], newKeys[k]); err != nil {
+				return 0, err
+			}
+			rejoined[k] = true
+		}
+	}
+	sb := array.NewRecordBuilder(e.alloc, s.sside.Schema)
+	defer sb.Release()
+	// A key's first stream rows retract its table rows' NULL-padded rows.
+	fresh := map[string]bool{}
+	for _, r := range rows {
+		if !tj.PadTable || !r.ok || fresh[r.key] || rejoined[r.key] || len(s.rows[r.key]) == 0 {
+			continue
+		}
+		had, err := j.keptStreamRows(ctx, s, r.key)
+		if err != nil {
+			return 0, err
+		}
+		fresh[r.key] = true
+		if !had {
+			if err := batch.DeletePartition(j.result, []any{[]byte(r.key)}); err != nil {
 				return 0, err
 			}
 		}
 	}
-	// The epoch's new stream rows.
-	rows, err := j.keyedRows(ctx, &tj.Stream, st)
-	if err != nil {
-		return 0, err
-	}
-	sb := array.NewRecordBuilder(e.alloc, s.sside.Schema)
-	defer sb.Release()
 	for n, r := range rows {
 		if r.ok {
+			if tj.PadTable {
+				s.hasStream[r.key] = true
+			}
 			sb.Field(0).(*array.BinaryBuilder).Append([]byte(r.key))
 			sb.Field(1).(*array.Int64Builder).Append(epoch)
 			sb.Field(2).(*array.Int64Builder).Append(int64(n))
@@ -290,10 +336,16 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 			}
 		}
 		var trows [][]any
+		key := r.key
 		if r.ok {
 			trows = s.rows[r.key]
+		} else {
+			// A NULL key matches nothing, and its padded row has a
+			// partition of its own, apart from the table's rows with
+			// NULL keys (encoded keys never start with 0).
+			key = "\x00" + key
 		}
-		if err := out.join(r.key, epoch, int64(n), r.vals, trows); err != nil {
+		if err := out.join(key, epoch, int64(n), r.vals, trows); err != nil {
 			return 0, err
 		}
 	}
@@ -315,8 +367,9 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 }
 
 // rejoinKey replaces the view's rows of join key k: its table rows are
-// now trows.
-func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJoinState, out *tableJoinOut, k string, trows [][]any) error {
+// now trows. hasNew tells that the epoch brings stream rows of the key,
+// so its table rows are matched.
+func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJoinState, out *tableJoinOut, k string, trows [][]any, hasNew bool) error {
 	tj := j.plan.TableJoin
 	if err := batch.DeletePartition(j.result, []any{[]byte(k)}); err != nil {
 		return err
@@ -353,11 +406,16 @@ func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJ
 		return err
 	}
 	defer it.Close()
+	matched := false
 	for {
 		b, err := it.Next(ctx)
 		if err == io.EOF {
+			if !matched && !hasNew {
+				return out.pads(k, trows)
+			}
 			return nil
 		}
+		matched = true
 		if err != nil {
 			return err
 		}
@@ -374,6 +432,29 @@ func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJ
 		}
 		b.Release()
 	}
+}
+
+// keptStreamRows reports whether the join key k has stream rows kept
+// from earlier epochs. Keys found to have some are remembered.
+func (j *viewJob) keptStreamRows(ctx context.Context, s *tableJoinState, k string) (bool, error) {
+	if s.hasStream[k] {
+		return true, nil
+	}
+	it, err := j.eng.store.Scan(ctx, s.sside, widecol.Range{Partition: []any{[]byte(k)}}, &widecol.ReadOptions{BatchSize: 1, Columns: []string{"_e"}})
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	b, err := it.Next(ctx)
+	if err == io.EOF {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	b.Release()
+	s.hasStream[k] = true
+	return true, nil
 }
 
 // writeTableJoinRows runs the view's plan over the joined rows and
