@@ -325,6 +325,15 @@ func (b *Batch) DeleteRange(t *Table, r Range) error {
 // range deletions not counted).
 func (b *Batch) Len() int { return int(b.rows) }
 
+// Bytes returns the size of the batch's encoded writes so far, a size
+// hint for the next batch of a similar writer (NewBatchSize).
+func (b *Batch) Bytes() int {
+	if b.pb == nil {
+		return 0
+	}
+	return b.pb.Len()
+}
+
 // Commit applies the batch atomically, durably when the store syncs every
 // batch. After Commit the batch accepts no more operations; Close it.
 func (b *Batch) Commit(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -163,7 +164,31 @@ func appendBitmap(dst []byte, bits []byte, off, n int) []byte {
 	return dst
 }
 
+// chunkSize bounds the encoded size of recs.
+func chunkSize(t *Table, recs []arrow.RecordBatch) int {
+	size := 1 + binary.MaxVarintLen64
+	for _, r := range recs {
+		n := int(r.NumRows())
+		size += binary.MaxVarintLen64
+		for c, k := range t.kinds {
+			size += 1 + (n+7)/8
+			switch w := k.width(); {
+			case k == kBool:
+				size += (n + 7) / 8
+			case w > 0:
+				size += n * w
+			default:
+				offs := arrow.Int32Traits.CastFromBytes(r.Column(c).Data().Buffers()[1].Bytes())
+				off := r.Column(c).Data().Offset()
+				size += (n+1)*4 + int(offs[off+n]-offs[off])
+			}
+		}
+	}
+	return size
+}
+
 func encodeChunk(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
+	dst = slices.Grow(dst[:0], chunkSize(t, recs))
 	dst = append(dst, chunkFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(recs)))
 	for _, r := range recs {

@@ -93,6 +93,8 @@ type viewJob struct {
 	// next epoch to compare the table side with it.
 	tj      *tableJoinState
 	tjCheck bool
+	// batchHint sizes an epoch's write batch: the last one's size.
+	batchHint int
 
 	// task is the id of the job's current task; attempt counts restarts.
 	task    string
@@ -911,7 +913,7 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 		defer snap.Close()
 		st.lookup = &storage{eng: e, snap: snap, mem: e.alloc}
 	}
-	batch := e.store.NewBatch()
+	batch := e.store.NewBatchSize(j.batchHint)
 	defer batch.Close()
 	var out, late int64
 	if j.plan.TableJoin != nil {
@@ -939,6 +941,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
 		return err
 	}
+	// The next epoch's batch starts at about this one's size, rather
+	// than growing by copies.
+	j.batchHint = min(batch.Bytes(), 1<<30)
 	if err := batch.Commit(ctx); err != nil {
 		return err
 	}
