@@ -2,7 +2,6 @@ package nexmark
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -106,154 +105,146 @@ func (g *Generator) batch(kind Kind, from, to, limit int64, mem memory.Allocator
 	return nil, from
 }
 
-// eachEvent calls fn for the event numbers in [from, to) whose event id has
-// an offset in [lo, hi) within its block of totalProportion ids, stopping
-// after rows calls. It returns to, or when capped, the event number after
-// the last one visited. Whole runs of other kinds are skipped
-// arithmetically rather than event by event.
-func (g *Generator) eachEvent(from, to, rows int64, capped bool, lo, hi int64, fn func(n, e int64)) int64 {
-	if rows == 0 {
-		return to
-	}
-	n, e := from, g.EventID(from)
-	var count int64
-	for n < to {
-		off := e % totalProportion
-		if off < lo || off >= hi {
-			d := (lo - off + totalProportion) % totalProportion
-			n, e = n+d, e+d
+// runs iterates over the runs of consecutive event numbers in [from, to)
+// whose event ids have an offset in [lo, hi) within their block of
+// totalProportion ids, up to rows events in all. Each run covers event
+// numbers n..n+k-1 with event ids e..e+k-1. Runs of other kinds are
+// skipped arithmetically rather than event by event. It is a struct rather
+// than a callback so the batch loops keep their columns in registers.
+type runs struct {
+	to, rows, lo, hi int64
+	capped           bool
+	n, e, k          int64 // the current run
+	next             int64 // where the next batch continues
+}
+
+func (g *Generator) runs(from, to, rows int64, capped bool, lo, hi int64) runs {
+	return runs{to: to, rows: rows, lo: lo, hi: hi, capped: capped, n: from, e: g.EventID(from), next: to}
+}
+
+// advance moves to the next run; it returns false after the last.
+func (r *runs) advance() bool {
+	r.n, r.e, r.k = r.n+r.k, r.e+r.k, 0
+	for r.rows > 0 && r.n < r.to {
+		off := r.e % totalProportion
+		if off < r.lo || off >= r.hi {
+			d := (r.lo - off + totalProportion) % totalProportion
+			r.n, r.e = r.n+d, r.e+d
 			continue
 		}
-		end := min(to, n+hi-off)
-		for ; n < end; n, e = n+1, e+1 {
-			fn(n, e)
-			if count++; count == rows {
-				if capped {
-					return n + 1
-				}
-				return to
-			}
+		r.k = min(min(r.to, r.n+r.hi-off)-r.n, r.rows)
+		r.rows -= r.k
+		if r.rows == 0 && r.capped {
+			// Capped: next follows the last row. Otherwise it is to.
+			r.next = r.n + r.k
 		}
+		return true
 	}
-	return to
-}
-
-// stringCol is a string column builder reserved for rows values of about
-// avg bytes each.
-func stringCol(mem memory.Allocator, rows int64, avg int) *array.StringBuilder {
-	b := array.NewStringBuilder(mem)
-	b.Reserve(int(rows))
-	b.ReserveData(int(rows) * avg)
-	return b
-}
-
-func int64Col(mem memory.Allocator, rows int64) *array.Int64Builder {
-	b := array.NewInt64Builder(mem)
-	b.Reserve(int(rows))
-	return b
-}
-
-func timestampCol(mem memory.Allocator, rows int64) *array.TimestampBuilder {
-	b := array.NewTimestampBuilder(mem, timestampType)
-	b.Reserve(int(rows))
-	return b
-}
-
-// finish turns the builders into a record batch and releases them.
-func finish(schema *arrow.Schema, rows int64, bs ...array.Builder) arrow.RecordBatch {
-	cols := make([]arrow.Array, len(bs))
-	for i, b := range bs {
-		cols[i] = b.NewArray()
-		b.Release()
-	}
-	rec := array.NewRecordBatch(schema, cols, rows)
-	for _, c := range cols {
-		c.Release()
-	}
-	return rec
+	return false
 }
 
 func (g *Generator) persons(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
-		id    = int64Col(mem, rows)
-		name  = stringCol(mem, rows, 12)
-		email = stringCol(mem, rows, 17)
-		card  = stringCol(mem, rows, 19)
-		city  = stringCol(mem, rows, 9)
-		state = stringCol(mem, rows, 2)
-		dt    = timestampCol(mem, rows)
-		extra = stringCol(mem, rows, personTarget-75)
+		id    = newInt64Col(mem, rows)
+		name  = newStringCol(mem, rows, 12)
+		email = newStringCol(mem, rows, 17)
+		card  = newStringCol(mem, rows, 19)
+		city  = newStringCol(mem, rows, 9)
+		state = newStringCol(mem, rows, 2)
+		dt    = newInt64Col(mem, rows)
+		extra = newStringCol(mem, rows, personTarget-64)
 		s     scratch
-		nrows int64
+		i     int
 	)
-	next := g.eachEvent(from, to, rows, capped, 0, firstAuctionOffset, func(n, e int64) {
-		p := g.person(e, &s)
-		id.UnsafeAppend(p.id)
-		name.BinaryBuilder.Append(p.name)
-		email.BinaryBuilder.Append(p.email)
-		card.BinaryBuilder.Append(p.card)
-		city.BinaryBuilder.Append(p.city)
-		state.BinaryBuilder.Append(p.state)
-		dt.UnsafeAppend(arrow.Timestamp(g.EventTimeMicros(n)))
-		extra.BinaryBuilder.Append(p.extra)
-		nrows++
-	})
-	return finish(PersonSchema, nrows, id, name, email, card, city, state, dt, extra), next
+	r := g.runs(from, to, rows, capped, 0, firstAuctionOffset)
+	for r.advance() {
+		clk := g.clockAt(r.n)
+		for j := range r.k {
+			p := g.person(r.e+j, &s)
+			id.v[i] = p.id
+			name.add(p.name)
+			email.add(p.email)
+			card.add(p.card)
+			city.add(p.city)
+			state.add(p.state)
+			dt.v[i] = clk.next()
+			extra.add(p.extra)
+			i++
+		}
+	}
+	return record(PersonSchema, rows, id.finish(arrow.PrimitiveTypes.Int64), name.finish(), email.finish(),
+		card.finish(), city.finish(), state.finish(), dt.finish(timestampType), extra.finish()), r.next
 }
 
 func (g *Generator) auctions(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
-		id       = int64Col(mem, rows)
-		item     = stringCol(mem, rows, 14)
-		desc     = stringCol(mem, rows, 70)
-		initial  = int64Col(mem, rows)
-		reserve  = int64Col(mem, rows)
-		dt       = timestampCol(mem, rows)
-		expires  = timestampCol(mem, rows)
-		seller   = int64Col(mem, rows)
-		category = int64Col(mem, rows)
-		extra    = stringCol(mem, rows, auctionTarget-148)
-		nrows    int64
+		id       = newInt64Col(mem, rows)
+		item     = newStringCol(mem, rows, 15)
+		desc     = newStringCol(mem, rows, 71)
+		initial  = newInt64Col(mem, rows)
+		reserve  = newInt64Col(mem, rows)
+		dt       = newInt64Col(mem, rows)
+		expires  = newInt64Col(mem, rows)
+		seller   = newInt64Col(mem, rows)
+		category = newInt64Col(mem, rows)
+		extra    = newStringCol(mem, rows, auctionTarget-140)
+		i        int
 	)
-	next := g.eachEvent(from, to, rows, capped, firstAuctionOffset, firstBidOffset, func(n, e int64) {
-		a := g.auction(e)
-		ts := g.EventTimeMicros(n)
-		id.UnsafeAppend(a.id)
-		item.BinaryBuilder.Append(a.itemName)
-		desc.BinaryBuilder.Append(a.description)
-		initial.UnsafeAppend(a.initialBid)
-		reserve.UnsafeAppend(a.reserve)
-		dt.UnsafeAppend(arrow.Timestamp(ts))
-		expires.UnsafeAppend(arrow.Timestamp(ts + a.lifeMicros))
-		seller.UnsafeAppend(a.seller)
-		category.UnsafeAppend(a.category)
-		extra.BinaryBuilder.Append(a.extra)
-		nrows++
-	})
-	return finish(AuctionSchema, nrows, id, item, desc, initial, reserve, dt, expires, seller, category, extra), next
+	r := g.runs(from, to, rows, capped, firstAuctionOffset, firstBidOffset)
+	for r.advance() {
+		clk := g.clockAt(r.n)
+		for j := range r.k {
+			a := g.auction(r.e + j)
+			ts := clk.next()
+			id.v[i] = a.id
+			item.add(a.itemName)
+			desc.add(a.description)
+			initial.v[i] = a.initialBid
+			reserve.v[i] = a.reserve
+			dt.v[i] = ts
+			expires.v[i] = ts + a.lifeMicros
+			seller.v[i] = a.seller
+			category.v[i] = a.category
+			extra.add(a.extra)
+			i++
+		}
+	}
+	i64 := arrow.PrimitiveTypes.Int64
+	return record(AuctionSchema, rows, id.finish(i64), item.finish(), desc.finish(), initial.finish(i64),
+		reserve.finish(i64), dt.finish(timestampType), expires.finish(timestampType), seller.finish(i64),
+		category.finish(i64), extra.finish()), r.next
 }
 
 func (g *Generator) bids(from, to, rows int64, capped bool, mem memory.Allocator) (arrow.RecordBatch, int64) {
 	var (
-		auction = int64Col(mem, rows)
-		bidder  = int64Col(mem, rows)
-		price   = int64Col(mem, rows)
-		channel = stringCol(mem, rows, 7)
-		url     = stringCol(mem, rows, 60)
-		dt      = timestampCol(mem, rows)
-		extra   = stringCol(mem, rows, 4)
-		nrows   int64
+		auction = newInt64Col(mem, rows)
+		bidder  = newInt64Col(mem, rows)
+		price   = newInt64Col(mem, rows)
+		channel = newStringCol(mem, rows, len(hotChannels[0])+2)
+		url     = newStringCol(mem, rows, g.t.hotURLLen+2)
+		dt      = newInt64Col(mem, rows)
+		extra   = newStringCol(mem, rows, 6)
+		cache   initialBids
+		b       bidRow
+		t       = g.t
+		i       int
 	)
-	next := g.eachEvent(from, to, rows, capped, firstBidOffset, totalProportion, func(n, e int64) {
-		b := g.bid(e)
-		auction.UnsafeAppend(b.auction)
-		bidder.UnsafeAppend(b.bidder)
-		price.UnsafeAppend(b.price)
-		channel.BinaryBuilder.Append(b.channel)
-		url.BinaryBuilder.Append(b.url)
-		dt.UnsafeAppend(arrow.Timestamp(g.EventTimeMicros(n)))
-		extra.BinaryBuilder.Append(b.extra)
-		nrows++
-	})
-	return finish(BidSchema, nrows, auction, bidder, price, channel, url, dt, extra), next
+	r := g.runs(from, to, rows, capped, firstBidOffset, totalProportion)
+	for r.advance() {
+		clk := g.clockAt(r.n)
+		for j := range r.k {
+			g.bid(r.e+j, &cache, &b)
+			auction.v[i] = b.auction
+			bidder.v[i] = b.bidder
+			price.v[i] = b.price
+			channel.add(t.chans.get(b.channel))
+			url.add(t.urls.get(b.channel))
+			dt.v[i] = clk.next()
+			extra.add(b.extra)
+			i++
+		}
+	}
+	i64 := arrow.PrimitiveTypes.Int64
+	return record(BidSchema, rows, auction.finish(i64), bidder.finish(i64), price.finish(i64),
+		channel.finish(), url.finish(), dt.finish(timestampType), extra.finish()), r.next
 }

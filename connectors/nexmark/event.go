@@ -77,10 +77,11 @@ func (g *Generator) Event(n int64) Event {
 			Seller: a.seller, Category: a.category, Extra: string(a.extra),
 		}
 	case KindBid:
-		b := g.bid(e)
+		var b bidRow
+		g.bid(e, nil, &b)
 		ev.Bid = Bid{
 			Auction: b.auction, Bidder: b.bidder, Price: b.price,
-			Channel: string(b.channel), URL: string(b.url),
+			Channel: string(g.t.chans.get(b.channel)), URL: string(g.t.urls.get(b.channel)),
 			DateTime: micros(ts), Extra: string(b.extra),
 		}
 	}

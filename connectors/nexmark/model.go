@@ -46,7 +46,8 @@ type auctionRow struct {
 
 type bidRow struct {
 	auction, bidder, price int64
-	channel, url, extra    []byte
+	channel                int64 // index into tables.chans and tables.urls
+	extra                  []byte
 }
 
 // person generates the person with event id e.
@@ -82,14 +83,14 @@ func (g *Generator) person(e int64, s *scratch) personRow {
 // initialBid returns the initial bid of the auction whose PRNG is r,
 // log-uniform in [minPrice, maxPrice). It is the auction's first draw, so a
 // bid can recompute it cheaply.
-func initialBid(r *rng) int64 {
-	return int64(min(scalePow2(minPrice, uniformExp(r, log2Of1e6)), maxPrice-1))
+func (t *tables) initialBid(r *rng) int64 {
+	return int64(min(scalePow2(t.pow2, minPrice, uniformExp(r, log2Of1e6)), maxPrice-1))
 }
 
 // aboveBid returns a price log-uniform within one decade above base, capped
 // at maxPrice.
-func aboveBid(r *rng, base int64) int64 {
-	return int64(min(scalePow2(uint64(base), uniformExp(r, log2Of10)), maxPrice))
+func (t *tables) aboveBid(r *rng, base int64) int64 {
+	return int64(min(scalePow2(t.pow2, uint64(base), uniformExp(r, log2Of10)), maxPrice))
 }
 
 // auction generates the auction with event id e.
@@ -97,8 +98,8 @@ func (g *Generator) auction(e int64) auctionRow {
 	r := g.rngFor(e)
 	t := g.t
 	a := auctionRow{id: FirstAuctionID + lastAuction(e)}
-	a.initialBid = initialBid(&r)
-	a.reserve = aboveBid(&r, a.initialBid)
+	a.initialBid = t.initialBid(&r)
+	a.reserve = t.aboveBid(&r, a.initialBid)
 	lastP := lastPerson(e)
 	if r.intn(4) > 0 {
 		a.seller = FirstPersonID + hotSeller(lastP)
@@ -114,11 +115,36 @@ func (g *Generator) auction(e int64) auctionRow {
 	return a
 }
 
-// bid generates the bid with event id e.
-func (g *Generator) bid(e int64) bidRow {
+// initialBids caches the initial bids of recent auctions for one batch:
+// most bids name the hot auction or one of the newest, so a bid's price
+// rarely needs its auction's PRNG. Entries are keyed by zero-based auction
+// id plus one, so the zero value is empty.
+type initialBids struct {
+	key, val [256]int64
+}
+
+// initialBidOf returns the initial bid of the auction with zero-based id a,
+// using and filling c when it is not nil.
+func (g *Generator) initialBidOf(a int64, c *initialBids) int64 {
+	if c == nil {
+		ar := g.rngFor(auctionEvent(a))
+		return g.t.initialBid(&ar)
+	}
+	i := a & int64(len(c.key)-1)
+	if c.key[i] == a+1 {
+		return c.val[i]
+	}
+	ar := g.rngFor(auctionEvent(a))
+	v := g.t.initialBid(&ar)
+	c.key[i], c.val[i] = a+1, v
+	return v
+}
+
+// bid generates the bid with event id e into b; ib, if not nil, caches
+// initial bids across calls.
+func (g *Generator) bid(e int64, ib *initialBids, b *bidRow) {
 	r := g.rngFor(e)
 	t := g.t
-	var b bidRow
 	lastA := lastAuction(e)
 	var a int64
 	if r.intn(2) > 0 {
@@ -133,17 +159,14 @@ func (g *Generator) bid(e int64) bidRow {
 	} else {
 		b.bidder = FirstPersonID + lastP - r.intn(min(lastP+1, int64(g.cfg.ActivePeople)))
 	}
-	ar := g.rngFor(auctionEvent(a))
-	ib := initialBid(&ar)
-	b.price = aboveBid(&r, ib)
+	b.price = t.aboveBid(&r, g.initialBidOf(a, ib))
 	var c int64
 	if r.intn(coldChannelRatio) > 0 {
 		c = r.intn(int64(len(hotChannels)))
 	} else {
 		c = int64(len(hotChannels)) + r.intn(numChannels)
 	}
-	b.channel, b.url = t.chans.get(c), t.urls.get(c)
-	fixed := 3*8 + len(b.channel) + len(b.url) + 8
+	b.channel = c
+	fixed := 3*8 + t.chans.size(c) + t.urls.size(c) + 8
 	b.extra = t.randString(&r, extraLen(&r, fixed, bidTarget))
-	return b
 }

@@ -58,9 +58,9 @@ func uniformExp(r *rng, span uint64) uint64 {
 
 // scalePow2 returns about m * 2^(x/2^32), for m*2^x below 2^63 and
 // x below 2^32 * 40, interpolating linearly between table entries (relative
-// error below 1e-7).
-func scalePow2(m, x uint64) uint64 {
-	t := pow2Table()
+// error below 1e-7). t is pow2Table(), passed in so the hot path does not
+// go through the sync.OnceValue.
+func scalePow2(t *[pow2Steps + 1]uint64, m, x uint64) uint64 {
 	k := x >> 32
 	f := x & (1<<32 - 1)
 	const remBits = 32 - pow2Bits

@@ -59,6 +59,15 @@ func (t *table) get(i int64) []byte {
 	return t.data[start:t.ends[i]:t.ends[i]]
 }
 
+// size returns the length of string i.
+func (t *table) size(i int64) int {
+	var start int32
+	if i > 0 {
+		start = t.ends[i-1]
+	}
+	return int(t.ends[i] - start)
+}
+
 func (t *table) len() int64 { return int64(len(t.ends)) }
 
 // tables are the generator's precomputed strings, derived from the seed.
@@ -69,10 +78,13 @@ type tables struct {
 	states  table
 	chans   table // hot channels first, then channel-0 .. channel-9999
 	urls    table // the URL of each channel
+
+	hotURLLen int // the length of a hot channel's URL
+	pow2      *[pow2Steps + 1]uint64
 }
 
 func newTables(seedKey uint64) *tables {
-	t := &tables{}
+	t := &tables{pow2: pow2Table()}
 	r := rng{s: mix64(seedKey ^ 0x6c6574746572735f)}
 	t.letters = make([]byte, lettersLen+maxString)
 	for i := range t.letters {
@@ -111,6 +123,7 @@ func newTables(seedKey uint64) *tables {
 		t.chans.add(c)
 		addURL(-1)
 	}
+	t.hotURLLen = len(t.urls.get(0))
 	for i := range numChannels {
 		t.chans.data = append(t.chans.data, "channel-"...)
 		t.chans.data = strconv.AppendInt(t.chans.data, int64(i), 10)
