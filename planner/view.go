@@ -96,6 +96,11 @@ type ViewPlan struct {
 	// Distincts its argument and its filter (true without FILTER).
 	Distincts  []DistinctAgg
 	DistinctIn Node
+
+	// Outer, for a view aggregating an aggregation's rows, is the second
+	// aggregation; Agg is then the first, and the view's rows come from
+	// Outer.Post.
+	Outer *OuterAgg
 }
 
 // DistinctAgg is a count(DISTINCT x) kept by remembering values.
@@ -269,6 +274,15 @@ func checkBounded(n Node) error {
 // Input alone, with Input and Post made only of projections and filters
 // over one scan, and fills vp. It returns why not, or "".
 func incrementalShape(root Node, vp *ViewPlan) string {
+	if post, outer, inner := nestedShape(root); inner != nil {
+		if why := incrementalShape(inner, vp); why != "" {
+			return why
+		}
+		if vp.Outer != nil {
+			return "three levels of aggregation are maintained by recomputation"
+		}
+		return planOuter(vp, post, outer, inner)
+	}
 	var agg *Aggregate
 	var post []Node // nodes from the root down to the aggregate
 	n := root
@@ -544,7 +558,13 @@ func ExplainView(vp *ViewPlan) string {
 		return sb.String()
 	}
 	sb.WriteString("  Upsert rows keyed by group\n")
-	sb.WriteString(indentLines(Explain(vp.Post), "    "))
+	if vp.Outer != nil {
+		sb.WriteString(indentLines(Explain(vp.Outer.Post), "    "))
+		sb.WriteString("\n  RetractableGroupState (state kept per group; inner groups' changes retract their old rows)\n")
+		sb.WriteString(indentLines(Explain(vp.Outer.Agg), "    "))
+	} else {
+		sb.WriteString(indentLines(Explain(vp.Post), "    "))
+	}
 	sb.WriteString("\n  MergeGroupState (state kept per group)\n")
 	sb.WriteString(indentLines(Explain(vp.Agg), "    "))
 	if vp.DistinctIn != nil {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -95,6 +96,9 @@ type viewJob struct {
 	tjCheck bool
 	// batchHint sizes an epoch's write batch: the last one's size.
 	batchHint int
+	// outer holds a nested aggregation's outer groups; outerT their table.
+	outer  map[string]*groupState
+	outerT *widecol.Table
 
 	// task is the id of the job's current task; attempt counts restarts.
 	task    string
@@ -202,7 +206,11 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 		}
 		keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", len(keyCols)), Type: catalog.TypeInt8})
 	case vp.Agg != nil:
-		for i, g := range vp.Agg.GroupBy {
+		groupBy := vp.Agg.GroupBy
+		if vp.Outer != nil {
+			groupBy = vp.Outer.Agg.GroupBy
+		}
+		for i, g := range groupBy {
 			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: g.Type()})
 		}
 		if len(keyCols) == 0 {
@@ -295,6 +303,12 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	} else if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0) {
 		if state, err = e.store.CreateTable(ctx, stateSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
+			return nil, err
+		}
+	}
+	if vp.Outer != nil {
+		if _, err := e.store.CreateTable(ctx, outerSpec(rel, vp.Outer)); err != nil {
+			e.dropViewTables(ctx, rel)
 			return nil, err
 		}
 	}
@@ -633,6 +647,11 @@ func (j *viewJob) loadState(ctx context.Context) error {
 			j.addGroup(encodeKey(g.keys), g)
 		}
 		b.Release()
+	}
+	if j.plan.Outer != nil {
+		if err := j.loadOuter(ctx); err != nil {
+			return err
+		}
 	}
 	if j.plan.DistinctIn != nil {
 		return j.loadDistinct(ctx)
@@ -1204,6 +1223,11 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	var late int64
 	touched := map[string]*groupState{}
 	var order []string
+	// A nested aggregation retracts the old rows of the groups changed.
+	var old map[string][]any
+	if vp.Outer != nil {
+		old = map[string][]any{}
+	}
 	// Groups of windows that both open and close in this epoch need no
 	// state: their partials are final. They go to the view's rows in
 	// whole-batch operations, without the per-group state.
@@ -1229,6 +1253,9 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			}
 			k := encodeKey(keys)
 			g, ok := j.groups[k]
+			if _, seen := touched[k]; ok && !seen && old != nil {
+				old[k] = slices.Clone(g.partials)
+			}
 			if !ok {
 				g = &groupState{keys: keys, partials: make([]any, len(vp.Agg.Aggs))}
 				for a, call := range vp.Agg.Aggs {
@@ -1299,7 +1326,11 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	if len(emit) == 0 && len(direct) == 0 {
 		return 0, late, nil
 	}
-	n, err := j.writeRows(ctx, batch, st, emit, emitted, direct)
+	if vp.Outer != nil {
+		n, err := j.applyOuter(ctx, batch, order, touched, old)
+		return n, late, err
+	}
+	n, err := j.writeRows(ctx, batch, st, j.innerLevel(), emit, emitted, direct)
 	return n, late, err
 }
 
@@ -1311,7 +1342,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 // division done per group) or no window.
 func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64) ([]arrow.RecordBatch, [][]bool, error) {
 	vp := j.plan
-	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark || vp.DistinctIn != nil {
+	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark || vp.DistinctIn != nil || vp.Outer != nil {
 		return nil, nil, nil
 	}
 	for _, idx := range vp.Partials {
@@ -1407,38 +1438,18 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, clos
 
 // writeRows computes the view rows of the given groups from their state
 // and writes them; a group without a row (HAVING false) loses its row.
-func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, order []string, groups map[string]*groupState, direct []arrow.RecordBatch) (int64, error) {
-	vp := j.plan
-	nk := len(vp.Agg.GroupBy)
-	bld := array.NewRecordBuilder(j.eng.alloc, vp.AggRel.Schema())
-	defer bld.Release()
-	for _, k := range order {
-		g := groups[k]
-		for c, v := range g.keys {
-			if err := appendValue(bld.Field(c), vp.AggRel.Columns[c].Type, v); err != nil {
-				return 0, err
-			}
-		}
-		for qi, idx := range vp.Partials {
-			col := vp.AggRel.Columns[nk+qi]
-			var v any
-			if len(idx) == 1 {
-				v = g.partials[idx[0]]
-			} else {
-				var err error
-				if v, err = finalAvg(g.partials[idx[0]], g.partials[idx[1]], col.Type); err != nil {
-					return 0, err
-				}
-			}
-			if err := appendValue(bld.Field(nk+qi), col.Type, v); err != nil {
-				return 0, err
-			}
-		}
+func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, order []string, groups map[string]*groupState, direct []arrow.RecordBatch) (int64, error) {
+	nk := lvl.nk
+	aggRows, err := j.aggRows(lvl, order, groups)
+	if err != nil {
+		return 0, err
 	}
-	aggRows := bld.NewRecordBatch()
 	defer aggRows.Release()
-	st.batches[vp.AggRel] = append(append([]arrow.RecordBatch(nil), direct...), aggRows)
-	pop, err := exec.Build(j.env(st), vp.Post)
+	if st == nil {
+		st = &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}}
+	}
+	st.batches[lvl.rel] = append(append([]arrow.RecordBatch(nil), direct...), aggRows)
+	pop, err := exec.Build(j.env(st), lvl.post)
 	if err != nil {
 		return 0, err
 	}
@@ -1502,6 +1513,66 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 		}
 	}
 	return n, nil
+}
+
+// aggLevel is one aggregation of a view, as writeRows needs it: the
+// view's aggregation, or the outer one of a nested aggregation.
+type aggLevel struct {
+	nk       int
+	rel      *catalog.Relation
+	partials [][]int
+	// avg tells, for an outer aggregation, which (sum, count) pairs are
+	// averages; the others are sums. An inner pair is always an average.
+	avg  []bool
+	post planner.Node
+}
+
+func (j *viewJob) innerLevel() aggLevel {
+	vp := j.plan
+	return aggLevel{nk: len(vp.Agg.GroupBy), rel: vp.AggRel, partials: vp.Partials, post: vp.Post}
+}
+
+func (j *viewJob) outerLevel() aggLevel {
+	vo := j.plan.Outer
+	return aggLevel{nk: len(vo.Agg.GroupBy), rel: vo.AggRel, partials: vo.Partials, avg: vo.Avg, post: vo.Post}
+}
+
+// aggRows builds the level's relation rows (group keys, then each
+// aggregate's final value) of the groups in order.
+func (j *viewJob) aggRows(lvl aggLevel, order []string, groups map[string]*groupState) (arrow.RecordBatch, error) {
+	nk := lvl.nk
+	bld := array.NewRecordBuilder(j.eng.alloc, lvl.rel.Schema())
+	defer bld.Release()
+	for _, k := range order {
+		g := groups[k]
+		for c, v := range g.keys {
+			if err := appendValue(bld.Field(c), lvl.rel.Columns[c].Type, v); err != nil {
+				return nil, err
+			}
+		}
+		for qi, idx := range lvl.partials {
+			col := lvl.rel.Columns[nk+qi]
+			var v any
+			switch {
+			case len(idx) == 1:
+				v = g.partials[idx[0]]
+			case lvl.avg != nil && !lvl.avg[qi]:
+				// A sum with no values left is NULL.
+				if n, _ := g.partials[idx[1]].(int64); n > 0 {
+					v = g.partials[idx[0]]
+				}
+			default:
+				var err error
+				if v, err = finalAvg(g.partials[idx[0]], g.partials[idx[1]], col.Type); err != nil {
+					return nil, err
+				}
+			}
+			if err := appendValue(bld.Field(nk+qi), col.Type, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return bld.NewRecordBatch(), nil
 }
 
 // addGroup installs a new group, indexing it by window end.

@@ -1194,7 +1194,7 @@ func (j *viewJob) storeChunk(batch *widecol.Batch, t *widecol.Table, c *joinChun
 // dropViewTables drops the store tables of a view, those it may not have
 // included.
 func (e *Engine) dropViewTables(ctx context.Context, rel *catalog.Relation) {
-	for _, name := range []string{tableName(rel), viewStateTable(rel), viewDistinctTable(rel), viewSSideTable(rel), viewTSideTable(rel), joinTableName(rel, 0), joinTableName(rel, 1), joinPadsTable(rel)} {
+	for _, name := range []string{tableName(rel), viewStateTable(rel), viewDistinctTable(rel), viewOuterTable(rel), viewSSideTable(rel), viewTSideTable(rel), joinTableName(rel, 0), joinTableName(rel, 1), joinPadsTable(rel)} {
 		if _, err := e.store.Table(keyspaceData, name); err == nil {
 			_ = e.store.DropTable(ctx, keyspaceData, name)
 		}

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/connectors/widecol"
+	"github.com/sqld/sqld/exec"
+	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+// A nested aggregation (planner.OuterAgg) keeps the outer aggregation's
+// groups in memory and in <view>_outer, one row of partials per group.
+// Each epoch the inner groups the epoch changed give their old rows
+// (retracted: their partials subtracted) and their new rows (added); an
+// outer group whose row count drops to zero is deleted.
+
+func viewOuterTable(rel *catalog.Relation) string { return tableName(rel) + "_outer" }
+
+func outerSpec(rel *catalog.Relation, vo *planner.OuterAgg) widecol.TableSpec {
+	var fields []arrow.Field
+	var key []string
+	for i, g := range vo.Agg.GroupBy {
+		name := fmt.Sprintf("_k%d", i)
+		fields = append(fields, catalog.Field(name, g.Type(), true))
+		key = append(key, name)
+	}
+	if len(key) == 0 {
+		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
+		key = []string{"_k"}
+	}
+	for i, a := range vo.Agg.Aggs {
+		fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true))
+	}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewOuterTable(rel), Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+}
+
+// subtractPartial takes a retracted partial v off old: the inverse of
+// mergePartial for counts and sums.
+func subtractPartial(name string, old, v any) (any, error) {
+	if v == nil {
+		return old, nil
+	}
+	switch name {
+	case "count", "sum":
+		switch b := v.(type) {
+		case int64:
+			a, _ := old.(int64)
+			d := a - b
+			if (d < a) != (b > 0) {
+				return nil, pgerror.New(pgerror.CodeNumericValueOutOfRange, "bigint out of range")
+			}
+			return d, nil
+		case float64:
+			a, _ := old.(float64)
+			return a - b, nil
+		case catalog.Decimal:
+			a, ok := old.(catalog.Decimal)
+			if !ok {
+				a = catalog.Decimal{Scale: b.Scale}
+			}
+			return catalog.Decimal{Num: a.Num.Sub(b.Num), Scale: a.Scale}, nil
+		}
+	}
+	return nil, fmt.Errorf("cannot retract %s partials of %T", name, v)
+}
+
+// runLocal evaluates a plan over in-memory batches in this process.
+func (j *viewJob) runLocal(ctx context.Context, node planner.Node, st exec.Storage) ([]arrow.RecordBatch, error) {
+	op, err := exec.Build(j.env(st), node)
+	if err != nil {
+		return nil, err
+	}
+	return exec.Collect(ctx, op)
+}
+
+// applyOuter retracts the old rows of the inner groups changed this epoch
+// (old holds their partials before it; groups new this epoch have none),
+// adds their new rows, and writes the outer groups changed.
+func (j *viewJob) applyOuter(ctx context.Context, batch *widecol.Batch, order []string, touched map[string]*groupState, old map[string][]any) (int64, error) {
+	vp := j.plan
+	vo := vp.Outer
+	if j.outerT == nil {
+		if err := j.loadOuter(ctx); err != nil {
+			return 0, err
+		}
+	}
+	inner := j.innerLevel()
+	var oldOrder []string
+	oldGroups := map[string]*groupState{}
+	for _, k := range order {
+		if p, ok := old[k]; ok {
+			oldOrder = append(oldOrder, k)
+			oldGroups[k] = &groupState{keys: touched[k].keys, partials: p}
+		}
+	}
+	nk := len(vo.Agg.GroupBy)
+	changed := map[string]*groupState{}
+	var changedOrder []string
+	apply := func(order []string, groups map[string]*groupState, retract bool) error {
+		if len(order) == 0 {
+			return nil
+		}
+		rows, err := j.aggRows(inner, order, groups)
+		if err != nil {
+			return err
+		}
+		defer rows.Release()
+		parts, err := j.runLocal(ctx, vo.Agg, &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{vp.AggRel: {rows}}})
+		if err != nil {
+			return err
+		}
+		defer releaseAll(parts)
+		for _, b := range parts {
+			for i := 0; i < int(b.NumRows()); i++ {
+				keys := make([]any, nk)
+				for c := range keys {
+					keys[c] = valueAt(b.Column(c), i)
+				}
+				k := encodeKey(keys)
+				g := j.outer[k]
+				if g == nil {
+					g = &groupState{keys: keys, partials: make([]any, len(vo.Agg.Aggs))}
+					for a, call := range vo.Agg.Aggs {
+						if call.Agg.Name == "count" {
+							g.partials[a] = int64(0)
+						}
+					}
+					j.outer[k] = g
+				}
+				for a, call := range vo.Agg.Aggs {
+					v := valueAt(b.Column(nk+a), i)
+					var err error
+					if retract {
+						g.partials[a], err = subtractPartial(call.Agg.Name, g.partials[a], v)
+					} else {
+						g.partials[a], err = mergePartial(call.Agg.Name, g.partials[a], v)
+					}
+					if err != nil {
+						return err
+					}
+				}
+				if _, ok := changed[k]; !ok {
+					changed[k] = g
+					changedOrder = append(changedOrder, k)
+				}
+			}
+		}
+		return nil
+	}
+	if err := apply(oldOrder, oldGroups, true); err != nil {
+		return 0, err
+	}
+	if err := apply(order, touched, false); err != nil {
+		return 0, err
+	}
+	// Groups left without rows are deleted; the others are kept.
+	var live []string
+	sbld := array.NewRecordBuilder(j.eng.alloc, j.outerT.Schema)
+	defer sbld.Release()
+	stateRows := 0
+	for _, k := range changedOrder {
+		g := changed[k]
+		key := g.keys
+		if nk == 0 {
+			key = []any{int64(0)}
+		}
+		if n, _ := g.partials[vo.RowCount].(int64); n <= 0 && nk > 0 {
+			delete(j.outer, k)
+			if err := batch.DeleteRow(j.outerT, key); err != nil {
+				return 0, err
+			}
+			if err := batch.DeleteRow(j.result, key); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		live = append(live, k)
+		for c, v := range key {
+			t := catalog.TypeInt8
+			if nk > 0 {
+				t = vo.Agg.GroupBy[c].Type()
+			}
+			if err := appendValue(sbld.Field(c), t, v); err != nil {
+				return 0, err
+			}
+		}
+		for a, call := range vo.Agg.Aggs {
+			if err := appendValue(sbld.Field(len(key)+a), call.Agg.Ret, g.partials[a]); err != nil {
+				return 0, err
+			}
+		}
+		stateRows++
+	}
+	if stateRows > 0 {
+		rec := sbld.NewRecordBatch()
+		err := batch.Upsert(j.outerT, rec, nil)
+		rec.Release()
+		if err != nil {
+			return 0, err
+		}
+	}
+	if len(live) == 0 {
+		return 0, nil
+	}
+	return j.writeRows(ctx, batch, nil, j.outerLevel(), live, changed, nil)
+}
+
+// loadOuter restores the outer groups after a restart.
+func (j *viewJob) loadOuter(ctx context.Context) error {
+	j.outer = map[string]*groupState{}
+	t, err := j.eng.store.Table(keyspaceData, viewOuterTable(j.rel))
+	if err != nil {
+		return err
+	}
+	j.outerT = t
+	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	nk := len(j.plan.Outer.Agg.GroupBy)
+	nkCols := max(nk, 1)
+	for {
+		b, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			g := &groupState{stored: true}
+			for c := 0; c < nk; c++ {
+				g.keys = append(g.keys, valueAt(b.Column(c), i))
+			}
+			for c := nkCols; c < int(b.NumCols()); c++ {
+				g.partials = append(g.partials, valueAt(b.Column(c), i))
+			}
+			j.outer[encodeKey(g.keys)] = g
+		}
+		b.Release()
+	}
+}
