@@ -164,13 +164,17 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	vp.WindowKey, vp.RowCount, vp.EventTime = -1, -1, -1
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	root := q.Plan
-	if jp, rewritten := joinShape(q.Plan); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
+	if !q.EmitOnWindowClose {
+		// The view keeps only the columns it uses, in its state too.
+		root = pruneColumns(q.Plan)
+	}
+	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
 			vp.Join, root = jp, rewritten
 		}
 	}
 	if vp.Join == nil && !q.EmitOnWindowClose {
-		if tj, rewritten := tableJoinShape(q.Plan); tj != nil {
+		if tj, rewritten := tableJoinShape(root); tj != nil {
 			vp.Mode, vp.TableJoin, vp.Source, vp.Input = Incremental, tj, tj.Stream.Source, rewritten
 			vp.Notices = append(vp.Notices, fmt.Sprintf("the join keeps every row of stream %s by join key, to join it again when %s changes: its state grows without bound", tj.Stream.Source.Name, tj.Table.Source.Name))
 			return vp, nil

@@ -1,0 +1,267 @@
+package planner
+
+// pruneColumns drops the columns a plan computes but never uses: scans
+// read only the columns used above them, and projections compute only
+// what their parents use. A continuous view keeps the rows of its join
+// sides and windows in state, so every column pruned there is memory and
+// work saved for as long as the view runs. The root's columns all stay.
+func pruneColumns(root Node) Node {
+	need := make([]bool, len(root.Columns()))
+	for i := range need {
+		need[i] = true
+	}
+	n, _ := prune(root, need)
+	return n
+}
+
+// exprCols marks the columns e reads; false if e has a subquery, whose
+// references the pruning does not follow.
+func exprCols(e Expr, mark []bool) bool {
+	ok := true
+	WalkExpr(e, func(x Expr) bool {
+		switch c := x.(type) {
+		case *Subquery:
+			ok = false
+		case *ColRef:
+			if c.Idx >= 0 && c.Idx < len(mark) {
+				mark[c.Idx] = true
+			}
+		}
+		return ok
+	})
+	return ok
+}
+
+// remap rewrites the column references of e by m (old index to new).
+func remap(e Expr, m []int) Expr {
+	if e == nil {
+		return nil
+	}
+	return MapExpr(e, func(x Expr) Expr {
+		if c, ok := x.(*ColRef); ok && c.Idx >= 0 && c.Idx < len(m) && m[c.Idx] >= 0 {
+			r := *c
+			r.Idx = m[c.Idx]
+			return &r
+		}
+		return x
+	})
+}
+
+func identity(n int) []int {
+	m := make([]int, n)
+	for i := range m {
+		m[i] = i
+	}
+	return m
+}
+
+// keepAll prunes below a node that is left as it is: its children keep
+// every column.
+func keepAll(n Node) (Node, []int) {
+	kids := n.Children()
+	if len(kids) == 0 {
+		return n, identity(len(n.Columns()))
+	}
+	next := make([]Node, len(kids))
+	for i, k := range kids {
+		all := make([]bool, len(k.Columns()))
+		for j := range all {
+			all[j] = true
+		}
+		next[i], _ = prune(k, all)
+		if len(next[i].Columns()) != len(k.Columns()) {
+			return n, identity(len(n.Columns()))
+		}
+	}
+	return n.WithChildren(next...), identity(len(n.Columns()))
+}
+
+// prune returns n computing at least the columns marked in need, and the
+// map from n's column indexes to the new node's (-1: dropped).
+func prune(n Node, need []bool) (Node, []int) {
+	switch x := n.(type) {
+	case *Scan:
+		if x.Filter != nil && !exprCols(x.Filter, append([]bool(nil), need...)) {
+			return n, identity(len(x.Cols))
+		}
+		use := append([]bool(nil), need...)
+		exprCols(x.Filter, use)
+		any := false
+		for _, u := range use {
+			any = any || u
+		}
+		if !any && len(use) > 0 {
+			use[0] = true // a row count still needs rows
+		}
+		m := make([]int, len(x.Cols))
+		s := &Scan{Rel: x.Rel, Alias: x.Alias, AsOf: x.AsOf}
+		for i, u := range use {
+			m[i] = -1
+			if u {
+				m[i] = len(s.Cols)
+				s.Cols = append(s.Cols, x.Cols[i])
+				s.Project = append(s.Project, x.Project[i])
+			}
+		}
+		s.Filter = remap(x.Filter, m)
+		return s, m
+	case *Project:
+		childNeed := make([]bool, len(x.Input.Columns()))
+		for i, e := range x.Exprs {
+			if need[i] && !exprCols(e, childNeed) {
+				return keepAll(n)
+			}
+		}
+		keep := append([]bool(nil), need...)
+		any := false
+		for _, k := range keep {
+			any = any || k
+		}
+		if !any && len(keep) > 0 {
+			// Rows without columns are not a thing batches carry.
+			keep[0] = true
+			if !exprCols(x.Exprs[0], childNeed) {
+				return keepAll(n)
+			}
+		}
+		in, cm := prune(x.Input, childNeed)
+		p := &Project{Input: in}
+		m := make([]int, len(x.Exprs))
+		for i, e := range x.Exprs {
+			m[i] = -1
+			if keep[i] {
+				m[i] = len(p.Exprs)
+				p.Exprs = append(p.Exprs, remap(e, cm))
+				p.Cols = append(p.Cols, x.Cols[i])
+			}
+		}
+		return p, m
+	case *Filter:
+		childNeed := append([]bool(nil), need...)
+		if !exprCols(x.Cond, childNeed) {
+			return keepAll(n)
+		}
+		in, cm := prune(x.Input, childNeed)
+		return &Filter{Input: in, Cond: remap(x.Cond, cm)}, cm
+	case *Join:
+		switch x.Kind {
+		case InnerJoin, LeftJoin, RightJoin, FullJoin:
+		default:
+			return keepAll(n)
+		}
+		nl := len(x.Left.Columns())
+		all := append([]bool(nil), need...)
+		if !exprCols(x.Cond, all) {
+			return keepAll(n)
+		}
+		ln, rn := all[:nl], all[nl:]
+		for _, k := range x.LeftKeys {
+			if !exprCols(k, ln) {
+				return keepAll(n)
+			}
+		}
+		for _, k := range x.RightKeys {
+			if !exprCols(k, rn) {
+				return keepAll(n)
+			}
+		}
+		l, lm := prune(x.Left, append([]bool(nil), ln...))
+		r, rm := prune(x.Right, append([]bool(nil), rn...))
+		nlNew := len(l.Columns())
+		m := make([]int, len(x.Cols))
+		j := &Join{Kind: x.Kind, Left: l, Right: r}
+		for i := range x.Cols {
+			var to int
+			if i < nl {
+				to = lm[i]
+			} else if to = rm[i-nl]; to >= 0 {
+				to += nlNew
+			}
+			m[i] = to
+			if to >= 0 {
+				j.Cols = append(j.Cols, x.Cols[i])
+			}
+		}
+		for _, k := range x.LeftKeys {
+			j.LeftKeys = append(j.LeftKeys, remap(k, lm))
+		}
+		for _, k := range x.RightKeys {
+			j.RightKeys = append(j.RightKeys, remap(k, rm))
+		}
+		j.Cond = remap(x.Cond, m)
+		if len(j.Cols) != len(l.Columns())+len(r.Columns()) {
+			// A child kept a column no one above reads (a key): the
+			// join's columns are its children's.
+			return keepAll(n)
+		}
+		return j, m
+	case *Aggregate:
+		childNeed := make([]bool, len(x.Input.Columns()))
+		for _, g := range x.GroupBy {
+			if !exprCols(g, childNeed) {
+				return keepAll(n)
+			}
+		}
+		for _, a := range x.Aggs {
+			for _, e := range a.Args {
+				if !exprCols(e, childNeed) {
+					return keepAll(n)
+				}
+			}
+			if !exprCols(a.Filter, childNeed) {
+				return keepAll(n)
+			}
+			for _, k := range a.OrderBy {
+				if !exprCols(k.Expr, childNeed) {
+					return keepAll(n)
+				}
+			}
+		}
+		in, cm := prune(x.Input, childNeed)
+		ag := &Aggregate{Input: in, Cols: x.Cols}
+		for _, g := range x.GroupBy {
+			ag.GroupBy = append(ag.GroupBy, remap(g, cm))
+		}
+		for _, a := range x.Aggs {
+			c := a
+			c.Args = nil
+			for _, e := range a.Args {
+				c.Args = append(c.Args, remap(e, cm))
+			}
+			c.Filter = remap(a.Filter, cm)
+			c.OrderBy = nil
+			for _, k := range a.OrderBy {
+				c.OrderBy = append(c.OrderBy, SortKey{Expr: remap(k.Expr, cm), Desc: k.Desc, NullsFirst: k.NullsFirst})
+			}
+			ag.Aggs = append(ag.Aggs, c)
+		}
+		return ag, identity(len(x.Cols))
+	case *HopWindow:
+		nin := len(x.Input.Columns())
+		childNeed := append([]bool(nil), need[:nin]...)
+		if !exprCols(x.Time, childNeed) {
+			return keepAll(n)
+		}
+		in, cm := prune(x.Input, childNeed)
+		h := *x
+		h.Input = in
+		h.Time = remap(x.Time, cm)
+		h.Cols = nil
+		m := make([]int, len(x.Cols))
+		for i := range x.Cols {
+			to := len(in.Columns()) + (i - nin) // window_start, window_end
+			if i < nin {
+				to = cm[i]
+			}
+			m[i] = to
+			if to >= 0 {
+				h.Cols = append(h.Cols, x.Cols[i])
+			}
+		}
+		if len(h.Cols) != len(in.Columns())+2 {
+			return keepAll(n)
+		}
+		return &h, m
+	}
+	return keepAll(n)
+}
