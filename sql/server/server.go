@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sqld/sqld/agent"
+	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/sql/pgwire"
 	"github.com/sqld/sqld/sql/session"
 )
@@ -29,8 +30,9 @@ type Config struct {
 	Logger *slog.Logger
 	// CPUs and MemBytes size the in-process agent that runs view jobs;
 	// zero means the machine's cores and 4 GiB. A MemBytes set also
-	// bounds the process: the Go runtime's soft memory limit becomes 90%
-	// of it (unless GOMEMLIMIT is set), so that the garbage collector
+	// bounds the process: the store's cache and memtables are sized from
+	// it, and the Go runtime's soft memory limit becomes 90% of it less
+	// those (unless GOMEMLIMIT is set), so that the garbage collector
 	// works harder rather than let the heap outgrow it.
 	CPUs     float64
 	MemBytes int64
@@ -68,10 +70,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
-	if cfg.MemBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(cfg.MemBytes / 10 * 9)
+	var store *widecol.Options
+	if cfg.MemBytes > 0 {
+		// The store's block cache and memtables live outside the Go
+		// heap: they take their share of the memory first, and the
+		// heap's soft limit is what is left of 90%.
+		cache := min(max(cfg.MemBytes/8, 8<<20), 256<<20)
+		memtable := min(max(cfg.MemBytes/16, 4<<20), 64<<20)
+		store = &widecol.Options{Sync: widecol.SyncEveryBatch, CacheSize: cache, MemTableSize: uint64(memtable)}
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(max(cfg.MemBytes/10*9-cache-2*memtable, cfg.MemBytes/2))
+		}
 	}
-	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg,
+	eng, err := session.Open(ctx, session.Config{DataDir: cfg.DataDir, Logger: lg, Store: store,
 		Scheduler: session.SchedulerConfig{CPUs: cfg.CPUs, MemBytes: cfg.MemBytes}})
 	if err != nil {
 		return nil, err
