@@ -8,12 +8,14 @@ const DefaultYieldPause = 500 * time.Millisecond
 
 // Yield is how streaming work gives way to the batch framework's demand
 // (interactive queries running now). Offers place tasks, but a task that
-// holds its CPU keeps it: so while batch demand lasts, streaming tasks
-// pause at their yield points (between epochs and between input batches)
-// for Pause, then run for Pause scaled by the frameworks' DRF weights
-// (StreamWeight/BatchWeight), and so on. A short query thus runs on an
-// otherwise quiet process, and under continuous demand streaming still
-// gets its weighted share of the time: views slow down but never starve.
+// holds its CPU keeps it: so while batch demand lasts, streaming work
+// (view epochs, stream generators) runs in slots that Slots counts, taken
+// and given back at yield points. Streaming first pauses (no slot) for
+// Pause, then runs for Pause scaled by the frameworks' DRF weights
+// (StreamWeight/BatchWeight) on the CPUs the queries leave it, and so on.
+// A short query thus runs on an otherwise quiet process, and under
+// continuous demand streaming still gets its weighted share of the time
+// and of the CPUs: views slow down but never starve.
 // Like the Scheduler it reads no clock: callers pass the times.
 type Yield struct {
 	// Pause is the longest pause at a stretch; default DefaultYieldPause.
@@ -56,4 +58,17 @@ func (y Yield) Wait(since, now time.Time) time.Duration {
 		return pause - phase
 	}
 	return 0
+}
+
+// Slots returns how many units of streaming work may run at now on an
+// agent with cpus CPUs, while queries (>= 1) interactive queries have
+// been running since since: none while streaming pauses (see Wait), else
+// the CPUs the queries leave it, and at least one.
+// NB: a query holds one core (queries run on their session's goroutine),
+// so the DRF split is per core, not by weight: weights shape the phases.
+func (y Yield) Slots(cpus, queries int, since, now time.Time) int {
+	if y.Wait(since, now) > 0 {
+		return 0
+	}
+	return max(cpus-queries, 1)
 }

@@ -31,3 +31,28 @@ func TestYieldWait(t *testing.T) {
 		}
 	}
 }
+
+func TestYieldSlots(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	y := Yield{Pause: 100 * ms}
+	for _, tc := range []struct {
+		cpus, queries int
+		at            time.Duration
+		want          int
+	}{
+		{2, 1, 0, 0},        // pausing
+		{2, 1, 99 * ms, 0},  // still pausing
+		{2, 1, 100 * ms, 1}, // running on the core the query leaves
+		{8, 1, 150 * ms, 7}, // all but the query's core
+		{8, 3, 150 * ms, 5}, // all but the queries' cores
+		{2, 5, 150 * ms, 1}, // more queries than cores: still one
+		{1, 1, 150 * ms, 1}, // one core: shared
+		{2, 1, 200 * ms, 0}, // the next pause
+		{16, 1, -ms, 15},    // before the demand (clock skew): no pause
+	} {
+		if got := y.Slots(tc.cpus, tc.queries, t0, t0.Add(tc.at)); got != tc.want {
+			t.Errorf("cpus %d queries %d at %s: %d slots, want %d", tc.cpus, tc.queries, tc.at, got, tc.want)
+		}
+	}
+}

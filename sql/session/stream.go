@@ -466,6 +466,10 @@ func (o *streamScanOp) Close() error { return nil }
 // readBounded reads the committed batch at or after off, if one starts
 // before end.
 func readBounded(ctx context.Context, t *streamlog.Topic, part int, off, end int64) (streamlog.Batch, bool, error) {
+	// A view reading its epoch's input yields between batches.
+	if err := yieldPoint(ctx); err != nil {
+		return streamlog.Batch{}, false, err
+	}
 	b, ok, err := t.ReadBefore(ctx, part, off, end)
 	if errors.Is(err, streamlog.ErrOffsetOutOfRange) {
 		return streamlog.Batch{}, false, pgerror.Wrap(err, pgerror.CodeObjectInUse, "stream %s partition %d", t.Name(), part)

@@ -89,7 +89,7 @@ func (e *Engine) startScheduler(cfg SchedulerConfig) error {
 	fw := &streaming{eng: e, running: map[string]chan struct{}{}, stopped: map[string]bool{},
 		lastRun: map[string]chan struct{}{}, remote: map[string]*remoteTask{}, held: map[string]scheduler.Offer{},
 		addrs: map[string]string{}, stages: map[string]int64{},
-		gate: batchGate{policy: scheduler.Yield{StreamWeight: 1, BatchWeight: 1}}}
+		gate: batchGate{policy: scheduler.Yield{StreamWeight: 1, BatchWeight: 1}, cpus: int(cfg.CPUs)}}
 	d, err := scheduler.NewDriver(context.Background(), scheduler.DriverConfig{
 		Runner:       scheduler.TaskRunnerFunc(fw.run),
 		AgentID:      localAgent,
@@ -462,20 +462,27 @@ func (f idleFramework) ResourceOffers(offers []scheduler.Offer) {
 func (idleFramework) OfferRescinded(string)             {}
 func (idleFramework) StatusUpdate(scheduler.TaskStatus) {}
 
-// acquireStreaming waits for a streaming CPU slot; the returned function
-// releases it.
-func (e *Engine) acquireStreaming(ctx context.Context) (func(), error) {
-	// Between epochs is a yield point.
-	if err := e.yieldToBatch(ctx); err != nil {
-		return nil, err
+// acquireStreaming waits for a streaming CPU slot for a view's epoch, and
+// then for its place in the batch gate; it returns the context the epoch
+// runs in (its yield points find the gate's slot there) and the function
+// that releases both.
+func (e *Engine) acquireStreaming(ctx context.Context) (context.Context, func(), error) {
+	release := func() {}
+	if e.streamSlots != nil {
+		select {
+		case e.streamSlots <- struct{}{}:
+			release = func() { <-e.streamSlots }
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
-	if e.streamSlots == nil {
-		return func() {}, nil
+	// NB: the gate's slot is taken second: a view waiting for it holds
+	// its CPU slot, but the unit holding a gate slot never waits for a
+	// CPU slot, so they cannot wait on each other.
+	ctx, leave, err := e.enterStreaming(ctx)
+	if err != nil {
+		release()
+		return nil, nil, err
 	}
-	select {
-	case e.streamSlots <- struct{}{}:
-		return func() { <-e.streamSlots }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return ctx, func() { leave(); release() }, nil
 }

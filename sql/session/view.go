@@ -661,7 +661,7 @@ func (j *viewJob) loadState(ctx context.Context) error {
 
 // step runs one epoch if there is new input; it reports whether it did.
 func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
-	release, err := j.eng.acquireStreaming(ctx)
+	ctx, release, err := j.eng.acquireStreaming(ctx)
 	if err != nil {
 		return false, err
 	}
