@@ -385,10 +385,15 @@ func decimalAt(v vec, i int, scale int32) catalog.Decimal {
 }
 
 func decimalArith(alloc memory.Allocator, op arithOp, t catalog.Type, argT [2]catalog.Type, a, b vec, n int) (arrow.Array, error) {
+	sa, sb := argScale(a, argT[0]), argScale(b, argT[1])
+	if op == opMul {
+		if out := decimalMulSmall(alloc, t, a, b, sa, sb, n); out != nil {
+			return out, nil
+		}
+	}
 	bld := array.NewDecimal128Builder(alloc, t.Arrow().(*arrow.Decimal128Type))
 	defer bld.Release()
 	bld.Reserve(n)
-	sa, sb := argScale(a, argT[0]), argScale(b, argT[1])
 	for i := 0; i < n; i++ {
 		if a.isNull(i) || b.isNull(i) {
 			bld.AppendNull()
@@ -422,6 +427,33 @@ func decimalArith(alloc memory.Allocator, op arithOp, t catalog.Type, argT [2]ca
 		bld.Append(r.Num)
 	}
 	return bld.NewArray(), nil
+}
+
+// decimalMulSmall multiplies decimals whose unscaled values, product and
+// rescaled product all fit in an int64, writing the result buffer
+// directly; it returns nil, having allocated nothing it keeps, as soon as
+// a row does not fit, and decimalArith's exact path then does the batch.
+func decimalMulSmall(alloc memory.Allocator, t catalog.Type, a, b vec, sa, sb int32, n int) arrow.Array {
+	valid, nulls := andValidity(alloc, n, a, b)
+	buf := memory.NewResizableBuffer(alloc)
+	buf.Resize(n * arrow.Decimal128SizeBytes)
+	out := arrow.Decimal128Traits.CastFromBytes(buf.Bytes())
+	for i := range n {
+		if !validAt(valid, i) {
+			continue
+		}
+		x, y := decimalAt(a, i, sa), decimalAt(b, i, sb)
+		r, ok := mulSmall(x.Num, y.Num, x.Scale+y.Scale, t.Scale)
+		if !ok {
+			buf.Release()
+			if valid != nil {
+				valid.Release()
+			}
+			return nil
+		}
+		out[i] = r
+	}
+	return fixedArray(t.Arrow(), n, valid, nulls, buf)
 }
 
 // argScale returns the scale of a decimal operand: the array's own scale

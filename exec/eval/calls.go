@@ -70,6 +70,9 @@ func compileCall(e *planner.Call) (node, error) {
 	if ln := compileLike(e, args); ln != nil {
 		return ln, nil
 	}
+	if sn := compileSplitPart(e, args); sn != nil {
+		return sn, nil
+	}
 	f, ok := rowFuncs[name]
 	if !ok {
 		return nil, pgerror.New(pgerror.CodeUndefinedFunction, "function %s is not implemented", name)

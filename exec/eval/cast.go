@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
@@ -270,6 +271,10 @@ func castArray(alloc memory.Allocator, arr arrow.Array, from, to catalog.Type, a
 		}
 	case *array.Int64:
 		switch to.ID {
+		case catalog.Numeric:
+			if out := intsToDecimal(alloc, arr, a.Int64Values(), to); out != nil {
+				return out, nil
+			}
 		case catalog.Float8:
 			buf, out := newFixed[float64](alloc, n)
 			for i, x := range a.Int64Values() {
@@ -370,6 +375,29 @@ func castArray(alloc memory.Allocator, arr arrow.Array, from, to catalog.Type, a
 }
 
 // validCopy returns a copy of arr's validity bitmap at offset 0, or nil.
+// intsToDecimal casts integers to a numeric type, writing the result
+// buffer directly, or returns nil when a value does not fit (the generic
+// path then reports the error).
+func intsToDecimal(alloc memory.Allocator, arr arrow.Array, vals []int64, to catalog.Type) arrow.Array {
+	n := len(vals)
+	buf := memory.NewResizableBuffer(alloc)
+	buf.Resize(n * arrow.Decimal128SizeBytes)
+	out := arrow.Decimal128Traits.CastFromBytes(buf.Bytes())
+	nulls := arr.NullN() > 0
+	for i, x := range vals {
+		if nulls && arr.IsNull(i) {
+			continue
+		}
+		d, err := rescaleDecimal(decimal128.FromI64(x), 0, to.Scale)
+		if err != nil {
+			buf.Release()
+			return nil
+		}
+		out[i] = d
+	}
+	return fixedArray(to.Arrow(), n, validCopy(alloc, arr), arr.NullN(), buf)
+}
+
 func validCopy(alloc memory.Allocator, arr arrow.Array) *memory.Buffer {
 	if arr.NullN() == 0 {
 		return nil

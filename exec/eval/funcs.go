@@ -1062,27 +1062,6 @@ func extractFactory(call *planner.Call) (rowFn, error) {
 // at d (counted from the end when n < 0), "" when there is none. It scans
 // without building the list of fields.
 func splitPart(s, d string, n int64) string {
-	if d == "" {
-		if n == 1 || n == -1 {
-			return s
-		}
-		return ""
-	}
-	if n < 0 {
-		n = int64(strings.Count(s, d)) + 2 + n
-		if n <= 0 {
-			return ""
-		}
-	}
-	for ; n > 1; n-- {
-		i := strings.Index(s, d)
-		if i < 0 {
-			return ""
-		}
-		s = s[i+len(d):]
-	}
-	if i := strings.Index(s, d); i >= 0 {
-		return s[:i]
-	}
-	return s
+	lo, hi := splitPartSpan(s, d, n)
+	return s[lo:hi]
 }

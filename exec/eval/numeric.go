@@ -3,6 +3,7 @@ package eval
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -105,6 +106,75 @@ func rescaleDecimal(n decimal128.Num, from, to int32) (decimal128.Num, error) {
 	return bigToDec(divRound(n.BigInt(), pow10Big(from-to)))
 }
 
+// pow10u64 holds 10^0 .. 10^19.
+var pow10u64 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
+// int64Of returns n as an int64 if it fits.
+func int64Of(n decimal128.Num) (int64, bool) {
+	lo := n.LowBits()
+	switch n.HighBits() {
+	case 0:
+		return int64(lo), lo < 1<<63
+	case -1:
+		return int64(lo), lo >= 1<<63
+	}
+	return 0, false
+}
+
+// mulSmall multiplies unscaled decimals x and y, whose product has scale
+// s, and rescales the product to scale, rounding half away from zero: the
+// result of the exact path whenever the product and the result fit in an
+// int64. ok is false otherwise.
+func mulSmall(x, y decimal128.Num, s, scale int32) (r decimal128.Num, ok bool) {
+	xi, ok1 := int64Of(x)
+	yi, ok2 := int64Of(y)
+	if !ok1 || !ok2 {
+		return r, false
+	}
+	neg := (xi < 0) != (yi < 0)
+	hi, p := bits.Mul64(absU64(xi), absU64(yi))
+	if hi != 0 || p >= 1<<63 {
+		return r, false
+	}
+	switch d := scale - s; {
+	case d > 0:
+		if d >= int32(len(pow10u64)) {
+			return r, false
+		}
+		if hi, p = bits.Mul64(p, pow10u64[d]); hi != 0 || p >= 1<<63 {
+			return r, false
+		}
+	case d < 0:
+		if -d >= int32(len(pow10u64)) {
+			return r, false
+		}
+		m := pow10u64[-d]
+		q, rem := p/m, p%m
+		if rem >= m-rem { // 2*rem >= m: round half away from zero
+			q++
+		}
+		p = q
+	}
+	v := int64(p)
+	if neg {
+		v = -v
+	}
+	return decimal128.FromI64(v), true
+}
+
+func absU64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v) // -MinInt64 wraps to 1<<63, its magnitude
+	}
+	return uint64(v)
+}
+
 func mul64(a, b uint64) (hi, lo uint64) {
 	const mask32 = 1<<32 - 1
 	a0, a1 := a&mask32, a>>32
@@ -172,6 +242,9 @@ func decAdd(a, b catalog.Decimal, scale int32, sub bool) (catalog.Decimal, error
 }
 
 func decMul(a, b catalog.Decimal, scale int32) (catalog.Decimal, error) {
+	if r, ok := mulSmall(a.Num, b.Num, a.Scale+b.Scale, scale); ok {
+		return catalog.Decimal{Num: r, Scale: scale}, nil
+	}
 	p := new(big.Int).Mul(a.Num.BigInt(), b.Num.BigInt())
 	s := a.Scale + b.Scale
 	if scale >= s {
