@@ -2,6 +2,7 @@ package log
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -218,4 +219,68 @@ func BenchmarkWakeLatency(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkEncode serializes bid batches of a few sizes into the stored
+// form (header room, IPC payload, payload CRC).
+func BenchmarkEncode(b *testing.B) {
+	for _, rows := range []int{4096, 65536} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			rec := bids(memory.DefaultAllocator, 0, rows)
+			defer rec.Release()
+			b.SetBytes(int64(encodedSize(b, rec)))
+			b.ReportAllocs()
+			for b.Loop() {
+				enc, err := encodeBatch(rec, memory.DefaultAllocator, 5)
+				if err != nil {
+					b.Fatal(err)
+				}
+				enc.release()
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkLogFollow appends 65536-row bid batches and reads each back
+// right after, as a view does that keeps up with a stream.
+func BenchmarkLogFollow(b *testing.B) {
+	l, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	cfg := bidConfig(1)
+	cfg.Sync.Mode = SyncNever
+	tp, err := l.CreateTopic("bids", cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rows = 65536
+	recs := make([]arrow.RecordBatch, 4)
+	for i := range recs {
+		recs[i] = bids(memory.DefaultAllocator, i*rows, rows)
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	b.SetBytes(int64(encodedSize(b, recs[0])))
+	b.ReportAllocs()
+	r, _ := tp.NewReader(0, 0)
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		rec := recs[i%len(recs)]
+		rec.Retain()
+		if _, err := tp.Append(ctx, 0, rec, AppendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		bt, err := r.Next(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bt.Record.Release()
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

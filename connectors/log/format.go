@@ -162,8 +162,8 @@ func verifyCRC(hdr, payload []byte) bool {
 	return c == binary.LittleEndian.Uint32(hdr[4:])
 }
 
-// encoded is a batch serialized into a pooled buffer with room for the header
-// in front. The header fields that depend on the partition (offset, writer,
+// encoded is a batch serialized into a buffer with room for the header in
+// front. The header fields that depend on the partition (offset, writer,
 // transaction, time) are filled in under the partition lock.
 type encoded struct {
 	buf        []byte // header room + payload
@@ -172,22 +172,53 @@ type encoded struct {
 	minTime    int64
 	maxTime    int64
 	hasTime    bool
+	pooled     bool // buf came from bufPool; otherwise it is the encoder's own
 }
 
+// bufPool holds buffers for small batches. A large batch gets a buffer of
+// its own, sized up front, which the partition may keep for readers (see
+// partition.tail); pooling those would pin the largest ever seen.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
+// poolMax is the largest batch encoded into a pooled buffer.
+const poolMax = 256 << 10
+
 func (e *encoded) release() {
-	if e.buf != nil {
+	if e.buf != nil && e.pooled {
 		b := e.buf[:0]
-		e.buf = nil
 		bufPool.Put(&b)
 	}
+	e.buf = nil
 }
 
 // appendWriter is an io.Writer appending to a byte slice.
 type appendWriter struct{ b []byte }
 
 func (w *appendWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// bodyBound returns at least the IPC body size of arrays: every buffer
+// padded to 8 bytes (the writer may leave out some, such as an all-valid
+// bitmap, or trim sliced ones).
+func bodyBound(cols []arrow.Array) int {
+	n := 0
+	for _, c := range cols {
+		n += dataBound(c.Data())
+	}
+	return n
+}
+
+func dataBound(d arrow.ArrayData) int {
+	n := 0
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += (b.Len() + 63) &^ 63
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBound(c)
+	}
+	return n
+}
 
 // encodeBatch serializes rec. It does not release rec.
 func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc encoded, err error) {
@@ -202,13 +233,26 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 		return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
 	}
 	defer pl.Release()
-	bp := bufPool.Get().(*[]byte)
-	w := appendWriter{b: append((*bp)[:0], make([]byte, headerSize)...)}
+	meta := pl.Meta()
+	need := headerSize + 16 + meta.Len() + bodyBound(rec.Columns())
+	meta.Release()
+	// One buffer of the right size: appending into a small one would copy
+	// a large batch several times as it grows.
+	var w appendWriter
+	pooled := need <= poolMax
+	if pooled {
+		bp := bufPool.Get().(*[]byte)
+		w.b = (*bp)[:headerSize]
+		clear(w.b)
+	} else {
+		w.b = make([]byte, headerSize, need)
+	}
+	enc = encoded{buf: w.b, pooled: pooled}
 	if _, err := pl.WritePayload(&w); err != nil {
-		bufPool.Put(bp)
+		enc.release()
 		return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
 	}
-	enc = encoded{buf: w.b, count: rec.NumRows()}
+	enc.buf, enc.count = w.b, rec.NumRows()
 	enc.payloadCRC = crc32.Update(0, castagnoli, w.b[headerSize:])
 	if eventCol >= 0 {
 		enc.minTime, enc.maxTime, enc.hasTime = eventTimeRange(rec.Column(eventCol))
@@ -331,7 +375,8 @@ func (r *rawBuffer) Free([]byte) {
 
 // decodePayload decodes the IPC record-batch message held in raw, taking over
 // the caller's reference to raw. The returned batch's buffers are slices of
-// raw (no copy): raw is freed when the batch is released.
+// raw (no copy): raw is freed when the batch is released. rb is raw's
+// allocator, or nil for bytes the garbage collector owns.
 func decodePayload(raw *memory.Buffer, rb *rawBuffer, schemaMeta []byte, mem memory.Allocator) (rec arrow.RecordBatch, err error) {
 	var msg *ipc.Message
 	rawHeld := true
@@ -347,7 +392,9 @@ func decodePayload(raw *memory.Buffer, rb *rawBuffer, schemaMeta []byte, mem mem
 			if rawHeld {
 				raw.Release()
 			}
-			rb.Free(nil)
+			if rb != nil {
+				rb.Free(nil)
+			}
 		}
 	}()
 	b := raw.Bytes()

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,8 +78,60 @@ type partition struct {
 	pending map[int64][]seqEntry // idempotent entries applied when a transaction commits
 	aborted map[int64]int64      // aborted transaction id -> offset of its abort marker
 	maxTxn  int64
+	tail    []tailBatch // newest last; see keepTailLocked
 
-	appends, records, bytes, syncs, dups atomic.Uint64
+	appends, records, bytes, syncs, dups, tailHits atomic.Uint64
+}
+
+// tailBatch is a large batch this process wrote recently, kept as the
+// bytes it wrote: a reader that follows the writer closely decodes it from
+// memory instead of reading, allocating and checksumming it again.
+//
+// NB: the bytes are shared by every reader that decodes them and must
+// never change; records decoded from them alias them, as records decoded
+// from a segment alias their read buffer.
+type tailBatch struct {
+	seg *segment
+	pos int64
+	buf []byte // header and payload, exactly as written
+}
+
+// The tail keeps at most tailBatches batches and tailBytes bytes per
+// partition.
+const (
+	tailBatches = 2
+	tailBytes   = 16 << 20
+)
+
+// keepTailLocked remembers the batch just written at pos in s, dropping
+// the oldest ones beyond the bounds.
+func (p *partition) keepTailLocked(s *segment, pos int64, buf []byte) {
+	if len(buf) > tailBytes {
+		return
+	}
+	p.tail = append(p.tail, tailBatch{seg: s, pos: pos, buf: buf})
+	total := 0
+	for _, t := range p.tail {
+		total += len(t.buf)
+	}
+	for len(p.tail) > tailBatches || total > tailBytes {
+		total -= len(p.tail[0].buf)
+		p.tail[0] = tailBatch{}
+		p.tail = p.tail[1:]
+	}
+}
+
+// tailAt returns the bytes of the batch at pos in s if they are still
+// kept, else nil.
+func (p *partition) tailAt(s *segment, pos int64) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.tail {
+		if t.seg == s && t.pos == pos {
+			return t.buf
+		}
+	}
+	return nil
 }
 
 func newPartition(t *Topic, id int, dir string) *partition {
@@ -327,6 +380,11 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 		return header{}, p.err
 	}
 	s.noteBatch(&h, pos, p.t.l.opts.IndexIntervalBytes)
+	if !h.control() && !enc.pooled {
+		// The partition owns the buffer now.
+		p.keepTailLocked(s, pos, enc.buf)
+		enc.buf = nil
+	}
 	p.end = h.end()
 	p.dirty = true
 	if txnID > p.maxTxn {
@@ -595,16 +653,27 @@ func (p *partition) isAborted(txnID int64) bool {
 	return ok
 }
 
-// readPayload reads, verifies and decodes the payload of the batch at pos.
+// readPayload reads, verifies and decodes the payload of the batch at pos,
+// or decodes it from the tail when the partition still has its bytes.
 func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem memory.Allocator) (Batch, error) {
-	raw, rb := newRawBuffer(mem, int(h.payloadLen))
-	if _, err := s.f.ReadAt(raw.Bytes(), pos+headerSize); err != nil {
-		raw.Release()
-		return Batch{}, fmt.Errorf("log: partition %s: reading %s at byte %d: %w", p, s.path, pos, err)
-	}
-	if !verifyCRC(hb, raw.Bytes()) {
-		raw.Release()
-		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: CRC mismatch", ErrCorrupt, s.path, pos)
+	var (
+		raw *memory.Buffer
+		rb  *rawBuffer
+	)
+	if buf := p.tailAt(s, pos); len(buf) == headerSize+int(h.payloadLen) && bytes.Equal(buf[:headerSize], hb[:headerSize]) {
+		// Written by this process, and checksummed as it was written.
+		raw = memory.NewBufferBytes(buf[headerSize:])
+		p.tailHits.Add(1)
+	} else {
+		raw, rb = newRawBuffer(mem, int(h.payloadLen))
+		if _, err := s.f.ReadAt(raw.Bytes(), pos+headerSize); err != nil {
+			raw.Release()
+			return Batch{}, fmt.Errorf("log: partition %s: reading %s at byte %d: %w", p, s.path, pos, err)
+		}
+		if !verifyCRC(hb, raw.Bytes()) {
+			raw.Release()
+			return Batch{}, fmt.Errorf("%w: segment %s at byte %d: CRC mismatch", ErrCorrupt, s.path, pos)
+		}
 	}
 	rec, err := decodePayload(raw, rb, p.t.schemaMeta, mem)
 	if err != nil {
@@ -716,6 +785,7 @@ func (p *partition) close() error {
 		return nil
 	}
 	p.closed = true
+	p.tail = nil
 	p.broadcastLocked()
 	for _, s := range p.segs {
 		s.unref()
@@ -743,6 +813,7 @@ func (p *partition) stats() PartitionStats {
 	st.AppendedBytes = p.bytes.Load()
 	st.Syncs = p.syncs.Load()
 	st.DuplicateAppends = p.dups.Load()
+	st.TailReads = p.tailHits.Load()
 	return st
 }
 

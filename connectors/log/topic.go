@@ -363,6 +363,9 @@ type PartitionStats struct {
 	Syncs uint64
 	// DuplicateAppends counts idempotent appends acknowledged without a write.
 	DuplicateAppends uint64
+	// TailReads counts batches read from the bytes the partition kept
+	// after writing them, without reading the segment.
+	TailReads uint64
 	// ReaderLag maps each named reader with a committed offset for this
 	// partition to EndOffset minus that offset.
 	ReaderLag map[string]int64
