@@ -54,8 +54,8 @@ type stageRequest struct {
 // remote agent: incremental views over one stream, without joins, top-N
 // or lookup joins (those read server state in the stage).
 func shippable(vp *planner.ViewPlan) bool {
-	return vp != nil && vp.Mode == planner.Incremental && vp.Join == nil && vp.TopN == nil &&
-		len(vp.Lookups) == 0 && vp.Source != nil && vp.Input != nil
+	return vp != nil && vp.Mode == planner.Incremental && vp.Join == nil && vp.TopN == nil && vp.TableJoin == nil &&
+		len(vp.Lookups) == 0 && vp.Source != nil && vp.Source.Kind == catalog.KindStream && vp.Input != nil
 }
 
 // remoteTask is a view task running on a remote agent.
