@@ -173,70 +173,189 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 	if err != nil {
 		return err
 	}
+	return s.pipeline(ctx, e, t, et, key)
+}
+
+// sourceInFlight bounds the batches between generation and recorded
+// progress. Appends to different partitions overlap, each waiting for its
+// own fsync, and generation of the next batch overlaps them. It stays
+// below the log's memory of a writer's recent sequences per partition
+// (eight), so after a restart every batch past the recorded progress that
+// was already appended is recognized and deduplicated, not rejected as
+// stale.
+const sourceInFlight = 2
+
+// sourceBatch is a generated batch on its way to the log.
+type sourceBatch struct {
+	k, end int64 // batch number, and the event number after it
+	rec    arrow.RecordBatch
+}
+
+// pipeline generates batches from s.next on, appends them and records
+// progress. Three kinds of goroutine: the generator (this function's
+// child), one appender per partition (so each partition sees its batches
+// in order), and the recorder (the caller's goroutine), which writes the
+// progress of the longest appended prefix of batches and then frees their
+// slots. Batch k still covers events [k*B, (k+1)*B) and goes to partition
+// k mod partitions with sequence k+1, so concurrency changes no stored
+// row. All goroutines exit when ctx is done or one of them fails.
+func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog.Topic, et *widecol.Table, key string) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	schema := s.rel.Schema()
-	start := time.Now()
-	first := s.next
-	for {
-		n := s.next
-		if s.limit > 0 && n >= s.limit {
-			return nil
+	parts := s.rel.Partitions
+	slots := make(chan struct{}, sourceInFlight)
+	done := make(chan sourceBatch, sourceInFlight)
+	queues := make([]chan sourceBatch, parts)
+	var wg sync.WaitGroup
+	finish := func(b sourceBatch) {
+		select {
+		case done <- b:
+		case <-ctx.Done():
 		}
-		end := n + sourceBatchEvents
-		if s.limit > 0 && end > s.limit {
-			end = s.limit
-		}
-		if s.rate > 0 {
-			due := start.Add(time.Duration(float64(end-first) / s.rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(d):
-				}
-			}
-		}
-		// The generator is streaming work in this process: it yields to
-		// interactive queries like view tasks (and catches up after).
-		if err := e.yieldToBatch(ctx); err != nil {
-			return nil
-		}
-		b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
-		if b == nil {
-			return fmt.Errorf("nexmark: no batch for %s", s.kind)
-		}
-		k := n / sourceBatchEvents
-		if b.NumRows() > 0 {
-			rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
-			b.Release()
-			part := int(k % int64(s.rel.Partitions))
-			_, err := t.Append(ctx, part, rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: k + 1})
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-		} else {
-			b.Release()
-		}
-		p, _ := json.Marshal(sourceProgress{Next: end})
-		wb := e.store.NewBatch()
-		err = wb.UpsertRow(et, widecol.Row{"name": key, "record": p}, nil)
-		if err == nil {
-			err = wb.Commit(ctx)
-		}
-		wb.Close()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		s.mu.Lock()
-		s.next = end
-		s.mu.Unlock()
-		e.notifyChange()
 	}
+	for p := range queues {
+		queues[p] = make(chan sourceBatch, sourceInFlight)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range queues[p] {
+				if ctx.Err() != nil {
+					b.rec.Release()
+					continue
+				}
+				_, err := t.Append(ctx, p, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1})
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				b.rec = nil
+				finish(b)
+			}
+		}()
+	}
+	s.mu.Lock()
+	first := s.next
+	s.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
+		start := time.Now()
+		for n := first; s.limit == 0 || n < s.limit; {
+			end := n + sourceBatchEvents
+			if s.limit > 0 && end > s.limit {
+				end = s.limit
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			if s.rate > 0 {
+				due := start.Add(time.Duration(float64(end-first) / s.rate * float64(time.Second)))
+				if d := time.Until(due); d > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(d):
+					}
+				}
+			}
+			// The generator is streaming work in this process: it yields to
+			// interactive queries like view tasks (and catches up after).
+			if err := e.yieldToBatch(ctx); err != nil {
+				return
+			}
+			b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
+			if b == nil {
+				cancel(fmt.Errorf("nexmark: no batch for %s", s.kind))
+				return
+			}
+			k := n / sourceBatchEvents
+			if b.NumRows() == 0 {
+				b.Release()
+				finish(sourceBatch{k: k, end: end})
+			} else {
+				rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
+				b.Release()
+				queues[k%int64(parts)] <- sourceBatch{k: k, end: end, rec: rec}
+			}
+			n = end
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	// The recorder.
+	ready := map[int64]int64{} // appended batch number -> its end
+	frontier := first / sourceBatchEvents
+	for b := range done {
+		ready[b.k] = b.end
+		// Take whatever else has finished, so one write records it all.
+		for more := true; more; {
+			select {
+			case b, ok := <-done:
+				if ok {
+					ready[b.k] = b.end
+				} else {
+					more = false
+				}
+			default:
+				more = false
+			}
+		}
+		next, freed := int64(-1), 0
+		for {
+			end, ok := ready[frontier]
+			if !ok {
+				break
+			}
+			delete(ready, frontier)
+			frontier++
+			next, freed = end, freed+1
+		}
+		if freed == 0 || ctx.Err() != nil {
+			continue
+		}
+		if err := s.record(ctx, e, et, key, next); err != nil {
+			cancel(err)
+			continue
+		}
+		for range freed {
+			<-slots
+		}
+	}
+	if err := context.Cause(ctx); err != nil && parent.Err() == nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// record writes the source's progress: every event before next is in the
+// log.
+func (s *nexmarkSource) record(ctx context.Context, e *Engine, et *widecol.Table, key string, next int64) error {
+	p, _ := json.Marshal(sourceProgress{Next: next})
+	wb := e.store.NewBatch()
+	err := wb.UpsertRow(et, widecol.Row{"name": key, "record": p}, nil)
+	if err == nil {
+		err = wb.Commit(ctx)
+	}
+	wb.Close()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.next = next
+	s.mu.Unlock()
+	e.notifyChange()
+	return nil
 }
 
 // sourceDone reports whether a bounded source stream has produced all its
