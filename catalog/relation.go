@@ -75,6 +75,10 @@ type Relation struct {
 	SQL string `json:"sql"`
 	// Query is a view's defining SELECT text.
 	Query string `json:"query,omitempty"`
+	// AppendOnly marks a view that only ever adds rows, keyed by the
+	// epoch that added them: other views may read it incrementally, as a
+	// stream of its epochs.
+	AppendOnly bool `json:"append_only,omitempty"`
 	// Indexes names the indexes declared on a table. sqld keeps every
 	// table ordered by its key and scans it; declared indexes are recorded
 	// so that names resolve as users expect.

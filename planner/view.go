@@ -109,6 +109,12 @@ type DistinctAgg struct {
 	Call AggCall // the query's call, for EXPLAIN
 }
 
+// streamLike reports whether a relation's new rows can be read epoch by
+// epoch: a stream, or a view that only adds rows.
+func streamLike(r *catalog.Relation) bool {
+	return r.Kind == catalog.KindStream || (r.Kind == catalog.KindView && r.AppendOnly)
+}
+
 // topNInput returns the incremental plan of a top-N's input (a stream's
 // rows under projections and filters, or a join's pairs), or nil.
 func topNInput(root Node) *ViewPlan {
@@ -117,7 +123,7 @@ func topNInput(root Node) *ViewPlan {
 		return nil
 	}
 	sub := &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}
-	if incrementalShape(input, sub) != "" || sub.Agg != nil || sub.Source == nil || sub.Source.Kind != catalog.KindStream {
+	if incrementalShape(input, sub) != "" || sub.Agg != nil || sub.Source == nil || !streamLike(sub.Source) {
 		return nil
 	}
 	return sub
@@ -207,7 +213,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 			vp.Notices = append(vp.Notices, fmt.Sprintf("the join of two streams keeps every row of its %s side: its state grows without bound (a time condition between the sides' watermarked columns bounds it)", strings.Join(sides, " and ")))
 		}
 	}
-	if why == "" && vp.Source != nil && vp.Source.Kind == catalog.KindStream {
+	if why == "" && vp.Source != nil && streamLike(vp.Source) {
 		if vp.EmitOnWindowClose {
 			if vp.Source.Watermark == nil {
 				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a watermark on stream %q", vp.Source.Name).

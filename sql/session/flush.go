@@ -63,6 +63,11 @@ func (j *viewJob) caughtUp(t *flushTargets) bool {
 		if j.epoch == 0 {
 			return false
 		}
+		if src := j.plan.Source; src != nil && src.Kind == catalog.KindView && j.plan.Join == nil {
+			// A view read as a stream of its epochs.
+			target, ok := t.pos[src.Name]
+			return !ok || (len(j.offsets) == 1 && j.offsets[0] >= target)
+		}
 		base := 0
 		for _, src := range j.inputStreams() {
 			ends := t.ends[src.Name]

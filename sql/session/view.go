@@ -177,6 +177,7 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 		return "", nil, err
 	}
 	rel.Query = parser.Format(x.Query)
+	rel.AppendOnly = appendOnlyResult(vp)
 	seen := map[string]bool{}
 	for i, c := range q.Cols {
 		name := c.Name
@@ -564,6 +565,27 @@ func (j *viewJob) recover(ctx context.Context) error {
 	if j.plan.Join != nil {
 		return j.recoverJoin(ctx, &rec)
 	}
+	if j.plan.Mode == planner.Incremental && j.plan.Source.Kind == catalog.KindView {
+		j.watermark = windows.NoWatermark
+		j.offsets = []int64{0}
+		if len(rec.Ends) == 1 {
+			j.offsets[0] = rec.Ends[0]
+		}
+		if j.state != nil && j.plan.Agg != nil {
+			if err := j.loadState(ctx); err != nil {
+				return err
+			}
+		}
+		if j.plan.TopN != nil {
+			if err := j.loadTopN(ctx); err != nil {
+				return err
+			}
+		}
+		if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
+			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
+		}
+		return nil
+	}
 	if j.plan.Mode == planner.Incremental {
 		t, err := j.eng.topic(j.plan.Source)
 		if err != nil {
@@ -688,6 +710,9 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 		seen, known := j.seenVersions()[tableName]
 		j.tjCheck = !known || seen != tableVer
 	}
+	if j.plan.Source.Kind == catalog.KindView {
+		return j.stepViewSource(ctx, first)
+	}
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {
 		return false, err
@@ -798,6 +823,9 @@ func (e *Engine) position(name string) int64 {
 
 // readDelta reads the rows of the source in [starts, ends) per partition.
 func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.RecordBatch, []int, error) {
+	if j.plan.Source.Kind == catalog.KindView {
+		return j.readViewEpochs(ctx, starts[0], ends[0])
+	}
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {
 		return nil, nil, err
