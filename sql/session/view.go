@@ -375,9 +375,15 @@ func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 		return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil),
 			PartitionKey: []string{"_p"}, Clustering: []widecol.ClusteringColumn{{Name: "_ts"}, {Name: "_pe"}, {Name: "_ps"}}}
 	}
+	return groupStateSpec(viewStateTable(rel), vp.Agg)
+}
+
+// groupStateSpec is the spec of a table of an aggregation's groups: the
+// group keys (_k0, ...; _k, always 0, without any), then the partials.
+func groupStateSpec(name string, agg *planner.Aggregate) widecol.TableSpec {
 	var fields []arrow.Field
 	var key []string
-	for i, g := range vp.Agg.GroupBy {
+	for i, g := range agg.GroupBy {
 		name := fmt.Sprintf("_k%d", i)
 		fields = append(fields, catalog.Field(name, g.Type(), true))
 		key = append(key, name)
@@ -386,10 +392,10 @@ func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
 		key = []string{"_k"}
 	}
-	for i, a := range vp.Agg.Aggs {
+	for i, a := range agg.Aggs {
 		fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true))
 	}
-	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewStateTable(rel), Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+	return widecol.TableSpec{Keyspace: keyspaceData, Name: name, Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
 }
 
 func (e *Engine) newJob(rel *catalog.Relation, vp *planner.ViewPlan, result, state *widecol.Table) *viewJob {
@@ -566,25 +572,13 @@ func (j *viewJob) recover(ctx context.Context) error {
 		return j.recoverJoin(ctx, &rec)
 	}
 	if j.plan.Mode == planner.Incremental && j.plan.Source.Kind == catalog.KindView {
+		// A view read as a stream of its epochs: one offset, its epoch.
 		j.watermark = windows.NoWatermark
 		j.offsets = []int64{0}
 		if len(rec.Ends) == 1 {
 			j.offsets[0] = rec.Ends[0]
 		}
-		if j.state != nil && j.plan.Agg != nil {
-			if err := j.loadState(ctx); err != nil {
-				return err
-			}
-		}
-		if j.plan.TopN != nil {
-			if err := j.loadTopN(ctx); err != nil {
-				return err
-			}
-		}
-		if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
-			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
-		}
-		return nil
+		return j.resume(ctx, &rec)
 	}
 	if j.plan.Mode == planner.Incremental {
 		t, err := j.eng.topic(j.plan.Source)
@@ -618,19 +612,26 @@ func (j *viewJob) recover(ctx context.Context) error {
 				j.offsets[p] = st.OldestOffset
 			}
 		}
-		if j.state != nil && j.plan.Agg != nil {
-			if err := j.loadState(ctx); err != nil {
-				return err
-			}
+		return j.resume(ctx, &rec)
+	}
+	return nil
+}
+
+// resume loads an incremental view's state and re-runs the epoch that was
+// planned but not committed, if any.
+func (j *viewJob) resume(ctx context.Context, rec *epochRecord) error {
+	if j.state != nil && j.plan.Agg != nil {
+		if err := j.loadState(ctx); err != nil {
+			return err
 		}
-		if j.plan.TopN != nil {
-			if err := j.loadTopN(ctx); err != nil {
-				return err
-			}
+	}
+	if j.plan.TopN != nil {
+		if err := j.loadTopN(ctx); err != nil {
+			return err
 		}
-		if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
-			return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
-		}
+	}
+	if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
+		return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
 	}
 	return nil
 }

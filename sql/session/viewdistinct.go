@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -134,20 +133,8 @@ func (j *viewJob) loadDistinct(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, nil)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	n := len(j.plan.Distincts)
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return j.eng.scanTable(ctx, t, widecol.Range{}, nil, func(b arrow.RecordBatch) error {
 		gs, as, vs := b.Column(0).(*array.Binary), b.Column(1).(*array.Int64), b.Column(2).(*array.Binary)
 		for i := 0; i < int(b.NumRows()); i++ {
 			g := j.groups[string(gs.Value(i))]
@@ -163,6 +150,6 @@ func (j *viewJob) loadDistinct(ctx context.Context) error {
 			}
 			g.distinct[a][string(vs.Value(i))] = struct{}{}
 		}
-		b.Release()
-	}
+		return nil
+	})
 }

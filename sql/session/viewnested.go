@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,21 +23,7 @@ import (
 func viewOuterTable(rel *catalog.Relation) string { return tableName(rel) + "_outer" }
 
 func outerSpec(rel *catalog.Relation, vo *planner.OuterAgg) widecol.TableSpec {
-	var fields []arrow.Field
-	var key []string
-	for i, g := range vo.Agg.GroupBy {
-		name := fmt.Sprintf("_k%d", i)
-		fields = append(fields, catalog.Field(name, g.Type(), true))
-		key = append(key, name)
-	}
-	if len(key) == 0 {
-		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
-		key = []string{"_k"}
-	}
-	for i, a := range vo.Agg.Aggs {
-		fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true))
-	}
-	return widecol.TableSpec{Keyspace: keyspaceData, Name: viewOuterTable(rel), Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+	return groupStateSpec(viewOuterTable(rel), vo.Agg)
 }
 
 // subtractPartial takes a retracted partial v off old: the inverse of
@@ -78,6 +63,30 @@ func (j *viewJob) runLocal(ctx context.Context, node planner.Node, st exec.Stora
 		return nil, err
 	}
 	return exec.Collect(ctx, op)
+}
+
+// upsertPlanRows runs node over rec (the rows of rel) and upserts its
+// result, the view's columns with its key last, into the view's table.
+func (j *viewJob) upsertPlanRows(ctx context.Context, batch *widecol.Batch, node planner.Node, rel *catalog.Relation, rec arrow.RecordBatch) (int64, error) {
+	res, err := j.runLocal(ctx, node, &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{rel: {rec}}})
+	if err != nil {
+		return 0, err
+	}
+	defer releaseAll(res)
+	var n int64
+	for _, b := range res {
+		if b.NumRows() == 0 {
+			continue
+		}
+		out := array.NewRecordBatch(j.rel.Schema(), b.Columns(), b.NumRows())
+		err := batch.Upsert(j.result, out, nil)
+		out.Release()
+		if err != nil {
+			return 0, err
+		}
+		n += b.NumRows()
+	}
+	return n, nil
 }
 
 // applyOuter retracts the old rows of the inner groups changed this epoch
@@ -220,21 +229,9 @@ func (j *viewJob) loadOuter(ctx context.Context) error {
 		return err
 	}
 	j.outerT = t
-	it, err := j.eng.store.Scan(ctx, t, widecol.Range{}, nil)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	nk := len(j.plan.Outer.Agg.GroupBy)
 	nkCols := max(nk, 1)
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return j.eng.scanTable(ctx, t, widecol.Range{}, nil, func(b arrow.RecordBatch) error {
 		for i := 0; i < int(b.NumRows()); i++ {
 			g := &groupState{stored: true}
 			for c := 0; c < nk; c++ {
@@ -245,6 +242,6 @@ func (j *viewJob) loadOuter(ctx context.Context) error {
 			}
 			j.outer[encodeKey(g.keys)] = g
 		}
-		b.Release()
-	}
+		return nil
+	})
 }

@@ -77,19 +77,7 @@ func (j *viewJob) loadTableJoin(ctx context.Context) (*tableJoinState, error) {
 	if st.tside, err = e.store.Table(keyspaceData, viewTSideTable(j.rel)); err != nil {
 		return nil, err
 	}
-	it, err := e.store.Scan(ctx, st.tside, widecol.Range{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err = e.scanTable(ctx, st.tside, widecol.Range{}, nil, func(b arrow.RecordBatch) error {
 		for i := 0; i < int(b.NumRows()); i++ {
 			k := string(b.Column(0).(*array.Binary).Value(i))
 			row := make([]any, b.NumCols()-2)
@@ -99,7 +87,10 @@ func (j *viewJob) loadTableJoin(ctx context.Context) (*tableJoinState, error) {
 			st.rows[k] = append(st.rows[k], row)
 			st.enc[k] = append(st.enc[k], encodeKey(row))
 		}
-		b.Release()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for k := range st.enc {
 		slices.Sort(st.enc[k])
@@ -118,11 +109,7 @@ type keyedRow struct {
 
 func (j *viewJob) keyedRows(ctx context.Context, side *planner.JoinSide, st exec.Storage) ([]keyedRow, error) {
 	env := j.env(st)
-	op, err := exec.Build(env, side.Input)
-	if err != nil {
-		return nil, err
-	}
-	res, err := exec.Collect(ctx, op)
+	res, err := j.runLocal(ctx, side.Input, st)
 	if err != nil {
 		return nil, err
 	}
@@ -401,24 +388,9 @@ func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJ
 		delete(s.rows, k)
 	}
 	// The key's stream rows kept so far, joined again.
-	it, err := j.eng.store.Scan(ctx, s.sside, widecol.Range{Partition: []any{[]byte(k)}}, nil)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
 	matched := false
-	for {
-		b, err := it.Next(ctx)
-		if err == io.EOF {
-			if !matched && !hasNew {
-				return out.pads(k, trows)
-			}
-			return nil
-		}
+	err := j.eng.scanTable(ctx, s.sside, widecol.Range{Partition: []any{[]byte(k)}}, nil, func(b arrow.RecordBatch) error {
 		matched = true
-		if err != nil {
-			return err
-		}
 		for i := 0; i < int(b.NumRows()); i++ {
 			vals := make([]any, b.NumCols()-3)
 			for c := range vals {
@@ -426,12 +398,15 @@ func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJ
 			}
 			ep, n := b.Column(1).(*array.Int64).Value(i), b.Column(2).(*array.Int64).Value(i)
 			if err := out.join(k, ep, n, vals, trows); err != nil {
-				b.Release()
 				return err
 			}
 		}
-		b.Release()
+		return nil
+	})
+	if err != nil || matched || hasNew {
+		return err
 	}
+	return out.pads(k, trows)
 }
 
 // keptStreamRows reports whether the join key k has stream rows kept
@@ -465,28 +440,5 @@ func (j *viewJob) writeTableJoinRows(ctx context.Context, batch *widecol.Batch, 
 	}
 	pairs := out.bld.NewRecordBatch()
 	defer pairs.Release()
-	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{j.plan.TableJoin.Joined: {pairs}}}
-	op, err := exec.Build(j.env(st), j.plan.Input)
-	if err != nil {
-		return 0, err
-	}
-	res, err := exec.Collect(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer releaseAll(res)
-	var n int64
-	for _, b := range res {
-		if b.NumRows() == 0 {
-			continue
-		}
-		rec := array.NewRecordBatch(j.rel.Schema(), b.Columns(), b.NumRows())
-		err := batch.Upsert(j.result, rec, nil)
-		rec.Release()
-		if err != nil {
-			return 0, err
-		}
-		n += b.NumRows()
-	}
-	return n, nil
+	return j.upsertPlanRows(ctx, batch, j.plan.Input, j.plan.TableJoin.Joined, pairs)
 }

@@ -524,30 +524,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	}
 	kept := relB.NewRecordBatch()
 	defer kept.Release()
-	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{rel: {kept}}}
-	op, err := exec.Build(j.env(st), vp.Post)
-	if err != nil {
-		return 0, err
-	}
-	out, err := exec.Collect(ctx, op)
-	if err != nil {
-		return 0, err
-	}
-	defer releaseAll(out)
-	var n int64
-	for _, b := range out {
-		if b.NumRows() == 0 {
-			continue
-		}
-		rec := array.NewRecordBatch(j.rel.Schema(), b.Columns(), b.NumRows())
-		err := batch.Upsert(j.result, rec, nil)
-		rec.Release()
-		if err != nil {
-			return 0, err
-		}
-		n += b.NumRows()
-	}
-	return n, nil
+	return j.upsertPlanRows(ctx, batch, vp.Post, rel, kept)
 }
 
 // keyCols is the number of leading key columns of the state table
