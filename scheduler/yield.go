@@ -60,6 +60,21 @@ func (y Yield) Wait(since, now time.Time) time.Duration {
 	return 0
 }
 
+// NextRun returns how long from now until streaming's next run phase
+// begins, when batch demand has lasted since since: the rest of the pause,
+// or, during a run phase, the rest of it and the pause after it.
+func (y Yield) NextRun(since, now time.Time) time.Duration {
+	if w := y.Wait(since, now); w > 0 {
+		return w
+	}
+	pause, run := y.phases()
+	d := now.Sub(since)
+	if d < 0 {
+		return 0
+	}
+	return pause + run - d%(pause+run) + pause
+}
+
 // Slots returns how many units of streaming work may run at now on an
 // agent with cpus CPUs, while queries (>= 1) interactive queries have
 // been running since since: none while streaming pauses (see Wait), else

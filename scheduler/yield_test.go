@@ -32,6 +32,27 @@ func TestYieldWait(t *testing.T) {
 	}
 }
 
+func TestYieldNextRun(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	y := Yield{Pause: 100 * ms}
+	for _, tc := range []struct {
+		at, want time.Duration
+	}{
+		{0, 100 * ms},        // the pause
+		{40 * ms, 60 * ms},   // the rest of the pause
+		{100 * ms, 200 * ms}, // a run phase: its rest and the next pause
+		{150 * ms, 150 * ms}, //
+		{199 * ms, 101 * ms}, //
+		{200 * ms, 100 * ms}, // the second pause
+		{-ms, 0},             // before the demand
+	} {
+		if got := y.NextRun(t0, t0.Add(tc.at)); got != tc.want {
+			t.Errorf("at %s: next run in %s, want %s", tc.at, got, tc.want)
+		}
+	}
+}
+
 func TestYieldSlots(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	ms := time.Millisecond

@@ -192,10 +192,12 @@ func (g *batchGate) waitLocked(ctx context.Context, s *streamSlot) error {
 			return nil
 		}
 		grant := s.grant
-		// Slots come back when the pause ends: wake then to hand them out.
+		// Slots come back when a pause ends: wake then to hand them out.
+		// NB: also while streaming runs, as its slots may all be held
+		// until the next pause, and given back only during it.
 		var wake <-chan time.Time
 		if g.active > 0 {
-			if d := g.policy.Wait(g.since, g.now()); d > 0 {
+			if d := g.policy.NextRun(g.since, g.now()); d > 0 {
 				wake = g.after(d)
 			}
 		}

@@ -41,10 +41,17 @@ func (c *gateClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-func (c *gateClock) pending() int {
+// due returns how many timers wait for time at.
+func (c *gateClock) due(at time.Time) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.timers)
+	n := 0
+	for _, w := range c.timers {
+		if w.at.Equal(at) {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *gateClock) Advance(d time.Duration) {
@@ -64,8 +71,14 @@ func (c *gateClock) Advance(d time.Duration) {
 
 const gatePause = 100 * time.Millisecond
 
+// gateStart is the test clock's time at first; pauseEnd(k) the end of the
+// k-th pause of demand that began then.
+var gateStart = time.Unix(1_000_000, 0)
+
+func pauseEnd(k int) time.Time { return gateStart.Add(time.Duration(2*k-1) * gatePause) }
+
 func newTestGate(cpus int) (*batchGate, *gateClock) {
-	clock := &gateClock{now: time.Unix(1_000_000, 0)}
+	clock := &gateClock{now: gateStart}
 	return &batchGate{policy: scheduler.Yield{Pause: gatePause}, cpus: cpus, clock: clock}, clock
 }
 
@@ -182,7 +195,7 @@ func TestBatchGateShareAfterPause(t *testing.T) {
 	var b *streamSlot
 	bIn := async(func() (err error) { b, err = g.enter(ctx); return err })
 	eventually(t, "two units queued", func() bool { _, q := g.state(); return q == 2 })
-	eventually(t, "two wake-ups set", func() bool { return clock.pending() == 2 })
+	eventually(t, "two wake-ups set", func() bool { return clock.due(pauseEnd(1)) == 2 })
 	clock.Advance(gatePause - time.Millisecond)
 	if returned(aBack) || returned(bIn) {
 		t.Fatal("streaming ran before the pause ended")
@@ -207,12 +220,13 @@ func TestBatchGateShareAfterPause(t *testing.T) {
 	}
 	// The next pause takes the slot back at b's yield point.
 	clock.Advance(gatePause)
+	set := clock.due(pauseEnd(2)) // bIn's, from when it waited
 	bBack := async(func() error { return g.yield(ctx, b) })
 	eventually(t, "a unit queued", func() bool { _, q := g.state(); return q == 1 })
 	if returned(bBack) {
 		t.Fatal("the second pause did not stop streaming")
 	}
-	eventually(t, "a wake-up set", func() bool { return clock.pending() == 1 })
+	eventually(t, "a wake-up set", func() bool { return clock.due(pauseEnd(2)) == set+1 })
 	clock.Advance(gatePause)
 	if err := <-bBack; err != nil {
 		t.Fatal(err)
@@ -235,7 +249,7 @@ func TestBatchGateNoStarvation(t *testing.T) {
 		}
 		return err
 	})
-	eventually(t, "a wake-up set", func() bool { return clock.pending() == 1 })
+	eventually(t, "a wake-up set", func() bool { return clock.due(pauseEnd(1)) == 1 })
 	for range 9 {
 		clock.Advance(gatePause / 10)
 		if returned(in) {
@@ -269,6 +283,33 @@ func TestBatchGateNoStarvation(t *testing.T) {
 	g.begin()()
 	if !g.since.After(since) {
 		t.Fatal("a query after a quiet spell did not pause streaming")
+	}
+}
+
+// TestBatchGateSlotGivenBackDuringPause: a unit waits for the slot of one
+// that gives it back only after the next pause began; the slot is handed
+// on when that pause ends, not when the demand does.
+func TestBatchGateSlotGivenBackDuringPause(t *testing.T) {
+	g, clock := newTestGate(2)
+	ctx := context.Background()
+	end := g.begin()
+	defer end()
+	clock.Advance(gatePause) // streaming's run phase
+	a, err := g.enter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bIn := async(func() error { _, err := g.enter(ctx); return err })
+	eventually(t, "a unit queued", func() bool { _, q := g.state(); return q == 1 })
+	eventually(t, "a wake-up set", func() bool { return clock.due(pauseEnd(2)) == 1 })
+	clock.Advance(gatePause) // the next pause
+	g.leave(a)
+	if returned(bIn) {
+		t.Fatal("a slot was handed on during a pause")
+	}
+	clock.Advance(gatePause) // the next run phase
+	if err := <-bIn; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -322,7 +363,7 @@ func TestBatchGateCancel(t *testing.T) {
 // carries a slot, and only it.
 func TestYieldPoint(t *testing.T) {
 	e := &Engine{fw: &streaming{gate: batchGate{policy: scheduler.Yield{Pause: gatePause}, cpus: 2,
-		clock: &gateClock{now: time.Unix(1_000_000, 0)}}}}
+		clock: &gateClock{now: gateStart}}}}
 	g := &e.fw.gate
 	if err := yieldPoint(context.Background()); err != nil {
 		t.Fatal(err)
