@@ -132,6 +132,12 @@ func topNInput(root Node) *ViewPlan {
 // lookupSide returns the table scan read as of processing time under a
 // chain of projections and filters, or nil.
 func lookupSide(n Node) *Scan {
+	return scanUnder(n, func(x *Scan) bool { return x.AsOf && x.Rel.Kind == catalog.KindTable })
+}
+
+// scanUnder returns the scan under a chain of projections and filters
+// without subqueries, if ok accepts it, or nil.
+func scanUnder(n Node, ok func(*Scan) bool) *Scan {
 	for {
 		switch x := n.(type) {
 		case *Project, *Filter:
@@ -142,7 +148,7 @@ func lookupSide(n Node) *Scan {
 			}
 			n = x.Children()[0]
 		case *Scan:
-			if x.AsOf && x.Rel.Kind == catalog.KindTable && (x.Filter == nil || !hasSubquery(x.Filter)) {
+			if ok(x) && (x.Filter == nil || !hasSubquery(x.Filter)) {
 				return x
 			}
 			return nil

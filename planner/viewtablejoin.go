@@ -45,24 +45,9 @@ var tableJoinKeyCols = []Column{
 // tableSideScan returns the table or view scan under a chain of
 // projections and filters without subqueries, or nil.
 func tableSideScan(n Node) *Scan {
-	for {
-		switch x := n.(type) {
-		case *Project, *Filter:
-			for _, p := range nodeExprs(x) {
-				if *p != nil && hasSubquery(*p) {
-					return nil
-				}
-			}
-			n = x.Children()[0]
-		case *Scan:
-			if x.AsOf || (x.Rel.Kind != catalog.KindTable && x.Rel.Kind != catalog.KindView) || (x.Filter != nil && hasSubquery(x.Filter)) {
-				return nil
-			}
-			return x
-		default:
-			return nil
-		}
-	}
+	return scanUnder(n, func(x *Scan) bool {
+		return !x.AsOf && (x.Rel.Kind == catalog.KindTable || x.Rel.Kind == catalog.KindView)
+	})
 }
 
 // tableJoinShape finds an equi-join of a stream with a table or a view

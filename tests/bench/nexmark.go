@@ -248,11 +248,11 @@ func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name string, setup 
 	}
 	verified := ""
 	if cfg.Verify {
-		got, err := sortedRows(ctx, conn, "SELECT * FROM "+name)
+		got, err := SortedRows(ctx, conn, "SELECT * FROM "+name)
 		if err != nil {
 			return err
 		}
-		want, err := sortedRows(ctx, conn, sel)
+		want, err := SortedRows(ctx, conn, sel)
 		if err != nil {
 			return err
 		}
@@ -266,8 +266,9 @@ func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name string, setup 
 	return nil
 }
 
-// sortedRows runs a query and returns its rows as sorted text lines.
-func sortedRows(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
+// SortedRows runs a query and returns its rows as sorted text lines, NULL
+// as "NULL" and columns joined by |, for comparing results.
+func SortedRows(ctx context.Context, conn *pgx.Conn, sql string) ([]string, error) {
 	rs, err := conn.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return nil, err

@@ -7,38 +7,21 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sqld/sqld/sql/server"
+	"github.com/sqld/sqld/tests/bench"
 )
 
 func rows(t *testing.T, conn *pgx.Conn, sql string) []string {
 	t.Helper()
-	rs, err := conn.Query(context.Background(), sql, pgx.QueryExecModeSimpleProtocol)
+	out, err := bench.SortedRows(context.Background(), conn, sql)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var parts []string
-		for _, v := range rs.RawValues() {
-			if v == nil {
-				parts = append(parts, "NULL")
-			} else {
-				parts = append(parts, string(v))
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -24,27 +23,10 @@ const queriesDir = "../../../shared/corpora/nexmark/risingwave"
 
 func rows(t *testing.T, conn *pgx.Conn, sql string) []string {
 	t.Helper()
-	rs, err := conn.Query(context.Background(), sql, pgx.QueryExecModeSimpleProtocol)
+	out, err := bench.SortedRows(context.Background(), conn, sql)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var parts []string
-		for _, v := range rs.RawValues() {
-			if v == nil {
-				parts = append(parts, "NULL")
-			} else {
-				parts = append(parts, string(v))
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	sort.Strings(out)
 	return out
 }
 
