@@ -25,7 +25,9 @@ type AppendOptions struct {
 type Batch struct {
 	// Record holds every row of the stored batch. The caller owns one
 	// reference and must Release it. Its buffers are slices of a single
-	// buffer read from the segment (no per-row decoding, no copy).
+	// buffer read from the segment (no per-row decoding, no copy) or, for
+	// a large batch this process appended recently, the appended record
+	// itself, shared with the partition and other readers.
 	Record arrow.RecordBatch
 	// BaseOffset is the offset of row 0 of Record.
 	BaseOffset int64

@@ -30,7 +30,7 @@ func encodedSize(b testing.TB, rec arrow.RecordBatch) int {
 		b.Fatal(err)
 	}
 	defer enc.release()
-	return len(enc.buf)
+	return enc.size()
 }
 
 // BenchmarkRawAppend is the baseline for BenchmarkLogAppend: it writes the
@@ -47,7 +47,7 @@ func BenchmarkRawAppend(b *testing.B) {
 	var bufs [][]byte
 	for _, r := range recs {
 		enc, _ := encodeBatch(r, memory.DefaultAllocator, 5)
-		bufs = append(bufs, append([]byte(nil), enc.buf...))
+		bufs = append(bufs, enc.flat())
 		enc.release()
 	}
 	f, err := vfs.Default.Create(b.TempDir()+"/raw", vfs.WriteCategoryUnspecified)

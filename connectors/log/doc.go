@@ -28,7 +28,9 @@
 // # Reading
 //
 // Topic.Read and Reader.Next return whole batches decoded zero-copy from a
-// single buffer the batch owns; a read starting inside a batch reports the
+// single buffer the batch owns (or, for the newest large batches this
+// process appended, the appended records themselves, which a partition
+// keeps so readers that follow the writer skip the read and decode); a read starting inside a batch reports the
 // first row to use (Batch.FirstRow). Reads block, with a context, until data
 // arrives and wake on a broadcast when it does. Reading consumes nothing.
 // Readers see only committed data: never past the last stable offset (the

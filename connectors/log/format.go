@@ -162,25 +162,35 @@ func verifyCRC(hdr, payload []byte) bool {
 	return c == binary.LittleEndian.Uint32(hdr[4:])
 }
 
-// encoded is a batch serialized into a buffer with room for the header in
-// front. The header fields that depend on the partition (offset, writer,
-// transaction, time) are filled in under the partition lock.
+// encoded is a batch serialized for writing. A small batch is one
+// contiguous buffer: header room, then the IPC payload. A large one is
+// the header room in buf followed by pieces: the payload's small parts
+// copied, its column buffers referenced where they are (no copy of the
+// batch), with rec held until the write is done. The header fields that
+// depend on the partition (offset, writer, transaction, time) are filled
+// in under the partition lock.
 type encoded struct {
-	buf        []byte // header room + payload
+	buf        []byte   // header room (+ the payload when pieces is nil)
+	pieces     [][]byte // the payload of a large batch, in order
+	rec        arrow.RecordBatch
+	payloadLen int
 	payloadCRC uint32
 	count      int64
 	minTime    int64
 	maxTime    int64
 	hasTime    bool
-	pooled     bool // buf came from bufPool; otherwise it is the encoder's own
+	pooled     bool // buf came from bufPool
 }
 
-// bufPool holds buffers for small batches. A large batch gets a buffer of
-// its own, sized up front, which the partition may keep for readers (see
-// partition.tail); pooling those would pin the largest ever seen.
+// size is the number of bytes the batch occupies on disk.
+func (e *encoded) size() int { return headerSize + e.payloadLen }
+
+// bufPool holds the buffers of small batches.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// poolMax is the largest batch encoded into a pooled buffer.
+// poolMax is the largest payload encoded into one contiguous buffer;
+// larger ones are written as pieces. It keeps pooled buffers small, and
+// the number of writes per batch small where a copy costs little.
 const poolMax = 256 << 10
 
 func (e *encoded) release() {
@@ -188,13 +198,49 @@ func (e *encoded) release() {
 		b := e.buf[:0]
 		bufPool.Put(&b)
 	}
-	e.buf = nil
+	e.buf, e.pieces = nil, nil
+	if e.rec != nil {
+		e.rec.Release()
+		e.rec = nil
+	}
 }
 
 // appendWriter is an io.Writer appending to a byte slice.
 type appendWriter struct{ b []byte }
 
 func (w *appendWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// refMin is the smallest piece pieceWriter references rather than copies.
+// The IPC writer hands over column buffers (alive as long as the batch)
+// and small scratch slices (prefixes, padding) that must be copied.
+const refMin = 4 << 10
+
+// pieceWriter collects what the IPC writer writes as a list of pieces,
+// referencing large ones and copying small ones into one scratch slice.
+type pieceWriter struct {
+	pieces [][]byte
+	small  []byte
+	from   int // start of the small bytes not yet in pieces
+	n      int
+}
+
+func (w *pieceWriter) Write(p []byte) (int, error) {
+	if len(p) < refMin {
+		w.small = append(w.small, p...)
+	} else {
+		w.flush()
+		w.pieces = append(w.pieces, p)
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+func (w *pieceWriter) flush() {
+	if len(w.small) > w.from {
+		w.pieces = append(w.pieces, w.small[w.from:len(w.small):len(w.small)])
+		w.from = len(w.small)
+	}
+}
 
 // bodyBound returns at least the IPC body size of arrays: every buffer
 // padded to 8 bytes (the writer may leave out some, such as an all-valid
@@ -220,7 +266,8 @@ func dataBound(d arrow.ArrayData) int {
 	return n
 }
 
-// encodeBatch serializes rec. It does not release rec.
+// encodeBatch serializes rec. It does not release rec; a large batch's
+// encoding holds a reference of its own until released.
 func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc encoded, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -234,30 +281,63 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 	}
 	defer pl.Release()
 	meta := pl.Meta()
-	need := headerSize + 16 + meta.Len() + bodyBound(rec.Columns())
+	need := 16 + meta.Len() + bodyBound(rec.Columns())
 	meta.Release()
-	// One buffer of the right size: appending into a small one would copy
-	// a large batch several times as it grows.
-	var w appendWriter
-	pooled := need <= poolMax
-	if pooled {
+	if need <= poolMax {
 		bp := bufPool.Get().(*[]byte)
-		w.b = (*bp)[:headerSize]
+		w := appendWriter{b: (*bp)[:headerSize]}
 		clear(w.b)
+		enc = encoded{buf: w.b, pooled: true}
+		if _, err := pl.WritePayload(&w); err != nil {
+			enc.release()
+			return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
+		}
+		enc.buf = w.b
+		enc.payloadLen = len(w.b) - headerSize
+		enc.payloadCRC = crc32.Update(0, castagnoli, w.b[headerSize:])
 	} else {
-		w.b = make([]byte, headerSize, need)
+		// The pieces alias rec's buffers: hold rec until the write is done.
+		rec.Retain()
+		enc = encoded{buf: make([]byte, headerSize), rec: rec}
+		w := pieceWriter{small: make([]byte, 0, 1024)}
+		if _, err := pl.WritePayload(&w); err != nil {
+			enc.release()
+			return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
+		}
+		w.flush()
+		enc.pieces, enc.payloadLen = w.pieces, w.n
+		for _, p := range w.pieces {
+			enc.payloadCRC = crc32.Update(enc.payloadCRC, castagnoli, p)
+		}
 	}
-	enc = encoded{buf: w.b, pooled: pooled}
-	if _, err := pl.WritePayload(&w); err != nil {
-		enc.release()
-		return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
-	}
-	enc.buf, enc.count = w.b, rec.NumRows()
-	enc.payloadCRC = crc32.Update(0, castagnoli, w.b[headerSize:])
+	enc.count = rec.NumRows()
 	if eventCol >= 0 {
 		enc.minTime, enc.maxTime, enc.hasTime = eventTimeRange(rec.Column(eventCol))
 	}
 	return enc, nil
+}
+
+// zeroOffsets reports whether every array of rec (and every child) starts
+// at offset 0, as a decoded batch's do.
+func zeroOffsets(rec arrow.RecordBatch) bool {
+	var ok func(d arrow.ArrayData) bool
+	ok = func(d arrow.ArrayData) bool {
+		if d.Offset() != 0 {
+			return false
+		}
+		for _, c := range d.Children() {
+			if !ok(c) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range rec.Columns() {
+		if !ok(c.Data()) {
+			return false
+		}
+	}
+	return true
 }
 
 // eventTimeRange returns the min and max of a Timestamp or Int64 column,

@@ -16,11 +16,11 @@ func seedBatch(t testing.TB, base int64, first, rows int) []byte {
 		t.Fatal(err)
 	}
 	defer enc.release()
-	h := header{payloadLen: uint32(len(enc.buf) - headerSize), base: base, count: enc.count,
+	h := header{payloadLen: uint32(enc.payloadLen), base: base, count: enc.count,
 		flags: flagEventTime, minTime: enc.minTime, maxTime: enc.maxTime, writerID: 1, seq: 2}
 	h.put(enc.buf)
 	sealCRC(enc.buf, enc.payloadCRC)
-	return append([]byte(nil), enc.buf...)
+	return enc.flat()
 }
 
 func addVariants(f *testing.F, b []byte) {

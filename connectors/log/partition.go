@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -84,16 +85,19 @@ type partition struct {
 }
 
 // tailBatch is a large batch this process wrote recently, kept as the
-// bytes it wrote: a reader that follows the writer closely decodes it from
-// memory instead of reading, allocating and checksumming it again.
+// record it was given: a reader that follows the writer closely gets that
+// record (another reference to it) instead of reading, allocating,
+// checksumming and decoding the batch again.
 //
-// NB: the bytes are shared by every reader that decodes them and must
-// never change; records decoded from them alias them, as records decoded
-// from a segment alias their read buffer.
+// NB: records are immutable, so sharing one between the writer's memory
+// and every reader is safe; its memory goes back to the writer's
+// allocator when the partition and all readers have released it.
 type tailBatch struct {
-	seg *segment
-	pos int64
-	buf []byte // header and payload, exactly as written
+	seg  *segment
+	pos  int64
+	hdr  [headerSize]byte // the header as written, to check against
+	rec  arrow.RecordBatch
+	size int
 }
 
 // The tail keeps at most tailBatches batches and tailBytes bytes per
@@ -103,33 +107,65 @@ const (
 	tailBytes   = 16 << 20
 )
 
-// keepTailLocked remembers the batch just written at pos in s, dropping
-// the oldest ones beyond the bounds.
-func (p *partition) keepTailLocked(s *segment, pos int64, buf []byte) {
-	if len(buf) > tailBytes {
+// keepTailLocked remembers the batch just written at pos in s, taking over
+// a reference to rec, and drops the oldest ones beyond the bounds.
+func (p *partition) keepTailLocked(s *segment, pos int64, hdr []byte, rec arrow.RecordBatch, size int) {
+	if size > tailBytes {
+		rec.Release()
 		return
 	}
-	p.tail = append(p.tail, tailBatch{seg: s, pos: pos, buf: buf})
+	t := tailBatch{seg: s, pos: pos, rec: rec, size: size}
+	copy(t.hdr[:], hdr)
+	p.tail = append(p.tail, t)
 	total := 0
 	for _, t := range p.tail {
-		total += len(t.buf)
+		total += t.size
 	}
 	for len(p.tail) > tailBatches || total > tailBytes {
-		total -= len(p.tail[0].buf)
+		total -= p.tail[0].size
+		p.tail[0].rec.Release()
 		p.tail[0] = tailBatch{}
 		p.tail = p.tail[1:]
 	}
 }
 
-// tailAt returns the bytes of the batch at pos in s if they are still
-// kept, else nil.
-func (p *partition) tailAt(s *segment, pos int64) []byte {
+// tailAt returns a new reference to the record written at pos in s, if the
+// partition still keeps it and its header is hdr, else nil.
+func (p *partition) tailAt(s *segment, pos int64, hdr []byte) arrow.RecordBatch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.tail {
-		if t.seg == s && t.pos == pos {
-			return t.buf
+		if t.seg == s && t.pos == pos && bytes.Equal(t.hdr[:], hdr[:headerSize]) {
+			t.rec.Retain()
+			return t.rec
 		}
+	}
+	return nil
+}
+
+// releaseTailLocked drops every kept batch.
+func (p *partition) releaseTailLocked() {
+	for _, t := range p.tail {
+		t.rec.Release()
+	}
+	p.tail = nil
+}
+
+// writePieces writes enc's header and payload at pos.
+func writePieces(f vfs.File, pos int64, enc *encoded) error {
+	if enc.pieces == nil {
+		_, err := f.WriteAt(enc.buf, pos)
+		return err
+	}
+	if _, err := f.WriteAt(enc.buf[:headerSize], pos); err != nil {
+		return err
+	}
+	pos += headerSize
+	for _, b := range enc.pieces {
+		if _, err := f.WriteAt(b, pos); err != nil {
+			return err
+		}
+		pos += int64(len(b))
 	}
 	return nil
 }
@@ -351,7 +387,7 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 		return header{}, p.err
 	}
 	s := p.active()
-	if s.size > 0 && s.size+int64(len(enc.buf)) > p.t.cfg.SegmentBytes {
+	if s.size > 0 && s.size+int64(enc.size()) > p.t.cfg.SegmentBytes {
 		if err := p.rollLocked(); err != nil {
 			p.err = fmt.Errorf("log: partition %s: rolling segment: %w", p, err)
 			return header{}, p.err
@@ -360,7 +396,7 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 	}
 	h := header{
 		flags:      flags,
-		payloadLen: uint32(len(enc.buf) - headerSize),
+		payloadLen: uint32(enc.payloadLen),
 		base:       p.end,
 		count:      enc.count,
 		writerID:   writerID,
@@ -375,15 +411,15 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 	h.put(enc.buf)
 	sealCRC(enc.buf, enc.payloadCRC)
 	pos := s.size
-	if _, err := s.f.WriteAt(enc.buf, pos); err != nil {
+	if err := writePieces(s.f, pos, enc); err != nil {
 		p.err = fmt.Errorf("log: partition %s: write: %w", p, err)
 		return header{}, p.err
 	}
 	s.noteBatch(&h, pos, p.t.l.opts.IndexIntervalBytes)
-	if !h.control() && !enc.pooled {
-		// The partition owns the buffer now.
-		p.keepTailLocked(s, pos, enc.buf)
-		enc.buf = nil
+	if !h.control() && enc.rec != nil && zeroOffsets(enc.rec) {
+		// The partition holds the batch's reference now.
+		p.keepTailLocked(s, pos, enc.buf, enc.rec, enc.size())
+		enc.rec = nil
 	}
 	p.end = h.end()
 	p.dirty = true
@@ -398,7 +434,7 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 	if !h.control() {
 		p.records.Add(uint64(h.count))
 	}
-	p.bytes.Add(uint64(len(enc.buf)))
+	p.bytes.Add(uint64(enc.size()))
 	return h, nil
 }
 
@@ -656,24 +692,19 @@ func (p *partition) isAborted(txnID int64) bool {
 // readPayload reads, verifies and decodes the payload of the batch at pos,
 // or decodes it from the tail when the partition still has its bytes.
 func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem memory.Allocator) (Batch, error) {
-	var (
-		raw *memory.Buffer
-		rb  *rawBuffer
-	)
-	if buf := p.tailAt(s, pos); len(buf) == headerSize+int(h.payloadLen) && bytes.Equal(buf[:headerSize], hb[:headerSize]) {
-		// Written by this process, and checksummed as it was written.
-		raw = memory.NewBufferBytes(buf[headerSize:])
+	if rec := p.tailAt(s, pos, hb); rec != nil {
+		// Written by this process; checked against its header.
 		p.tailHits.Add(1)
-	} else {
-		raw, rb = newRawBuffer(mem, int(h.payloadLen))
-		if _, err := s.f.ReadAt(raw.Bytes(), pos+headerSize); err != nil {
-			raw.Release()
-			return Batch{}, fmt.Errorf("log: partition %s: reading %s at byte %d: %w", p, s.path, pos, err)
-		}
-		if !verifyCRC(hb, raw.Bytes()) {
-			raw.Release()
-			return Batch{}, fmt.Errorf("%w: segment %s at byte %d: CRC mismatch", ErrCorrupt, s.path, pos)
-		}
+		return p.batchOf(rec, h), nil
+	}
+	raw, rb := newRawBuffer(mem, int(h.payloadLen))
+	if _, err := s.f.ReadAt(raw.Bytes(), pos+headerSize); err != nil {
+		raw.Release()
+		return Batch{}, fmt.Errorf("log: partition %s: reading %s at byte %d: %w", p, s.path, pos, err)
+	}
+	if !verifyCRC(hb, raw.Bytes()) {
+		raw.Release()
+		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: CRC mismatch", ErrCorrupt, s.path, pos)
 	}
 	rec, err := decodePayload(raw, rb, p.t.schemaMeta, mem)
 	if err != nil {
@@ -683,6 +714,11 @@ func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem
 		rec.Release()
 		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: %d rows, header says %d", ErrCorrupt, s.path, pos, rec.NumRows(), h.count)
 	}
+	return p.batchOf(rec, h), nil
+}
+
+// batchOf describes rec, the batch with header h.
+func (p *partition) batchOf(rec arrow.RecordBatch, h *header) Batch {
 	b := Batch{
 		Record:     rec,
 		BaseOffset: h.base,
@@ -693,7 +729,7 @@ func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem
 	if h.hasTime() {
 		b.MinEventTime, b.MaxEventTime, b.HasEventTime = h.minTime, h.maxTime, true
 	}
-	return b, nil
+	return b
 }
 
 // offsetForTime returns the first offset of the first batch whose max event
@@ -785,7 +821,7 @@ func (p *partition) close() error {
 		return nil
 	}
 	p.closed = true
-	p.tail = nil
+	p.releaseTailLocked()
 	p.broadcastLocked()
 	for _, s := range p.segs {
 		s.unref()
