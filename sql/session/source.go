@@ -220,7 +220,8 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 		go func() {
 			defer wg.Done()
 			for b := range queues[p] {
-				if ctx.Err() != nil {
+				// Appending (encoding) waits its turn too.
+				if ctx.Err() != nil || e.yieldToBatch(ctx) != nil {
 					b.rec.Release()
 					continue
 				}
@@ -266,12 +267,15 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 					}
 				}
 			}
-			// The generator is streaming work in this process: it yields to
-			// interactive queries like view tasks (and catches up after).
-			if err := e.yieldToBatch(ctx); err != nil {
+			// The generator is streaming work in this process: it holds a
+			// slot of the batch gate while it generates, like a view's
+			// epoch (and catches up after a pause).
+			_, leave, err := e.enterStreaming(ctx)
+			if err != nil {
 				return
 			}
 			b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
+			leave()
 			if b == nil {
 				cancel(fmt.Errorf("nexmark: no batch for %s", s.kind))
 				return
