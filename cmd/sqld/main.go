@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 
@@ -146,6 +147,7 @@ func runBench(args []string) int {
 	secs := fs.Int("seconds", 10, "length of the freshness run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|freshness|window-memory|join-memory|fairness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -173,6 +175,19 @@ func runBench(args []string) int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench: %v\n", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	if *memProfile != "" {
 		defer func() {

@@ -9,10 +9,13 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/trace"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -345,7 +348,13 @@ func freshness(ctx context.Context, addr string, cfg Config) error {
 }
 
 // fairness times SELECT count(*) on a 1M-row table on an idle server and
-// again while four views over a generated stream keep the CPUs busy.
+// again while four views over a generated stream keep the CPUs busy (the
+// median of 7 each; the idle server has finished the insert's background
+// work and uses no CPU). It also prints every time; the views' progress
+// in the second before the queries and during them, and their backlog
+// (events generated and not yet read, which grows while the views are
+// CPU-bound); this process's CPU use and that of other processes, as
+// shares of all CPUs (other processes make a run noisy).
 func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	if _, err := conn.Exec(ctx, "CREATE TABLE big (id BIGINT PRIMARY KEY, v BIGINT)"); err != nil {
 		return err
@@ -353,23 +362,50 @@ func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	if _, err := conn.Exec(ctx, "INSERT INTO big SELECT x, x % 100 FROM generate_series(1, 1000000) AS x"); err != nil {
 		return err
 	}
-	query := func() (time.Duration, error) {
+	const runs = 7
+	query := func(phase string) (time.Duration, []time.Duration, error) {
 		var ds []time.Duration
-		for i := 0; i < 5; i++ {
+		for i := 0; i < runs; i++ {
+			rg := trace.StartRegion(ctx, "fairness "+phase+" query")
 			start := time.Now()
 			var n int64
-			if err := conn.QueryRow(ctx, "SELECT count(*) FROM big").Scan(&n); err != nil {
-				return 0, err
-			}
+			err := conn.QueryRow(ctx, "SELECT count(*) FROM big").Scan(&n)
 			ds = append(ds, time.Since(start))
+			rg.End()
+			if err != nil {
+				return 0, nil, err
+			}
 		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return ds[len(ds)/2], nil
+		sorted := slices.Clone(ds)
+		slices.Sort(sorted)
+		return sorted[len(sorted)/2], ds, nil
 	}
-	idle, err := query()
+	// viewRows returns the rows the views have read, and the events the
+	// generator has written for them to read (each view reads each).
+	viewRows := func() (int64, int64, error) {
+		var in, events int64
+		err := conn.QueryRow(ctx, "SELECT coalesce(sum(rows_in), 0) FROM sys.jobs").Scan(&in)
+		if err == nil {
+			// Each of the four views reads every event.
+			err = conn.QueryRow(ctx, "SELECT coalesce(sum(next_event), 0) * 4 FROM sys.sources").Scan(&events)
+		}
+		return in, events, err
+	}
+	// The idle baseline: the server has finished with the insert (its
+	// memtable flush and compactions) and uses no CPU.
+	if _, _, err := query("warm-up"); err != nil {
+		return err
+	}
+	idleCPU, err := waitIdle(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
+	c0 := sampleCPU()
+	idle, idleAll, err := query("idle")
+	if err != nil {
+		return err
+	}
+	_, idleOther := c0.shares()
 	if _, err := conn.Exec(ctx, `CREATE STREAM load (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
 		date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 3, partitions = 4, rate = 1000000)`); err != nil {
 		return err
@@ -384,18 +420,125 @@ func fairness(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 			return err
 		}
 	}
-	time.Sleep(2 * time.Second)
-	busy, err := query()
+	time.Sleep(time.Second)
+	// The load: the views' CPU use and progress in the second before the
+	// queries, and their progress while the queries run.
+	in0, _, err := viewRows()
 	if err != nil {
 		return err
 	}
-	var in int64
-	if err := conn.QueryRow(ctx, "SELECT sum(rows_in) FROM sys.jobs").Scan(&in); err != nil {
+	c1 := sampleCPU()
+	time.Sleep(time.Second)
+	in1, offered1, err := viewRows()
+	if err != nil {
 		return err
 	}
+	loadCPU, loadOther := c1.shares()
+	loadRate := float64(in1-in0) / time.Since(c1.wall).Seconds()
+	c2 := sampleCPU()
+	busy, busyAll, err := query("busy")
+	if err != nil {
+		return err
+	}
+	busyCPU, busyOther := c2.shares()
+	in2, offered2, err := viewRows()
+	if err != nil {
+		return err
+	}
+	busyRate := float64(in2-in1) / time.Since(c2.wall).Seconds()
 	fmt.Fprintf(cfg.Out, "bench fairness select_count_1m_idle_ms=%.1f select_count_1m_busy_ms=%.1f ratio=%.2f view_rows_in=%d\n",
-		float64(idle.Microseconds())/1000, float64(busy.Microseconds())/1000, float64(busy)/float64(idle), in)
+		ms(idle), ms(busy), float64(busy)/float64(idle), in2)
+	fmt.Fprintf(cfg.Out, "bench fairness idle_ms=%s cpu_before=%.0f%% other_processes_cpu_during=%.0f%%\n", msList(idleAll), 100*idleCPU, 100*idleOther)
+	fmt.Fprintf(cfg.Out, "bench fairness busy_ms=%s views_rows_per_s_before=%.0f views_rows_per_s_during=%.0f views_backlog_rows=%d..%d cpu_before=%.0f%% cpu_during=%.0f%% other_processes_cpu_before=%.0f%% other_processes_cpu_during=%.0f%%\n",
+		msList(busyAll), loadRate, busyRate, offered1-in1, offered2-in2, 100*loadCPU, 100*busyCPU, 100*loadOther, 100*busyOther)
 	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func msList(ds []time.Duration) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%.0f", ms(d))
+	}
+	return b.String()
+}
+
+// processCPU returns the CPU time this process (the embedded server and
+// the bench) has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// hostCPU returns the busy time of all the machine's CPUs (from
+// /proc/stat; 0 where there is none).
+func hostCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// cpuSample is a reading of the CPU time used by this process (the
+// embedded server and the bench) and by the whole machine.
+type cpuSample struct {
+	wall       time.Time
+	self, host time.Duration
+}
+
+func sampleCPU() cpuSample {
+	return cpuSample{wall: time.Now(), self: processCPU(), host: hostCPU()}
+}
+
+// shares returns the share of all CPUs that this process and that other
+// processes (load from outside that makes a run noisy) used since a.
+func (a cpuSample) shares() (self, other float64) {
+	b := sampleCPU()
+	wall := b.wall.Sub(a.wall).Seconds() * float64(runtime.NumCPU())
+	self = (b.self - a.self).Seconds() / wall
+	if a.host > 0 && b.host > a.host {
+		other = max(0, ((b.host-a.host)-(b.self-a.self)).Seconds()/wall)
+	}
+	return self, other
+}
+
+// waitIdle waits until the process uses under 5% of one CPU over 200ms
+// (background work such as flushes is done) and returns its last use, as
+// a fraction of all CPUs.
+func waitIdle(ctx context.Context, limit time.Duration) (float64, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		c, w := processCPU(), time.Now()
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		use := (processCPU() - c).Seconds() / time.Since(w).Seconds()
+		if use < 0.05 || time.Now().After(deadline) {
+			return use / float64(runtime.NumCPU()), nil
+		}
+	}
 }
 
 // windowMemory streams cfg.Rows bid rows through a 10-second tumbling
