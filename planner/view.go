@@ -186,8 +186,8 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 		}
 	}
 	if vp.Join == nil && !q.EmitOnWindowClose {
-		if tj, rewritten := tableJoinShape(root); tj != nil {
-			vp.Mode, vp.TableJoin, vp.Source, vp.Input = Incremental, tj, tj.Stream.Source, rewritten
+		if tj, rewritten, vo := tableJoinShape(root); tj != nil {
+			vp.Mode, vp.TableJoin, vp.Source, vp.Input, vp.Outer = Incremental, tj, tj.Stream.Source, rewritten, vo
 			vp.Notices = append(vp.Notices, fmt.Sprintf("the join keeps every row of stream %s by join key, to join it again when %s changes: its state grows without bound", tj.Stream.Source.Name, tj.Table.Source.Name))
 			return vp, nil
 		}
@@ -538,6 +538,13 @@ func ExplainView(vp *ViewPlan) string {
 	}
 	if vp.TableJoin != nil {
 		explainTableJoin(&sb, vp.TableJoin)
+		if vp.Outer != nil {
+			sb.WriteString("  Upsert rows keyed by group\n")
+			sb.WriteString(indentLines(Explain(vp.Outer.Post), "    "))
+			sb.WriteString("\n  RetractableGroupState (state kept per group; a key joined again retracts its old rows)\n")
+			sb.WriteString(indentLines(Explain(vp.Outer.Agg), "    "))
+			return sb.String()
+		}
 		sb.WriteString("  Upsert rows keyed by (join key, stream row, table row)\n")
 		sb.WriteString(indentLines(Explain(vp.Input), "    "))
 		return sb.String()

@@ -81,22 +81,48 @@ func planOuter(vp *ViewPlan, post []Node, outer, inner *Aggregate) string {
 	if vp.EmitOnWindowClose {
 		return "EMIT ON WINDOW CLOSE of a nested aggregation is not supported"
 	}
-	for _, a := range outer.Aggs {
-		if a.Distinct || len(a.OrderBy) > 0 {
-			return "DISTINCT and ordered aggregates over an aggregation are maintained by recomputation"
-		}
-		switch a.Agg.Name {
-		case "count", "sum", "avg":
-		default:
-			return fmt.Sprintf("%s over an aggregation is maintained by recomputation (it cannot take back a value)", a.Agg.Name)
-		}
+	if why := retractable(outer, "an aggregation"); why != "" {
+		return why
 	}
 	// The inner aggregation's rows, as the view's AggRel holds them.
 	scan := &Scan{Rel: vp.AggRel, Cols: inner.Cols}
 	for i := range inner.Cols {
 		scan.Project = append(scan.Project, i)
 	}
-	mid := replaceNode(outer.Input, inner, scan)
+	vo, why := retractableAgg(post, outer, replaceNode(outer.Input, inner, scan))
+	if why != "" {
+		return why
+	}
+	vp.Outer = vo
+	return ""
+}
+
+// retractable returns why the aggregates of agg, over rows that can be
+// taken back (of what), cannot be maintained, or "".
+func retractable(agg *Aggregate, of string) string {
+	for _, p := range nodeExprs(agg) {
+		if *p != nil && hasSubquery(*p) {
+			return "subqueries are maintained by recomputation"
+		}
+	}
+	for _, a := range agg.Aggs {
+		if a.Distinct || len(a.OrderBy) > 0 {
+			return fmt.Sprintf("DISTINCT and ordered aggregates over %s are maintained by recomputation", of)
+		}
+		switch a.Agg.Name {
+		case "count", "sum", "avg":
+		default:
+			return fmt.Sprintf("%s over %s is maintained by recomputation (it cannot take back a value)", a.Agg.Name, of)
+		}
+	}
+	return ""
+}
+
+// retractableAgg plans the aggregation outer, over the rows mid computes
+// (outer.Input rewritten to read its rows from where the view keeps
+// them), with partials that rows can be taken back from, and the view's
+// rows post computes from it.
+func retractableAgg(post []Node, outer *Aggregate, mid Node) (*OuterAgg, string) {
 	part := &Aggregate{Input: mid, GroupBy: outer.GroupBy}
 	part.Cols = append(part.Cols, outer.Cols[:len(outer.GroupBy)]...)
 	add := func(name string, args []Expr, filter Expr) (int, string) {
@@ -117,7 +143,7 @@ func planOuter(vp *ViewPlan, post []Node, outer, inner *Aggregate) string {
 		if a.Agg.Name == "count" {
 			i, why := add("count", a.Args, a.Filter)
 			if why != "" {
-				return why
+				return nil, why
 			}
 			vo.Partials = append(vo.Partials, []int{i})
 			vo.Avg = append(vo.Avg, false)
@@ -125,18 +151,18 @@ func planOuter(vp *ViewPlan, post []Node, outer, inner *Aggregate) string {
 		}
 		s, why := add("sum", a.Args, a.Filter)
 		if why != "" {
-			return why
+			return nil, why
 		}
 		c, why := add("count", a.Args, a.Filter)
 		if why != "" {
-			return why
+			return nil, why
 		}
 		vo.Partials = append(vo.Partials, []int{s, c})
 		vo.Avg = append(vo.Avg, a.Agg.Name == "avg")
 	}
 	rc, why := add("count", nil, nil)
 	if why != "" {
-		return why
+		return nil, why
 	}
 	vo.RowCount = rc
 	rel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
@@ -153,6 +179,5 @@ func planOuter(vp *ViewPlan, post []Node, outer, inner *Aggregate) string {
 		keys[i] = i
 	}
 	vo.Post, _ = passKeys(post, top, keys)
-	vp.Outer = vo
-	return ""
+	return vo, ""
 }

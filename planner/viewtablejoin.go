@@ -54,27 +54,36 @@ func tableSideScan(n Node) *Scan {
 // under the view's projections and filters, and returns its plan with the
 // view's plan rewritten to read the joined rows, carrying their key. It
 // returns nil when the view has no such join.
-func tableJoinShape(root Node) (*TableJoinPlan, Node) {
+func tableJoinShape(root Node) (*TableJoinPlan, Node, *OuterAgg) {
 	var join *Join
-	var chain []Node
+	var agg *Aggregate
+	var chain, post []Node
 	for n := root; join == nil; {
 		switch x := n.(type) {
 		case *Project, *Filter:
 			for _, p := range nodeExprs(x) {
 				if *p != nil && hasSubquery(*p) {
-					return nil, nil
+					return nil, nil, nil
 				}
 			}
 			chain = append(chain, n)
 			n = x.Children()[0]
+		case *Aggregate:
+			// One aggregation of the joined rows, whose partials rows can
+			// be taken back from when a key's rows are joined again.
+			if agg != nil || retractable(x, "a join with a table") != "" {
+				return nil, nil, nil
+			}
+			agg, post, chain = x, chain, nil
+			n = x.Input
 		case *Join:
 			join = x
 		default:
-			return nil, nil
+			return nil, nil, nil
 		}
 	}
 	if len(join.LeftKeys) == 0 || (join.Cond != nil && hasSubquery(join.Cond)) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ls, _ := sideScan(join.Left)
 	rs, _ := sideScan(join.Right)
@@ -89,18 +98,18 @@ func tableJoinShape(root Node) (*TableJoinPlan, Node) {
 	case rs != nil && !hasDistinct(join.Right) && lt != nil:
 		streamNode, tableNode, streamKeys, tableKeys = join.Right, join.Left, join.RightKeys, join.LeftKeys
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	padLeft := join.Kind == LeftJoin || join.Kind == FullJoin
 	padRight := join.Kind == RightJoin || join.Kind == FullJoin
 	switch join.Kind {
 	case InnerJoin, LeftJoin, RightJoin, FullJoin:
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	if join.Kind != InnerJoin && join.Cond != nil {
 		// Which rows go unmatched is decided by the keys alone.
-		return nil, nil
+		return nil, nil, nil
 	}
 	if tp.StreamLeft {
 		tp.PadStream, tp.PadTable = padLeft, padRight
@@ -110,7 +119,7 @@ func tableJoinShape(root Node) (*TableJoinPlan, Node) {
 	for i := range join.LeftKeys {
 		a, b := join.LeftKeys[i].Type(), join.RightKeys[i].Type()
 		if a.ID != b.ID && !(a.IsInteger() && b.IsInteger()) {
-			return nil, nil
+			return nil, nil, nil
 		}
 	}
 	scan, _ := sideScan(streamNode)
@@ -135,8 +144,17 @@ func tableJoinShape(root Node) (*TableJoinPlan, Node) {
 	for i := range keys {
 		keys[i] = len(join.Cols) + i
 	}
+	if agg != nil {
+		// The aggregation reads the joined rows through the nodes
+		// between it and the join.
+		vo, why := retractableAgg(post, agg, replaceNode(agg.Input, join, top))
+		if why != "" {
+			return nil, nil, nil
+		}
+		return tp, nil, vo
+	}
 	p, _ := passKeys(chain, top, keys)
-	return tp, p
+	return tp, p, nil
 }
 
 // hasDistinct reports whether a side groups its rows (a window join's

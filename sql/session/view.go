@@ -197,7 +197,7 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	switch {
 	case vp.Mode == planner.Recompute:
 		keyCols = []catalog.Column{{Name: "_h", Type: catalog.TypeInt8}, {Name: "_n", Type: catalog.TypeInt8}}
-	case vp.TableJoin != nil:
+	case vp.TableJoin != nil && vp.Outer == nil:
 		for _, c := range vp.TableJoin.Joined.Columns[len(vp.TableJoin.Joined.Columns)-4:] {
 			keyCols = append(keyCols, catalog.Column{Name: c.Name, Type: c.Type})
 		}
@@ -206,10 +206,12 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: p.Type()})
 		}
 		keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", len(keyCols)), Type: catalog.TypeInt8})
-	case vp.Agg != nil:
-		groupBy := vp.Agg.GroupBy
+	case vp.Agg != nil || vp.Outer != nil:
+		var groupBy []planner.Expr
 		if vp.Outer != nil {
 			groupBy = vp.Outer.Agg.GroupBy
+		} else {
+			groupBy = vp.Agg.GroupBy
 		}
 		for i, g := range groupBy {
 			keyCols = append(keyCols, catalog.Column{Name: fmt.Sprintf("_k%d", i), Type: g.Type()})
@@ -275,7 +277,7 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 	}
 	spec := widecol.TableSpec{Keyspace: keyspaceData, Name: tableName(rel), Schema: rel.Schema(), PartitionKey: key,
 		AppendOnly: appendOnlyResult(vp)}
-	if vp.TableJoin != nil {
+	if vp.TableJoin != nil && vp.Outer == nil {
 		// A join key's rows are one partition, replaced when the key's
 		// table rows change.
 		spec.PartitionKey = key[:1]
@@ -567,7 +569,7 @@ func (j *viewJob) recover(ctx context.Context) error {
 	}
 	j.epoch = rec.Epoch
 	j.late = rec.Late
-	j.tj = nil // a table join's state is read again
+	j.tj, j.outerT = nil, nil // a table join's and an outer aggregation's state are read again
 	if j.plan.Join != nil {
 		return j.recoverJoin(ctx, &rec)
 	}

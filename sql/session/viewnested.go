@@ -94,12 +94,6 @@ func (j *viewJob) upsertPlanRows(ctx context.Context, batch *widecol.Batch, node
 // adds their new rows, and writes the outer groups changed.
 func (j *viewJob) applyOuter(ctx context.Context, batch *widecol.Batch, order []string, touched map[string]*groupState, old map[string][]any) (int64, error) {
 	vp := j.plan
-	vo := vp.Outer
-	if j.outerT == nil {
-		if err := j.loadOuter(ctx); err != nil {
-			return 0, err
-		}
-	}
 	inner := j.innerLevel()
 	var oldOrder []string
 	oldGroups := map[string]*groupState{}
@@ -109,19 +103,41 @@ func (j *viewJob) applyOuter(ctx context.Context, batch *widecol.Batch, order []
 			oldGroups[k] = &groupState{keys: touched[k].keys, partials: p}
 		}
 	}
+	var minus, plus arrow.RecordBatch
+	var err error
+	if len(oldOrder) > 0 {
+		if minus, err = j.aggRows(inner, oldOrder, oldGroups); err != nil {
+			return 0, err
+		}
+		defer minus.Release()
+	}
+	if len(order) > 0 {
+		if plus, err = j.aggRows(inner, order, touched); err != nil {
+			return 0, err
+		}
+		defer plus.Release()
+	}
+	return j.applyRetractable(ctx, batch, vp.AggRel, minus, plus)
+}
+
+// applyRetractable takes the rows minus (of rel) back from the
+// retractable aggregation's groups (vp.Outer), adds the rows plus, and
+// writes the groups changed: deleted when no rows are left.
+func (j *viewJob) applyRetractable(ctx context.Context, batch *widecol.Batch, rel *catalog.Relation, minus, plus arrow.RecordBatch) (int64, error) {
+	vo := j.plan.Outer
+	if j.outerT == nil {
+		if err := j.loadOuter(ctx); err != nil {
+			return 0, err
+		}
+	}
 	nk := len(vo.Agg.GroupBy)
 	changed := map[string]*groupState{}
 	var changedOrder []string
-	apply := func(order []string, groups map[string]*groupState, retract bool) error {
-		if len(order) == 0 {
+	apply := func(rows arrow.RecordBatch, retract bool) error {
+		if rows == nil || rows.NumRows() == 0 {
 			return nil
 		}
-		rows, err := j.aggRows(inner, order, groups)
-		if err != nil {
-			return err
-		}
-		defer rows.Release()
-		parts, err := j.runLocal(ctx, vo.Agg, &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{vp.AggRel: {rows}}})
+		parts, err := j.runLocal(ctx, vo.Agg, &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{rel: {rows}}})
 		if err != nil {
 			return err
 		}
@@ -163,10 +179,23 @@ func (j *viewJob) applyOuter(ctx context.Context, batch *widecol.Batch, order []
 		}
 		return nil
 	}
-	if err := apply(oldOrder, oldGroups, true); err != nil {
+	if nk == 0 && len(j.outer) == 0 {
+		// An aggregation without GROUP BY has its one row from the start.
+		g := &groupState{partials: make([]any, len(vo.Agg.Aggs))}
+		for a, call := range vo.Agg.Aggs {
+			if call.Agg.Name == "count" {
+				g.partials[a] = int64(0)
+			}
+		}
+		k := encodeKey(nil)
+		j.outer[k] = g
+		changed[k] = g
+		changedOrder = append(changedOrder, k)
+	}
+	if err := apply(minus, true); err != nil {
 		return 0, err
 	}
-	if err := apply(order, touched, false); err != nil {
+	if err := apply(plus, false); err != nil {
 		return 0, err
 	}
 	// Groups left without rows are deleted; the others are kept.

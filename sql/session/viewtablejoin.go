@@ -151,6 +151,9 @@ type tableJoinOut struct {
 	tj   *planner.TableJoinPlan
 	bld  *array.RecordBuilder
 	rows int
+	// minus collects the joined rows taken back, for an aggregation of
+	// the joined rows (nil without one).
+	minus *tableJoinOut
 }
 
 func (o *tableJoinOut) add(key string, epoch, n int64, s []any, t []any, ti int64) error {
@@ -236,6 +239,12 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 	s := j.tj
 	out := &tableJoinOut{j: j, tj: tj, bld: array.NewRecordBuilder(e.alloc, tj.Joined.Schema())}
 	defer out.bld.Release()
+	if j.plan.Outer != nil {
+		// An aggregation of the joined rows takes back the rows a key
+		// had before it is joined again.
+		out.minus = &tableJoinOut{j: j, tj: tj, bld: array.NewRecordBuilder(e.alloc, tj.Joined.Schema())}
+		defer out.minus.bld.Release()
+	}
 	// The epoch's new stream rows.
 	rows, err := j.keyedRows(ctx, &tj.Stream, st)
 	if err != nil {
@@ -302,10 +311,15 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 			return 0, err
 		}
 		fresh[r.key] = true
-		if !had {
-			if err := batch.DeletePartition(j.result, []any{[]byte(r.key)}); err != nil {
+		if had {
+			continue
+		}
+		if out.minus != nil {
+			if err := out.minus.pads(r.key, s.rows[r.key]); err != nil {
 				return 0, err
 			}
+		} else if err := batch.DeletePartition(j.result, []any{[]byte(r.key)}); err != nil {
+			return 0, err
 		}
 	}
 	for n, r := range rows {
@@ -358,8 +372,11 @@ func (j *viewJob) applyTableJoin(ctx context.Context, batch *widecol.Batch, st *
 // so its table rows are matched.
 func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJoinState, out *tableJoinOut, k string, trows [][]any, hasNew bool) error {
 	tj := j.plan.TableJoin
-	if err := batch.DeletePartition(j.result, []any{[]byte(k)}); err != nil {
-		return err
+	oldT := s.rows[k]
+	if out.minus == nil {
+		if err := batch.DeletePartition(j.result, []any{[]byte(k)}); err != nil {
+			return err
+		}
 	}
 	if err := batch.DeletePartition(s.tside, []any{[]byte(k)}); err != nil {
 		return err
@@ -400,11 +417,24 @@ func (j *viewJob) rejoinKey(ctx context.Context, batch *widecol.Batch, s *tableJ
 			if err := out.join(k, ep, n, vals, trows); err != nil {
 				return err
 			}
+			if out.minus != nil {
+				if err := out.minus.join(k, ep, n, vals, oldT); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
-	if err != nil || matched || hasNew {
+	if err != nil || matched {
 		return err
+	}
+	if out.minus != nil {
+		if err := out.minus.pads(k, oldT); err != nil {
+			return err
+		}
+	}
+	if hasNew {
+		return nil
 	}
 	return out.pads(k, trows)
 }
@@ -433,8 +463,15 @@ func (j *viewJob) keptStreamRows(ctx context.Context, s *tableJoinState, k strin
 }
 
 // writeTableJoinRows runs the view's plan over the joined rows and
-// upserts the result.
+// upserts the result, or feeds the rows taken back and added to the
+// view's aggregation.
 func (j *viewJob) writeTableJoinRows(ctx context.Context, batch *widecol.Batch, out *tableJoinOut) (int64, error) {
+	if out.minus != nil {
+		minus, plus := out.minus.bld.NewRecordBatch(), out.bld.NewRecordBatch()
+		defer minus.Release()
+		defer plus.Release()
+		return j.applyRetractable(ctx, batch, j.plan.TableJoin.Joined, minus, plus)
+	}
 	if out.rows == 0 {
 		return 0, nil
 	}

@@ -53,6 +53,10 @@ func TestStreamTableJoinsEqualBatch(t *testing.T) {
 		"v_left":  "SELECT e.id, d.pk FROM ev e LEFT JOIN dim d ON e.k = d.k",
 		"v_right": "SELECT d.pk, d.label, e.id FROM ev e RIGHT JOIN dim d ON e.k = d.k",
 		"v_full":  "SELECT d.pk, e.id, e.v FROM dim d FULL JOIN ev e ON d.k = e.k",
+		// Aggregations of the joined rows take back a key's old rows.
+		"v_agg_inner": "SELECT d.label, count(*) AS n, sum(e.v) AS s, avg(e.v) AS a FROM ev e JOIN dim d ON e.k = d.k GROUP BY d.label",
+		"v_agg_full":  "SELECT d.label, count(*) AS n, count(e.id) AS c, sum(d.pk) AS sp FROM dim d FULL JOIN ev e ON d.k = e.k GROUP BY d.label",
+		"v_agg_left":  "SELECT count(*) AS n, sum(e.v) AS s FROM ev e LEFT JOIN dim d ON e.k = d.k WHERE d.pk IS NULL",
 	}
 	for name, q := range queries {
 		exec("CREATE VIEW " + name + " AS " + q)
