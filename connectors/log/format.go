@@ -172,6 +172,7 @@ func verifyCRC(hdr, payload []byte) bool {
 type encoded struct {
 	buf        []byte   // header room (+ the payload when pieces is nil)
 	pieces     [][]byte // the payload of a large batch, in order
+	pl         *ipc.Payload
 	rec        arrow.RecordBatch
 	payloadLen int
 	payloadCRC uint32
@@ -199,6 +200,12 @@ func (e *encoded) release() {
 		bufPool.Put(&b)
 	}
 	e.buf, e.pieces = nil, nil
+	if e.pl != nil {
+		// NB: pieces may alias buffers only the payload holds (the IPC
+		// writer makes new ones for sliced arrays), so it lives as long.
+		e.pl.Release()
+		e.pl = nil
+	}
 	if e.rec != nil {
 		e.rec.Release()
 		e.rec = nil
@@ -279,7 +286,12 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 	if err != nil {
 		return encoded{}, fmt.Errorf("log: encoding batch: %w", err)
 	}
-	defer pl.Release()
+	held := false // whether enc holds pl
+	defer func() {
+		if !held {
+			pl.Release()
+		}
+	}()
 	meta := pl.Meta()
 	need := 16 + meta.Len() + bodyBound(rec.Columns())
 	meta.Release()
@@ -296,9 +308,11 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 		enc.payloadLen = len(w.b) - headerSize
 		enc.payloadCRC = crc32.Update(0, castagnoli, w.b[headerSize:])
 	} else {
-		// The pieces alias rec's buffers: hold rec until the write is done.
+		// The pieces alias rec's buffers and the payload's: hold both
+		// until the write is done.
 		rec.Retain()
-		enc = encoded{buf: make([]byte, headerSize), rec: rec}
+		enc = encoded{buf: make([]byte, headerSize), rec: rec, pl: &pl}
+		held = true
 		w := pieceWriter{small: make([]byte, 0, 1024)}
 		if _, err := pl.WritePayload(&w); err != nil {
 			enc.release()

@@ -117,3 +117,51 @@ func TestPiecesMatchContiguous(t *testing.T) {
 		t.Fatalf("payload CRC %#x, want %#x", enc.payloadCRC, c)
 	}
 }
+
+// poisonAlloc overwrites memory as it is freed, so a use after free
+// shows.
+type poisonAlloc struct{ memory.Allocator }
+
+func (a poisonAlloc) Free(b []byte) {
+	for i := range b {
+		b[i] = 0xa5
+	}
+	a.Allocator.Free(b)
+}
+
+// TestLargeSlicedAppend appends a slice of a large batch (for which the
+// IPC writer makes buffers of its own, from the log's allocator) and
+// reads it back.
+func TestLargeSlicedAppend(t *testing.T) {
+	e := newEnv(t)
+	l := e.open(func(o *Options) { o.Allocator = poisonAlloc{e.mem} })
+	tp, err := l.CreateTopic("bids", bidConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := bids(e.mem, 0, 9000)
+	sl := whole.NewSlice(123, 8900)
+	want := make([]string, sl.NumCols())
+	for c := range want {
+		want[c] = sl.Column(c).String()
+	}
+	whole.Release()
+	if _, err := tp.Append(context.Background(), 0, sl, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := tp.NewReader(0, 0)
+	b, err := r.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range want {
+		if got := b.Record.Column(c).String(); got != want[c] {
+			t.Fatalf("column %d differs after the append", c)
+		}
+	}
+	b.Record.Release()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.checkMem()
+}
