@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/sqld/sqld/catalog"
+	streamlog "github.com/sqld/sqld/connectors/log"
 	"github.com/sqld/sqld/connectors/widecol"
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/planner"
@@ -96,6 +97,9 @@ type viewJob struct {
 	tjCheck bool
 	// batchHint sizes an epoch's write batch: the last one's size.
 	batchHint int
+	// carry holds, per partition read, the batch the last epoch ended
+	// inside, so the next epoch starts from memory.
+	carry map[carryKey]streamlog.Batch
 	// outer holds a nested aggregation's outer groups; outerT their table.
 	outer  map[string]*groupState
 	outerT *widecol.Table

@@ -923,18 +923,29 @@ func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, end
 	var parts []int
 	for p := range starts {
 		off := starts[p]
+		key := carryKey{t.Name(), p}
 		for off < ends[p] {
-			b, ok, err := readBounded(ctx, t, p, off, ends[p])
-			if err != nil {
-				releaseAll(out)
-				return nil, nil, err
+			var b streamlog.Batch
+			if c, ok := j.carry[key]; ok && off >= c.BaseOffset && off < c.NextOffset() {
+				// The rest of a batch the last epoch ended inside.
+				b = streamlog.Batch{Record: c.Record.NewSlice(off-c.BaseOffset, c.Record.NumRows()), BaseOffset: off}
+			} else {
+				var ok bool
+				var err error
+				if b, ok, err = readBounded(ctx, t, p, off, ends[p]); err != nil {
+					releaseAll(out)
+					return nil, nil, err
+				}
+				if !ok {
+					break
+				}
+				b.Trim()
 			}
-			if !ok {
-				break
-			}
-			b.Trim()
 			rec := b.Record
 			if next := b.NextOffset(); next > ends[p] {
+				// The epoch ends inside the batch: keep the batch for the
+				// next epoch rather than read it again.
+				j.keepCarry(key, b)
 				sl := rec.NewSlice(0, rec.NumRows()-(next-ends[p]))
 				rec.Release()
 				rec = sl
@@ -945,6 +956,25 @@ func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, end
 		}
 	}
 	return out, parts, nil
+}
+
+// carryKey names a partition of a topic.
+type carryKey struct {
+	topic string
+	part  int
+}
+
+// keepCarry keeps a batch an epoch ended inside (one per partition),
+// holding a reference of its own.
+func (j *viewJob) keepCarry(key carryKey, b streamlog.Batch) {
+	if j.carry == nil {
+		j.carry = map[carryKey]streamlog.Batch{}
+	}
+	if old, ok := j.carry[key]; ok {
+		old.Record.Release()
+	}
+	b.Record.Retain()
+	j.carry[key] = b
 }
 
 // observeWatermark feeds rows read from partitions parts to a tracker.
