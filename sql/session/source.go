@@ -177,8 +177,7 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 }
 
 // sourceInFlight bounds the batches between generation and recorded
-// progress. Appends to different partitions overlap, each waiting for its
-// own fsync, and generation of the next batch overlaps them. It stays
+// progress. Generation of the next batch overlaps the append of the last. It stays
 // below the log's memory of a writer's recent sequences per partition
 // (eight), so after a restart every batch past the recorded progress that
 // was already appended is recognized and deduplicated, not rejected as
@@ -192,9 +191,9 @@ type sourceBatch struct {
 }
 
 // pipeline generates batches from s.next on, appends them and records
-// progress. Three kinds of goroutine: the generator (this function's
-// child), one appender per partition (so each partition sees its batches
-// in order), and the recorder (the caller's goroutine), which writes the
+// progress. Three goroutines: the generator (this function's child), the
+// appender (batches reach the log in batch order, see below), and the
+// recorder (the caller's goroutine), which writes the
 // progress of the longest appended prefix of batches and then frees their
 // slots. Batch k still covers events [k*B, (k+1)*B) and goes to partition
 // k mod partitions with sequence k+1, so concurrency changes no stored
@@ -206,7 +205,11 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 	parts := s.rel.Partitions
 	slots := make(chan struct{}, sourceInFlight)
 	done := make(chan sourceBatch, sourceInFlight)
-	queues := make([]chan sourceBatch, parts)
+	// One appender appends the batches in order: a partition whose log
+	// is read to its end must not be passed by a later batch's newer
+	// events in another partition, or the watermark would overtake rows
+	// still to come and views would drop them as late.
+	queues := make([]chan sourceBatch, 1)
 	var wg sync.WaitGroup
 	finish := func(b sourceBatch) {
 		select {
@@ -225,7 +228,8 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 					b.rec.Release()
 					continue
 				}
-				_, err := t.Append(ctx, p, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1})
+				part := int(b.k % int64(parts))
+				_, err := t.Append(ctx, part, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1})
 				if err != nil {
 					cancel(err)
 					continue
@@ -287,7 +291,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 			} else {
 				rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
 				b.Release()
-				queues[k%int64(parts)] <- sourceBatch{k: k, end: end, rec: rec}
+				queues[0] <- sourceBatch{k: k, end: end, rec: rec}
 			}
 			n = end
 		}
