@@ -60,7 +60,7 @@ CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
 	if _, err := conn.Exec(ctx, ddl, pgx.QueryExecModeSimpleProtocol); err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q13", "q14", "q18", "q19", "q20", "q21", "q22"}
+	queries := []string{"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q10", "q13", "q14", "q15", "q16", "q17", "q18", "q19", "q20", "q21", "q22"}
 	sels := map[string]string{}
 	// Views are created while the generators still run, so each sees
 	// part of the data at creation and the rest as it arrives.
