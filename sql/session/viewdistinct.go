@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -64,6 +65,7 @@ func (j *viewJob) applyDistinct(ctx context.Context, batch *widecol.Batch, st *m
 	vb := bld.Field(2).(*array.BinaryBuilder)
 	rows := 0
 	keys := make([]any, nk)
+	var kb [9]byte
 	for _, b := range res {
 		for i := 0; i < int(b.NumRows()); i++ {
 			for c := range keys {
@@ -88,14 +90,26 @@ func (j *viewJob) applyDistinct(ctx context.Context, batch *widecol.Batch, st *m
 				if !f.IsValid(i) || !f.Value(i) || v.IsNull(i) {
 					continue
 				}
-				vk := encodeKey([]any{valueAt(v, i)})
 				set := g.distinct[d]
 				if set == nil {
 					set = map[string]struct{}{}
 					g.distinct[d] = set
 				}
-				if _, seen := set[vk]; seen {
-					continue
+				var vk string
+				if iv, ok := v.(*array.Int64); ok {
+					// encodeKey's form of an int64, looked up without
+					// allocating.
+					kb[0] = 'i'
+					binary.BigEndian.PutUint64(kb[1:], uint64(iv.Value(i)))
+					if _, seen := set[string(kb[:])]; seen {
+						continue
+					}
+					vk = string(kb[:])
+				} else {
+					vk = encodeKey([]any{valueAt(v, i)})
+					if _, seen := set[vk]; seen {
+						continue
+					}
 				}
 				set[vk] = struct{}{}
 				n, _ := g.partials[da.Slot].(int64)
