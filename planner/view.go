@@ -468,12 +468,20 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 	if distinctIn != nil {
 		vp.DistinctIn = distinctIn
 	}
-	aggRel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
+	vp.AggRel, vp.Post = groupsPost(agg, post)
+	return ""
+}
+
+// groupsPost returns the relation of an aggregation's final rows (group
+// keys, then its aggregates), as a view's job builds them from the group
+// state, and the view's rows computed from it by post, the group keys
+// passed along last.
+func groupsPost(agg *Aggregate, post []Node) (*catalog.Relation, Node) {
+	rel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
 	for _, c := range agg.Cols {
-		aggRel.Columns = append(aggRel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
 	}
-	vp.AggRel = aggRel
-	scan := &Scan{Rel: aggRel, Cols: agg.Cols}
+	scan := &Scan{Rel: rel, Cols: agg.Cols}
 	for i := range agg.Cols {
 		scan.Project = append(scan.Project, i)
 	}
@@ -482,8 +490,7 @@ func incrementalShape(root Node, vp *ViewPlan) string {
 		keys[i] = i
 	}
 	p, _ := passKeys(post, scan, keys)
-	vp.Post = p
-	return ""
+	return rel, p
 }
 
 // passKeys rebuilds the chain of projections and filters over leaf so that

@@ -165,19 +165,6 @@ func retractableAgg(post []Node, outer *Aggregate, mid Node) (*OuterAgg, string)
 		return nil, why
 	}
 	vo.RowCount = rc
-	rel := &catalog.Relation{Name: "groups", Kind: catalog.KindSystem}
-	for _, c := range outer.Cols {
-		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})
-	}
-	vo.AggRel = rel
-	top := &Scan{Rel: rel, Cols: outer.Cols}
-	for i := range outer.Cols {
-		top.Project = append(top.Project, i)
-	}
-	keys := make([]int, len(outer.GroupBy))
-	for i := range keys {
-		keys[i] = i
-	}
-	vo.Post, _ = passKeys(post, top, keys)
+	vo.AggRel, vo.Post = groupsPost(outer, post)
 	return vo, ""
 }
