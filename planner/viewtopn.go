@@ -33,6 +33,10 @@ type TopNPlan struct {
 	// the watermark passes its end. -1 otherwise.
 	WindowKey  int
 	WindowSize int64
+	// PostKeepsAll reports that Post keeps every kept row (its only
+	// filter bounds the rank), so a row rewritten at a position replaces
+	// the view row there without deleting it first.
+	PostKeepsAll bool
 }
 
 // topNWindow finds a PARTITION BY value that is the start or end of an
@@ -109,15 +113,26 @@ func topNShape(root Node) (*TopNPlan, []Node, Node) {
 	}
 	rankCol := len(w.Input.Columns())
 	limit := int64(-1)
+	keepsAll := true
 	for _, c := range splitAnd(f.Cond) {
-		if k, ok := rankBound(c, rankCol); ok && (limit < 0 || k < limit) {
+		k, ok := rankBound(c, rankCol)
+		if !ok {
+			keepsAll = false
+			continue
+		}
+		if limit < 0 || k < limit {
 			limit = k
 		}
 	}
 	if limit < 1 {
 		return nil, nil, nil
 	}
-	tp := &TopNPlan{Call: call, N: limit, WindowKey: -1}
+	for _, n := range post[:len(post)-1] {
+		if _, ok := n.(*Filter); ok {
+			keepsAll = false
+		}
+	}
+	tp := &TopNPlan{Call: call, N: limit, WindowKey: -1, PostKeepsAll: keepsAll}
 	rel := &catalog.Relation{Name: "top rows", Kind: catalog.KindSystem}
 	for _, c := range w.Cols {
 		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})

@@ -155,7 +155,9 @@ func valueAt(arr arrow.Array, i int) any {
 	case *array.Float64:
 		return a.Value(i)
 	case *array.String:
-		return a.Value(i)
+		// A copy: the array's string points into its buffer, which a
+		// value kept past the batch would pin as a whole.
+		return strings.Clone(a.Value(i))
 	case *array.Binary:
 		return append([]byte(nil), a.Value(i)...)
 	case *array.Boolean:

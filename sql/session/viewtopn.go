@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,31 +20,65 @@ import (
 )
 
 // A top-N view keeps, per partition, its best rows in its state table
-// keyed by (partition values, position), with the input columns, and the
-// rows of recently used partitions in memory. Each epoch ranks the new
-// rows into their partitions; for every partition that changed it
-// rewrites the state rows and the view rows at its positions (the view's
-// key), deleting the positions no longer used. Beyond topNMemoryRows rows
-// in memory, the least recently used partitions keep only their worst
-// row's ORDER BY values, which is enough to turn away most new rows, and
-// are read back from the state table when a row enters them.
+// keyed by (partition values, position), with the input columns. Each
+// epoch ranks the new rows into their partitions; for every partition that
+// changed it rewrites the state rows and the view rows at its positions
+// (the view's key), deleting the positions no longer used.
+//
+// Every partition is known in memory. The rows of recently changed ones
+// are held up to topNMemoryRows; the others are cold: only their number of
+// rows and their worst row's encoded ORDER BY values are kept, which turns
+// away most new rows without reading the store, and their rows are read
+// back when a row enters them. Deduplication (ROW_NUMBER() <= 1) never
+// reads them back: a row that beats a partition's only row replaces it,
+// so every partition is cold between epochs.
 
-// topPart is one partition of a top-N view.
+// topPart is a partition whose rows are in memory.
 type topPart struct {
+	key  string // encoded partition values (keyEncoder)
 	keys []any
-	rows []*topRow // best first; nil when evicted from memory
-	// An evicted partition keeps its worst row's ORDER BY values.
-	worst *topRow
-	used  int64 // the epoch that last changed it
+	rows []*topRow // best first
+	used int64     // the epoch that last changed it
 	// stored is the number of positions written to the store; from is
 	// the first position changed in this epoch.
 	stored int
 	from   int
 }
 
+// coldPart is a partition whose rows are only in the state table.
+type coldPart struct {
+	worst  string // the worst row's encoded ORDER BY values
+	stored int32
+}
+
+// topRow is a kept row: its ORDER BY values encoded (orderEncoder) and
+// its input columns, read from its epoch's input batch until the row
+// outlives the epoch.
 type topRow struct {
-	order []any // ORDER BY values
-	vals  []any // input columns
+	order string
+	vals  []any
+	src   arrow.RecordBatch
+	idx   int
+}
+
+// val returns input column c of the row.
+func (r *topRow) val(c int) any {
+	if r.vals != nil {
+		return r.vals[c]
+	}
+	return valueAt(r.src.Column(c), r.idx)
+}
+
+// materialize copies the row out of its epoch's input batch.
+func (r *topRow) materialize() {
+	if r.vals != nil {
+		return
+	}
+	r.vals = make([]any, r.src.NumCols())
+	for c := range r.vals {
+		r.vals[c] = valueAt(r.src.Column(c), r.idx)
+	}
+	r.src = nil
 }
 
 // topNSpec is the state table of a top-N view.
@@ -71,14 +106,12 @@ func topNSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 // compareTop orders two rows as the ranking does: by the ORDER BY keys,
 // then by the remaining columns (ascending, NULLs last), as the batch
 // engine breaks ties.
-func compareTop(keys []planner.SortKey, a, b *topRow) int {
-	for i, k := range keys {
-		if c := compareSortValue(a.order[i], b.order[i], k.Desc, k.NullsFirst); c != 0 {
-			return c
-		}
+func (tn *topNState) compareTop(a, b *topRow) int {
+	if c := strings.Compare(a.order, b.order); c != 0 {
+		return c
 	}
-	for i := range a.vals {
-		if c := compareSortValue(a.vals[i], b.vals[i], false, false); c != 0 {
+	for i := 0; i < tn.ncols; i++ {
+		if c := compareSortValue(a.val(i), b.val(i), false, false); c != 0 {
 			return c
 		}
 	}
@@ -86,14 +119,7 @@ func compareTop(keys []planner.SortKey, a, b *topRow) int {
 }
 
 // peers reports whether two rows tie in the ORDER BY (same rank).
-func peers(keys []planner.SortKey, a, b *topRow) bool {
-	for i, k := range keys {
-		if compareSortValue(a.order[i], b.order[i], k.Desc, k.NullsFirst) != 0 {
-			return false
-		}
-	}
-	return true
-}
+func peers(a, b *topRow) bool { return a.order == b.order }
 
 func compareSortValue(a, b any, desc, nullsFirst bool) int {
 	switch {
@@ -118,29 +144,29 @@ func compareSortValue(a, b any, desc, nullsFirst bool) int {
 }
 
 // keep returns how many of a partition's sorted rows rank within n.
-func (tp *topNState) keep(rows []*topRow) int {
-	if int64(len(rows)) <= tp.n {
+func (tn *topNState) keep(rows []*topRow) int {
+	if int64(len(rows)) <= tn.n {
 		return len(rows)
 	}
-	if tp.rowNumber {
-		return int(tp.n)
+	if tn.rowNumber {
+		return int(tn.n)
 	}
 	// RANK: rows tied with the n-th stay.
-	k := int(tp.n)
-	for k < len(rows) && peers(tp.order, rows[k-1], rows[k]) {
+	k := int(tn.n)
+	for k < len(rows) && peers(rows[k-1], rows[k]) {
 		k++
 	}
 	return k
 }
 
 // rankOf returns the rank of each kept row.
-func (tp *topNState) ranks(rows []*topRow) []int64 {
+func (tn *topNState) ranks(rows []*topRow) []int64 {
 	out := make([]int64, len(rows))
 	for i := range rows {
 		switch {
-		case tp.rowNumber || i == 0:
+		case tn.rowNumber || i == 0:
 			out[i] = int64(i + 1)
-		case peers(tp.order, rows[i-1], rows[i]):
+		case peers(rows[i-1], rows[i]):
 			out[i] = out[i-1]
 		default:
 			out[i] = int64(i + 1)
@@ -150,7 +176,7 @@ func (tp *topNState) ranks(rows []*topRow) []int64 {
 }
 
 // topNMemoryRows bounds the kept rows a top-N view holds in memory (the
-// view's option top_n_state_rows).
+// view's option top_n_state_rows). Deduplication holds none.
 const topNMemoryRows = 1 << 18
 
 // topNBudget reads a view's top_n_state_rows option.
@@ -169,30 +195,42 @@ func topNBudget(rel *catalog.Relation) (int, error) {
 // topNState is the runtime state of a top-N view.
 type topNState struct {
 	plan      *planner.TopNPlan
-	order     []planner.SortKey
 	n         int64
 	rowNumber bool
+	ncols     int              // input columns
+	keyTypes  []arrow.DataType // of the partition values
 	parts     map[string]*topPart
+	cold      map[string]coldPart
 	// inMem counts the rows of partitions in memory.
 	inMem int
 }
 
-func newTopNState(tp *planner.TopNPlan) *topNState {
-	return &topNState{plan: tp, order: tp.Call.OrderBy, n: tp.N, rowNumber: tp.Call.Name == "row_number", parts: map[string]*topPart{}}
+func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
+	tn := &topNState{plan: tp, n: tp.N, rowNumber: tp.Call.Name == "row_number", ncols: len(input),
+		parts: map[string]*topPart{}, cold: map[string]coldPart{}}
+	for _, p := range tp.Call.PartitionBy {
+		tn.keyTypes = append(tn.keyTypes, catalog.Field("", p.Type(), true).Type)
+	}
+	return tn
 }
+
+// dedup reports whether the view keeps one row per partition by
+// ROW_NUMBER, which never needs a partition's rows to rank a new row
+// unless it ties.
+func (tn *topNState) dedup() bool { return tn.n == 1 && tn.rowNumber }
 
 // offer ranks a new row into its partition and returns the first
 // position it changed, or -1.
-func (tp *topNState) offer(p *topPart, r *topRow) int {
+func (tn *topNState) offer(p *topPart, r *topRow) int {
 	rows := p.rows
-	if int64(len(rows)) >= tp.n && tp.rowNumber && compareTop(tp.order, r, rows[len(rows)-1]) >= 0 {
+	if int64(len(rows)) >= tn.n && tn.rowNumber && tn.compareTop(r, rows[len(rows)-1]) >= 0 {
 		return -1
 	}
-	i := sort.Search(len(rows), func(i int) bool { return compareTop(tp.order, r, rows[i]) < 0 })
+	i := sort.Search(len(rows), func(i int) bool { return tn.compareTop(r, rows[i]) < 0 })
 	rows = append(rows, nil)
 	copy(rows[i+1:], rows[i:])
 	rows[i] = r
-	k := tp.keep(rows)
+	k := tn.keep(rows)
 	for j := k; j < len(rows); j++ {
 		rows[j] = nil
 	}
@@ -200,10 +238,10 @@ func (tp *topNState) offer(p *topPart, r *topRow) int {
 	if i >= k {
 		return -1
 	}
-	if !tp.rowNumber && i > 0 && peers(tp.order, rows[i-1], rows[i]) {
+	if !tn.rowNumber && i > 0 && peers(rows[i-1], rows[i]) {
 		// The ranks of the rows tied with it stay; the position of
 		// its first peer is where RANK's rows may have been dropped.
-		for i > 0 && peers(tp.order, rows[i-1], rows[i]) {
+		for i > 0 && peers(rows[i-1], rows[i]) {
 			i--
 		}
 	}
@@ -218,42 +256,54 @@ func stateKey(p *topPart) []any {
 	return p.keys
 }
 
-// loadPart reads an evicted partition's rows back from the state table.
-func (j *viewJob) loadPart(ctx context.Context, p *topPart) error {
+// loadPart reads a cold partition's rows back from the state table and
+// holds it in memory.
+func (j *viewJob) loadPart(ctx context.Context, key string, c coldPart) (*topPart, error) {
 	tn := j.topN
+	keys, err := decodeTopKey(key, tn.keyTypes)
+	if err != nil {
+		return nil, err
+	}
+	p := &topPart{key: key, keys: keys, stored: int(c.stored)}
 	rows, err := j.readTopRows(ctx, widecol.Range{Partition: stateKey(p)}, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(rows) != p.stored {
-		return fmt.Errorf("view %q: top-N partition holds %d rows in the store, want %d", j.rel.Name, len(rows), p.stored)
+		return nil, fmt.Errorf("view %q: top-N partition holds %d rows in the store, want %d", j.rel.Name, len(rows), p.stored)
 	}
-	p.rows, p.worst = rows, nil
+	p.rows = rows
 	tn.inMem += len(rows)
-	return nil
+	delete(tn.cold, key)
+	tn.parts[key] = p
+	return p, nil
 }
 
-// evictParts drops the rows of the least recently changed partitions from
-// memory until at most half the budget is left.
+// evictParts makes the least recently changed partitions cold until at
+// most half the budget is left in memory.
 func (tn *topNState) evictParts(budget int) {
 	if tn.inMem <= budget {
 		return
 	}
-	var loaded []*topPart
+	loaded := make([]*topPart, 0, len(tn.parts))
 	for _, p := range tn.parts {
-		if p.rows != nil && len(p.rows) > 0 {
-			loaded = append(loaded, p)
-		}
+		loaded = append(loaded, p)
 	}
 	sort.Slice(loaded, func(a, b int) bool { return loaded[a].used < loaded[b].used })
 	for _, p := range loaded {
 		if tn.inMem <= budget/2 {
 			return
 		}
-		w := p.rows[len(p.rows)-1]
-		p.worst = &topRow{order: w.order}
-		tn.inMem -= len(p.rows)
-		p.rows = nil
+		tn.freeze(p)
+	}
+}
+
+// freeze makes a partition cold.
+func (tn *topNState) freeze(p *topPart) {
+	delete(tn.parts, p.key)
+	tn.inMem -= len(p.rows)
+	if len(p.rows) > 0 {
+		tn.cold[p.key] = coldPart{worst: p.rows[len(p.rows)-1].order, stored: int32(len(p.rows))}
 	}
 }
 
@@ -269,6 +319,43 @@ func evalColumns(env *exec.Env, exprs []planner.Expr, b arrow.RecordBatch) ([]ar
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// topEncoders evaluates the partition and ORDER BY values of b and
+// returns their encoders; release frees the arrays.
+func (j *viewJob) topEncoders(b arrow.RecordBatch) (keys, order []rowEnc, pks []arrow.Array, release func(), err error) {
+	tn := j.topN
+	env := j.env(nil)
+	pks, err = evalColumns(env, tn.plan.Call.PartitionBy, b)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	orderExprs := make([]planner.Expr, len(tn.plan.Call.OrderBy))
+	for i, k := range tn.plan.Call.OrderBy {
+		orderExprs[i] = k.Expr
+	}
+	oks, err := evalColumns(env, orderExprs, b)
+	if err != nil {
+		releaseAll2(pks)
+		return nil, nil, nil, nil, err
+	}
+	release = func() {
+		releaseAll2(pks)
+		releaseAll2(oks)
+	}
+	for _, a := range pks {
+		e, err := keyEncoder(a)
+		if err != nil {
+			release()
+			return nil, nil, nil, nil, pgerror.New(pgerror.CodeFeatureNotSupported, "%v", err)
+		}
+		keys = append(keys, e)
+	}
+	for c, a := range oks {
+		k := tn.plan.Call.OrderBy[c]
+		order = append(order, orderEncoder(a, k.Desc, k.NullsFirst))
+	}
+	return keys, order, pks, release, nil
 }
 
 // applyTopN ranks the epoch's input rows and rewrites the partitions they
@@ -289,158 +376,147 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	}
 	defer releaseAll(res)
 	if j.topN == nil {
-		j.topN = newTopNState(vp.TopN)
+		j.topN = newTopNState(vp.TopN, vp.Input.Columns())
 	}
 	tn := j.topN
-	env := j.env(nil)
-	orderExprs := make([]planner.Expr, len(tn.order))
-	for i, k := range tn.order {
-		orderExprs[i] = k.Expr
-	}
-	touched := map[string]*topPart{}
-	var order []string
+	epoch := j.epoch + 1
+	var touched []*topPart
 	var late int64
+	var kb, ob []byte
 	for _, b := range res {
-		pks, err := evalColumns(env, vp.TopN.Call.PartitionBy, b)
+		kenc, oenc, pks, release, err := j.topEncoders(b)
 		if err != nil {
-			return 0, 0, err
-		}
-		oks, err := evalColumns(env, orderExprs, b)
-		if err != nil {
-			releaseAll2(pks)
 			return 0, 0, err
 		}
 		for i := 0; i < int(b.NumRows()); i++ {
-			keys := make([]any, len(pks))
-			for c, a := range pks {
-				keys[c] = valueAt(a, i)
+			kb, ob = kb[:0], ob[:0]
+			for _, e := range kenc {
+				kb = e(kb, i)
 			}
-			k := encodeKey(keys)
-			p := tn.parts[k]
+			for _, e := range oenc {
+				ob = e(ob, i)
+			}
+			p := tn.parts[string(kb)]
 			if p == nil {
-				if end, ok := tn.windowEnd(&topPart{keys: keys}); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
-					late++
-					continue
+				if c, ok := tn.cold[string(kb)]; ok {
+					if int64(c.stored) >= tn.n && string(ob) > c.worst {
+						// Worse than every kept row on the ORDER BY alone.
+						continue
+					}
+					if tn.dedup() && string(ob) < c.worst {
+						// It replaces the partition's only row.
+						k := string(kb)
+						keys, err := decodeTopKey(k, tn.keyTypes)
+						if err != nil {
+							release()
+							return 0, 0, err
+						}
+						p = &topPart{key: k, keys: keys, stored: int(c.stored), rows: []*topRow{}}
+						delete(tn.cold, k)
+						tn.parts[k] = p
+					} else if p, err = j.loadPart(ctx, string(kb), c); err != nil {
+						release()
+						return 0, 0, err
+					}
+				} else {
+					keys := make([]any, len(pks))
+					for c, a := range pks {
+						keys[c] = valueAt(a, i)
+					}
+					if end, ok := tn.windowEnd(keys); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
+						late++
+						continue
+					}
+					p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
+					tn.parts[p.key] = p
 				}
-				p = &topPart{keys: keys}
-				tn.parts[k] = p
-			}
-			r := &topRow{order: make([]any, len(oks))}
-			for c, a := range oks {
-				r.order[c] = valueAt(a, i)
-			}
-			if worst := p.worstRow(); int64(p.count()) >= tn.n && worst != nil && compareSortPrefix(tn.order, r, worst) > 0 {
-				// Worse than every kept row on the ORDER BY alone.
+			} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
 				continue
 			}
-			if p.rows == nil && p.stored > 0 {
-				if err := j.loadPart(ctx, p); err != nil {
-					releaseAll2(pks)
-					releaseAll2(oks)
-					return 0, 0, err
-				}
-			}
-			r.vals = make([]any, b.NumCols())
-			for c := range r.vals {
-				r.vals[c] = valueAt(b.Column(c), i)
-			}
+			r := &topRow{order: string(ob), src: b, idx: i}
 			before := len(p.rows)
 			at := tn.offer(p, r)
 			tn.inMem += len(p.rows) - before
-			if at >= 0 {
-				p.used = j.epoch + 1
-				if _, ok := touched[k]; !ok {
-					touched[k] = p
-					order = append(order, k)
-					p.from = at
-				} else {
-					p.from = min(p.from, at)
-				}
+			if at < 0 {
+				continue
+			}
+			if p.used != epoch {
+				p.used = epoch
+				p.from = at
+				touched = append(touched, p)
+			} else {
+				p.from = min(p.from, at)
 			}
 		}
-		releaseAll2(pks)
-		releaseAll2(oks)
+		release()
 	}
 	mode := topNRewrite
 	if vp.TopN.WindowKey >= 0 {
 		mode = topNStateOnly
-	} else if len(order) == 0 {
+	} else if len(touched) == 0 {
 		return 0, 0, nil
 	}
-	n, err := j.writeTopN(ctx, batch, order, touched, mode)
+	n, err := j.writeTopN(ctx, batch, touched, mode)
 	if err != nil {
 		return 0, 0, err
 	}
 	if mode == topNStateOnly && wmAfter != windows.NoWatermark {
 		// Windows the watermark closed: their rows, final.
-		var closing []string
-		closed := map[string]*topPart{}
-		for k, p := range tn.parts {
-			if end, ok := tn.windowEnd(p); ok && windows.IsLate(end, wmAfter) {
-				if p.rows == nil && p.stored > 0 {
-					if err := j.loadPart(ctx, p); err != nil {
-						return 0, 0, err
-					}
-				}
-				closing = append(closing, k)
-				closed[k] = p
+		var closing []*topPart
+		for _, p := range tn.parts {
+			if end, ok := tn.windowEnd(p.keys); ok && windows.IsLate(end, wmAfter) {
+				closing = append(closing, p)
 			}
 		}
-		sort.Strings(closing)
-		if n, err = j.writeTopN(ctx, batch, closing, closed, topNClose); err != nil {
+		for k, c := range tn.cold {
+			keys, err := decodeTopKey(k, tn.keyTypes)
+			if err != nil {
+				return 0, 0, err
+			}
+			if end, ok := tn.windowEnd(keys); ok && windows.IsLate(end, wmAfter) {
+				p, err := j.loadPart(ctx, k, c)
+				if err != nil {
+					return 0, 0, err
+				}
+				closing = append(closing, p)
+			}
+		}
+		sort.Slice(closing, func(a, b int) bool { return closing[a].key < closing[b].key })
+		if n, err = j.writeTopN(ctx, batch, closing, topNClose); err != nil {
 			return 0, 0, err
 		}
-		for _, k := range closing {
-			tn.inMem -= len(tn.parts[k].rows)
-			delete(tn.parts, k)
+		for _, p := range closing {
+			tn.inMem -= len(p.rows)
+			delete(tn.parts, p.key)
 		}
 	}
-	// Partitions changed in this epoch stay: their rows are not in the
-	// store until it commits.
+	// The partitions changed in this epoch are cold or hold their rows
+	// themselves once the epoch's input is released.
 	budget, err := topNBudget(j.rel)
 	if err != nil {
 		return 0, 0, err
 	}
+	if tn.dedup() {
+		budget = 0
+	}
 	tn.evictParts(budget)
+	for _, p := range touched {
+		if tn.parts[p.key] == p {
+			for _, r := range p.rows {
+				r.materialize()
+			}
+		}
+	}
 	return n, late, nil
 }
 
 // windowEnd is the end of a partition's window (EMIT ON WINDOW CLOSE).
-func (tn *topNState) windowEnd(p *topPart) (int64, bool) {
+func (tn *topNState) windowEnd(keys []any) (int64, bool) {
 	if tn.plan.WindowKey < 0 {
 		return 0, false
 	}
-	v, ok := p.keys[tn.plan.WindowKey].(int64)
+	v, ok := keys[tn.plan.WindowKey].(int64)
 	return v + tn.plan.WindowSize, ok
-}
-
-// count is the number of kept rows of a partition.
-func (p *topPart) count() int {
-	if p.rows == nil {
-		return p.stored
-	}
-	return len(p.rows)
-}
-
-// worstRow is the partition's last kept row (ORDER BY values at least).
-func (p *topPart) worstRow() *topRow {
-	if p.rows == nil {
-		return p.worst
-	}
-	if len(p.rows) == 0 {
-		return nil
-	}
-	return p.rows[len(p.rows)-1]
-}
-
-// compareSortPrefix compares two rows on the ORDER BY keys only.
-func compareSortPrefix(keys []planner.SortKey, a, b *topRow) int {
-	for i, k := range keys {
-		if c := compareSortValue(a.order[i], b.order[i], k.Desc, k.NullsFirst); c != 0 {
-			return c
-		}
-	}
-	return 0
 }
 
 // Modes of writeTopN.
@@ -452,7 +528,7 @@ const (
 
 // writeTopN writes the rows of the given partitions from their first
 // changed position on, as mode says.
-func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []string, touched map[string]*topPart, mode int) (int64, error) {
+func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*topPart, mode int) (int64, error) {
 	vp := j.plan
 	tn := j.topN
 	rel := vp.TopN.Rel
@@ -463,14 +539,14 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 	defer stB.Release()
 	np := len(vp.TopN.Call.PartitionBy)
 	nk := j.topNKeyCols()
-	for _, k := range order {
-		p := touched[k]
+	for _, p := range parts {
 		if mode == topNClose {
 			p.from = 0
 		}
-		// Positions no longer used, and those about to be rewritten.
+		// Positions no longer used, and those about to be rewritten
+		// when the rows above the ranking may not keep every row.
 		for pos := p.from; pos < p.stored; pos++ {
-			if mode == topNRewrite {
+			if mode == topNRewrite && (pos >= len(p.rows) || !vp.TopN.PostKeepsAll) {
 				key := append(append([]any(nil), p.keys...), int64(pos))
 				if err := batch.DeleteRow(j.result, key); err != nil {
 					return 0, err
@@ -485,12 +561,25 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 		ranks := tn.ranks(p.rows)
 		for pos := p.from; pos < len(p.rows); pos++ {
 			r := p.rows[pos]
-			for c, v := range r.vals {
-				if err := appendValue(relB.Field(c), inCols[c].Type, v); err != nil {
+			for c := range inCols {
+				if r.vals == nil {
+					if err := appendFromArray(relB.Field(c), r.src.Column(c), r.idx); err != nil {
+						return 0, err
+					}
+					if mode != topNClose {
+						if err := appendFromArray(stB.Field(nk+1+c), r.src.Column(c), r.idx); err != nil {
+							return 0, err
+						}
+					}
+					continue
+				}
+				if err := appendValue(relB.Field(c), inCols[c].Type, r.vals[c]); err != nil {
 					return 0, err
 				}
-				if err := appendValue(stB.Field(nk+1+c), inCols[c].Type, v); err != nil {
-					return 0, err
+				if mode != topNClose {
+					if err := appendValue(stB.Field(nk+1+c), inCols[c].Type, r.vals[c]); err != nil {
+						return 0, err
+					}
 				}
 			}
 			relB.Field(len(inCols)).(*array.Int64Builder).Append(ranks[pos])
@@ -499,15 +588,19 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, order []s
 				if err := appendValue(relB.Field(len(inCols)+1+c), t, v); err != nil {
 					return 0, err
 				}
-				if err := appendValue(stB.Field(c), t, v); err != nil {
-					return 0, err
+				if mode != topNClose {
+					if err := appendValue(stB.Field(c), t, v); err != nil {
+						return 0, err
+					}
 				}
 			}
 			relB.Field(len(inCols) + 1 + np).(*array.Int64Builder).Append(int64(pos))
-			if np == 0 {
-				stB.Field(0).(*array.Int64Builder).Append(0)
+			if mode != topNClose {
+				if np == 0 {
+					stB.Field(0).(*array.Int64Builder).Append(0)
+				}
+				stB.Field(nk).(*array.Int64Builder).Append(int64(pos))
 			}
-			stB.Field(nk).(*array.Int64Builder).Append(int64(pos))
 		}
 		p.stored = len(p.rows)
 	}
@@ -534,11 +627,11 @@ func (j *viewJob) topNKeyCols() int {
 }
 
 // readTopRows reads the kept rows in a range of the state table, in key
-// order; with each, if not nil, it calls fn with the row's partition
-// values and position instead of collecting it.
-func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(keys []any, pos int64, r *topRow)) ([]*topRow, error) {
+// order; with each, if not nil, it calls fn with the row's encoded
+// partition values, position and encoded ORDER BY values instead of
+// collecting it.
+func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key string, pos int64, order string)) ([]*topRow, error) {
 	vp := j.plan
-	tn := j.topN
 	nk := j.topNKeyCols()
 	np := len(vp.TopN.Call.PartitionBy)
 	inCols := vp.Input.Columns()
@@ -547,38 +640,38 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 		fields[i] = catalog.Field(c.Name, c.Type, true)
 	}
 	inSchema := arrow.NewSchema(fields, nil)
-	env := j.env(nil)
-	orderExprs := make([]planner.Expr, len(tn.order))
-	for i, k := range tn.order {
-		orderExprs[i] = k.Expr
-	}
 	var out []*topRow
+	var kb, ob []byte
 	err := j.eng.scanTable(ctx, j.state, rg, nil, func(b arrow.RecordBatch) error {
 		in := array.NewRecordBatch(inSchema, b.Columns()[nk+1:], b.NumRows())
 		defer in.Release()
-		oks, err := evalColumns(env, orderExprs, in)
+		_, oenc, _, release, err := j.topEncoders(in)
 		if err != nil {
 			return err
 		}
-		defer releaseAll2(oks)
+		defer release()
+		kenc := make([]rowEnc, np)
+		for c := range kenc {
+			if kenc[c], err = keyEncoder(b.Column(c)); err != nil {
+				return err
+			}
+		}
 		pos := b.Column(nk).(*array.Int64)
 		for i := 0; i < int(b.NumRows()); i++ {
-			r := &topRow{order: make([]any, len(oks))}
-			for c, a := range oks {
-				r.order[c] = valueAt(a, i)
+			ob = ob[:0]
+			for _, e := range oenc {
+				ob = e(ob, i)
 			}
 			if fn != nil {
-				keys := make([]any, np)
-				for c := range keys {
-					keys[c] = valueAt(b.Column(c), i)
+				kb = kb[:0]
+				for _, e := range kenc {
+					kb = e(kb, i)
 				}
-				fn(keys, pos.Value(i), r)
+				fn(string(kb), pos.Value(i), string(ob))
 				continue
 			}
-			r.vals = make([]any, len(inCols))
-			for c := range r.vals {
-				r.vals[c] = valueAt(in.Column(c), i)
-			}
+			r := &topRow{order: string(ob), src: in, idx: i}
+			r.materialize()
 			out = append(out, r)
 		}
 		return nil
@@ -586,21 +679,14 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 	return out, err
 }
 
-// loadTopN reads a top-N view's partitions back from its state table:
-// each partition's size and worst row; their rows are read when needed.
+// loadTopN reads a top-N view's partitions back from its state table,
+// all cold: each partition's size and worst row.
 func (j *viewJob) loadTopN(ctx context.Context) error {
-	tn := newTopNState(j.plan.TopN)
+	tn := newTopNState(j.plan.TopN, j.plan.Input.Columns())
 	j.topN = tn
-	_, err := j.readTopRows(ctx, widecol.Range{}, func(keys []any, pos int64, r *topRow) {
-		k := encodeKey(keys)
-		p := tn.parts[k]
-		if p == nil {
-			p = &topPart{keys: keys}
-			tn.parts[k] = p
-		}
+	_, err := j.readTopRows(ctx, widecol.Range{}, func(key string, pos int64, order string) {
 		// Rows come in position order: the last is the worst.
-		p.stored = int(pos) + 1
-		p.worst = r
+		tn.cold[key] = coldPart{worst: order, stored: int32(pos + 1)}
 	})
 	return err
 }

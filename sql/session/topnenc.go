@@ -1,0 +1,375 @@
+package session
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/sqld/sqld/catalog"
+)
+
+// A top-N view keys its partitions by their values encoded as bytes, and
+// keeps a partition's worst row as its ORDER BY values encoded so that
+// comparing the bytes orders rows as the ranking does. Neither holds a Go
+// pointer per value, so millions of partitions cost a few tens of bytes
+// each and little garbage collection.
+
+// rowEnc appends row i of an array to dst.
+type rowEnc func(dst []byte, i int) []byte
+
+const (
+	encNull    = 0x00
+	encPresent = 0x01
+)
+
+// keyEncoder encodes the values of a partition column; decodeTopKey
+// reverses it. The encoding is unique per value, not ordered.
+func keyEncoder(a arrow.Array) (rowEnc, error) {
+	present := func(dst []byte, i int) ([]byte, bool) {
+		if a.IsNull(i) {
+			return append(dst, encNull), false
+		}
+		return append(dst, encPresent), true
+	}
+	switch x := a.(type) {
+	case *array.Int16:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, uint64(int64(x.Value(i))))
+			}
+			return dst
+		}, nil
+	case *array.Int32:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, uint64(int64(x.Value(i))))
+			}
+			return dst
+		}, nil
+	case *array.Int64:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, uint64(x.Value(i)))
+			}
+			return dst
+		}, nil
+	case *array.Timestamp:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, uint64(x.Value(i)))
+			}
+			return dst
+		}, nil
+	case *array.Date32:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint32(dst, uint32(x.Value(i)))
+			}
+			return dst
+		}, nil
+	case *array.Float32:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, keyFloatBits(float64(x.Value(i))))
+			}
+			return dst
+		}, nil
+	case *array.Float64:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				dst = binary.BigEndian.AppendUint64(dst, keyFloatBits(x.Value(i)))
+			}
+			return dst
+		}, nil
+	case *array.Boolean:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				if x.Value(i) {
+					dst = append(dst, 1)
+				} else {
+					dst = append(dst, 0)
+				}
+			}
+			return dst
+		}, nil
+	case *array.String:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				v := x.Value(i)
+				dst = binary.AppendUvarint(dst, uint64(len(v)))
+				dst = append(dst, v...)
+			}
+			return dst
+		}, nil
+	case *array.Binary:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				v := x.Value(i)
+				dst = binary.AppendUvarint(dst, uint64(len(v)))
+				dst = append(dst, v...)
+			}
+			return dst
+		}, nil
+	case *array.Decimal128:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				v := x.Value(i)
+				dst = binary.BigEndian.AppendUint64(dst, uint64(v.HighBits()))
+				dst = binary.BigEndian.AppendUint64(dst, v.LowBits())
+			}
+			return dst
+		}, nil
+	case *array.MonthDayNanoInterval:
+		return func(dst []byte, i int) []byte {
+			dst, ok := present(dst, i)
+			if ok {
+				v := x.Value(i)
+				dst = binary.BigEndian.AppendUint32(dst, uint32(v.Months))
+				dst = binary.BigEndian.AppendUint32(dst, uint32(v.Days))
+				dst = binary.BigEndian.AppendUint64(dst, uint64(v.Nanoseconds))
+			}
+			return dst
+		}, nil
+	}
+	return nil, fmt.Errorf("a top-N partition cannot be keyed by a %s value", a.DataType())
+}
+
+// keyFloatBits gives -0 the key of 0 and every NaN one key.
+func keyFloatBits(f float64) uint64 {
+	switch {
+	case math.IsNaN(f):
+		return math.Float64bits(math.NaN())
+	case f == 0:
+		return 0
+	}
+	return math.Float64bits(f)
+}
+
+// decodeTopKey decodes a partition key of the given column types into the
+// values valueAt would give.
+func decodeTopKey(s string, types []arrow.DataType) ([]any, error) {
+	b := []byte(s)
+	out := make([]any, len(types))
+	short := fmt.Errorf("top-N partition key %x is truncated", s)
+	for c, t := range types {
+		if len(b) == 0 {
+			return nil, short
+		}
+		tag := b[0]
+		b = b[1:]
+		if tag == encNull {
+			continue
+		}
+		need := func(n int) bool { return len(b) >= n }
+		switch t.ID() {
+		case arrow.INT16, arrow.INT32, arrow.INT64, arrow.TIMESTAMP:
+			if !need(8) {
+				return nil, short
+			}
+			out[c] = int64(binary.BigEndian.Uint64(b))
+			b = b[8:]
+		case arrow.DATE32:
+			if !need(4) {
+				return nil, short
+			}
+			out[c] = int32(binary.BigEndian.Uint32(b))
+			b = b[4:]
+		case arrow.FLOAT32, arrow.FLOAT64:
+			if !need(8) {
+				return nil, short
+			}
+			out[c] = math.Float64frombits(binary.BigEndian.Uint64(b))
+			b = b[8:]
+		case arrow.BOOL:
+			if !need(1) {
+				return nil, short
+			}
+			out[c] = b[0] == 1
+			b = b[1:]
+		case arrow.STRING, arrow.BINARY:
+			n, w := binary.Uvarint(b)
+			if w <= 0 || uint64(len(b)-w) < n {
+				return nil, short
+			}
+			v := b[w : w+int(n)]
+			if t.ID() == arrow.STRING {
+				out[c] = string(v)
+			} else {
+				out[c] = append([]byte(nil), v...)
+			}
+			b = b[w+int(n):]
+		case arrow.DECIMAL128:
+			if !need(16) {
+				return nil, short
+			}
+			num := decimal128.New(int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
+			out[c] = catalog.Decimal{Num: num, Scale: t.(*arrow.Decimal128Type).Scale}
+			b = b[16:]
+		case arrow.INTERVAL_MONTH_DAY_NANO:
+			if !need(16) {
+				return nil, short
+			}
+			out[c] = arrow.MonthDayNanoInterval{Months: int32(binary.BigEndian.Uint32(b)), Days: int32(binary.BigEndian.Uint32(b[4:])),
+				Nanoseconds: int64(binary.BigEndian.Uint64(b[8:]))}
+			b = b[16:]
+		default:
+			return nil, fmt.Errorf("a top-N partition cannot be keyed by a %s value", t)
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("top-N partition key %x has %d bytes left over", s, len(b))
+	}
+	return out, nil
+}
+
+// orderEncoder encodes an ORDER BY value so that the bytes of two rows
+// compare as compareSortValue compares their values: NULLs first or
+// last whatever the direction, values ascending or descending.
+func orderEncoder(a arrow.Array, desc, nullsFirst bool) rowEnc {
+	nullTag := byte(0x02)
+	if nullsFirst {
+		nullTag = 0x00
+	}
+	var val func(dst []byte, i int) []byte
+	switch x := a.(type) {
+	case *array.Int16:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
+	case *array.Int32:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
+	case *array.Int64:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, x.Value(i)) }
+	case *array.Timestamp:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
+	case *array.Date32:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
+	case *array.Float32:
+		val = func(dst []byte, i int) []byte { return appendOrderFloat(dst, float64(x.Value(i))) }
+	case *array.Float64:
+		val = func(dst []byte, i int) []byte { return appendOrderFloat(dst, x.Value(i)) }
+	case *array.Boolean:
+		val = func(dst []byte, i int) []byte {
+			if x.Value(i) {
+				return append(dst, 1)
+			}
+			return append(dst, 0)
+		}
+	case *array.String:
+		val = func(dst []byte, i int) []byte { return appendOrderBytes(dst, x.Value(i)) }
+	case *array.Binary:
+		val = func(dst []byte, i int) []byte { return appendOrderBytes(dst, x.Value(i)) }
+	case *array.Decimal128:
+		val = func(dst []byte, i int) []byte {
+			v := x.Value(i)
+			dst = binary.BigEndian.AppendUint64(dst, uint64(v.HighBits())^(1<<63))
+			return binary.BigEndian.AppendUint64(dst, v.LowBits())
+		}
+	default:
+		// Other types order by their text, as compareValues does.
+		val = func(dst []byte, i int) []byte { return appendOrderBytes(dst, fmt.Sprint(valueAt(a, i))) }
+	}
+	return func(dst []byte, i int) []byte {
+		if a.IsNull(i) {
+			return append(dst, nullTag)
+		}
+		dst = append(dst, 0x01)
+		at := len(dst)
+		dst = val(dst, i)
+		if desc {
+			for j := at; j < len(dst); j++ {
+				dst[j] = ^dst[j]
+			}
+		}
+		return dst
+	}
+}
+
+func appendOrderInt(dst []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63))
+}
+
+// appendOrderFloat orders floats as compareValues does: -0 equals 0 and
+// NaN sorts above every other value.
+func appendOrderFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return binary.BigEndian.AppendUint64(dst, math.MaxUint64)
+	case f == 0:
+		f = 0
+	}
+	b := math.Float64bits(f)
+	if b&(1<<63) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(dst, b)
+}
+
+// appendOrderBytes escapes 0x00 as 0x00 0xff and ends the value with
+// 0x00 0x01, so a value sorts before every longer value it prefixes.
+func appendOrderBytes[T string | []byte](dst []byte, v T) []byte {
+	for i := 0; i < len(v); i++ {
+		if v[i] == 0 {
+			dst = append(dst, 0, 0xff)
+			continue
+		}
+		dst = append(dst, v[i])
+	}
+	return append(dst, 0, 0x01)
+}
+
+// appendFromArray appends row i of a to a builder of the same type.
+func appendFromArray(b array.Builder, a arrow.Array, i int) error {
+	if a.IsNull(i) {
+		b.AppendNull()
+		return nil
+	}
+	switch x := a.(type) {
+	case *array.Int64:
+		if bb, ok := b.(*array.Int64Builder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	case *array.Timestamp:
+		if bb, ok := b.(*array.TimestampBuilder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	case *array.String:
+		if bb, ok := b.(*array.StringBuilder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	case *array.Int32:
+		if bb, ok := b.(*array.Int32Builder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	case *array.Float64:
+		if bb, ok := b.(*array.Float64Builder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	case *array.Decimal128:
+		if bb, ok := b.(*array.Decimal128Builder); ok {
+			bb.Append(x.Value(i))
+			return nil
+		}
+	}
+	return appendValue(b, catalog.Type{}, valueAt(a, i))
+}
