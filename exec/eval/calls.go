@@ -73,6 +73,9 @@ func compileCall(e *planner.Call) (node, error) {
 	if sn := compileSplitPart(e, args); sn != nil {
 		return sn, nil
 	}
+	if sn := compileStrFunc(e, args); sn != nil {
+		return sn, nil
+	}
 	f, ok := rowFuncs[name]
 	if !ok {
 		return nil, pgerror.New(pgerror.CodeUndefinedFunction, "function %s is not implemented", name)
@@ -353,6 +356,7 @@ type rowNode struct {
 	ret      catalog.Type
 	strict   bool
 	volatile bool
+	noMemo   bool // compute every row (tests compare with the memo)
 }
 
 func (nd *rowNode) eval(c *ctx, in *input) (vec, error) {
@@ -376,6 +380,11 @@ func (nd *rowNode) eval(c *ctx, in *input) (vec, error) {
 		}
 	}
 	vals := make([]any, len(vs))
+	if !nd.volatile && !allConst && !nd.noMemo {
+		if k := memoArg(vs); k >= 0 {
+			return nd.evalMemo(c, in, vs, vals, k)
+		}
+	}
 	if allConst && !nd.volatile {
 		for i, v := range vs {
 			vals[i] = v.c
@@ -402,6 +411,93 @@ rows:
 		r, err := nd.fn(c, vals)
 		if err != nil {
 			return vec{}, err
+		}
+		if err := appendValue(b, nd.ret, r); err != nil {
+			return vec{}, err
+		}
+	}
+	return vec{arr: b.NewArray(), n: in.n}, nil
+}
+
+// Memoizing a row function. A function that is not volatile gives equal
+// results for equal arguments, and the text columns of streams repeat a
+// small set of values (urls, channels, categories): computing the
+// function once per distinct value of a batch turns a regular expression
+// or a case mapping per row into a hash lookup per row. A batch whose
+// first memoCheckRows rows hold more than memoMaxDistinct distinct values
+// is computed row by row from there on, so unique values cost a bounded
+// number of wasted insertions.
+const (
+	memoCheckRows   = 512
+	memoMaxDistinct = 256
+)
+
+// memoArg returns the index of the only argument that varies by row when
+// it is a text array (the others being constants), else -1.
+func memoArg(vs []vec) int {
+	k := -1
+	for i, v := range vs {
+		if v.isConst() {
+			continue
+		}
+		if _, ok := v.arr.(*array.String); !ok || k >= 0 {
+			return -1
+		}
+		k = i
+	}
+	return k
+}
+
+// evalMemo evaluates the function row by row over the text argument k,
+// once per distinct value; vals holds room for the boxed arguments.
+func (nd *rowNode) evalMemo(c *ctx, in *input, vs []vec, vals []any, k int) (vec, error) {
+	for i, v := range vs {
+		if i != k {
+			vals[i] = v.c
+		}
+	}
+	sa := vs[k].arr.(*array.String)
+	b := array.NewBuilder(c.alloc, nd.ret.Arrow())
+	defer b.Release()
+	b.Reserve(in.n)
+	// Results may alias sa's memory (a substring): sa outlives them.
+	memo := make(map[string]int32)
+	var results []any
+	useMemo, nulls := true, sa.NullN() > 0
+	for i := 0; i < in.n; i++ {
+		if i == memoCheckRows && len(memo) > memoMaxDistinct {
+			useMemo = false
+		}
+		var r any
+		if nulls && sa.IsNull(i) {
+			if nd.strict {
+				b.AppendNull()
+				continue
+			}
+			vals[k] = nil
+			var err error
+			if r, err = nd.fn(c, vals); err != nil {
+				return vec{}, err
+			}
+		} else {
+			s := sa.Value(i)
+			j, hit := int32(0), false
+			if useMemo {
+				j, hit = memo[s]
+			}
+			if hit {
+				r = results[j]
+			} else {
+				vals[k] = s
+				var err error
+				if r, err = nd.fn(c, vals); err != nil {
+					return vec{}, err
+				}
+				if useMemo {
+					memo[s] = int32(len(results))
+					results = append(results, r)
+				}
+			}
 		}
 		if err := appendValue(b, nd.ret, r); err != nil {
 			return vec{}, err

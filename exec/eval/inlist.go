@@ -1,7 +1,10 @@
 package eval
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/planner"
@@ -15,6 +18,7 @@ type inNode struct {
 	t     catalog.Type
 	list  []node
 	set   map[any]bool // all-constant lists: the non-NULL keys
+	strs  map[string]struct{} // the same keys when all are strings
 	nulls bool         // the constant list holds a NULL
 	not   bool
 }
@@ -47,6 +51,15 @@ func compileInList(e *planner.InList) (node, error) {
 			}
 			nd.set[hashKey(v)] = true
 		}
+		nd.strs = map[string]struct{}{}
+		for k := range nd.set {
+			s, ok := k.(string)
+			if !ok {
+				nd.strs = nil
+				break
+			}
+			nd.strs[s] = struct{}{}
+		}
 		return nd, nil
 	}
 	for _, it := range e.List {
@@ -78,6 +91,9 @@ func (nd *inNode) eval(c *ctx, in *input) (vec, error) {
 		if lv[i], err = l.eval(c, in); err != nil {
 			return vec{}, err
 		}
+	}
+	if sa, ok := xv.arr.(*array.String); ok && nd.strs != nil {
+		return vec{arr: inStrings(c.alloc, sa, nd.strs, nd.nulls, nd.not), n: in.n}, nil
 	}
 	// test returns (result, isNull) for row i.
 	test := func(i int) (bool, bool) {
@@ -135,4 +151,37 @@ func (nd *inNode) eval(c *ctx, in *input) (vec, error) {
 		valid = nil
 	}
 	return vec{arr: boolArray(in.n, vals, valid, nulls), n: in.n}, nil
+}
+
+// inStrings is x [NOT] IN (constant strings) over a text array: a set
+// lookup per row without boxing. listNull says the list holds a NULL, which
+// makes a row that matches nothing NULL.
+func inStrings(alloc memory.Allocator, sa *array.String, set map[string]struct{}, listNull, not bool) arrow.Array {
+	n := sa.Len()
+	vals := newBitmap(alloc, n, false)
+	vb := vals.Bytes()
+	for i := 0; i < n; i++ {
+		if _, ok := set[sa.Value(i)]; ok != not {
+			bitutil.SetBit(vb, i)
+		}
+	}
+	var valid *memory.Buffer
+	nulls := 0
+	switch {
+	case listNull:
+		// Only rows that match are non-NULL (TRUE, or FALSE for NOT IN).
+		valid = newBitmap(alloc, n, false)
+		db := valid.Bytes()
+		for i := 0; i < n; i++ {
+			if _, ok := set[sa.Value(i)]; ok && sa.IsValid(i) {
+				bitutil.SetBit(db, i)
+			} else {
+				nulls++
+			}
+		}
+	case sa.NullN() > 0:
+		valid = validCopy(alloc, sa)
+		nulls = sa.NullN()
+	}
+	return boolArray(n, vals, valid, nulls)
 }

@@ -451,25 +451,15 @@ func takeArray(alloc memory.Allocator, arr arrow.Array, idx []int32) (arrow.Arra
 		}
 		return fixedArray(dt, n, valid, nulls, buf), nil
 	case *arrow.StringType, *arrow.BinaryType:
-		if valid != nil {
-			valid.Release()
+		var offs []int32
+		var src []byte
+		switch a := arr.(type) {
+		case *array.String:
+			offs, src = a.ValueOffsets(), a.ValueBytes()
+		case *array.Binary:
+			offs, src = a.ValueOffsets(), a.ValueBytes()
 		}
-		b := array.NewBuilder(alloc, dt)
-		defer b.Release()
-		b.Reserve(n)
-		for _, j := range idx {
-			if j < 0 || arr.IsNull(int(j)) {
-				b.AppendNull()
-				continue
-			}
-			switch a := arr.(type) {
-			case *array.String:
-				b.(*array.StringBuilder).Append(a.Value(int(j)))
-			case *array.Binary:
-				b.(*array.BinaryBuilder).Append(a.Value(int(j)))
-			}
-		}
-		return b.NewArray(), nil
+		return takeVarBinary(alloc, dt, valid, nulls, idx, offs, src), nil
 	case *arrow.NullType:
 		return array.MakeArrayOfNull(alloc, dt, n), nil
 	}
@@ -514,4 +504,44 @@ func hashKey(v any) any {
 		return intervalKey(x)
 	}
 	return v
+}
+
+// takeVarBinary gathers the values idx of a string or binary array given
+// by its offsets and value bytes (which start at offs[0]) into buffers of
+// the exact size; rows idx < 0 and rows NULL in valid are empty. It takes
+// over the reference to valid.
+func takeVarBinary(alloc memory.Allocator, dt arrow.DataType, valid *memory.Buffer, nulls int, idx []int32, offs []int32, src []byte) arrow.Array {
+	n := len(idx)
+	base := int32(0)
+	if len(offs) > 0 {
+		base = offs[0]
+	}
+	total := 0
+	for _, j := range idx {
+		if j >= 0 {
+			total += int(offs[j+1] - offs[j])
+		}
+	}
+	ob := memory.NewResizableBuffer(alloc)
+	ob.Resize((n + 1) * arrow.Int32SizeBytes)
+	o := arrow.Int32Traits.CastFromBytes(ob.Bytes())
+	db := memory.NewResizableBuffer(alloc)
+	db.Resize(total)
+	dst := db.Bytes()
+	pos := 0
+	o[0] = 0
+	for i, j := range idx {
+		if j >= 0 {
+			pos += copy(dst[pos:], src[offs[j]-base:offs[j+1]-base])
+		}
+		o[i+1] = int32(pos)
+	}
+	data := array.NewData(dt, n, []*memory.Buffer{valid, ob, db}, nil, nulls, 0)
+	if valid != nil {
+		valid.Release()
+	}
+	ob.Release()
+	db.Release()
+	defer data.Release()
+	return array.MakeFromData(data)
 }
