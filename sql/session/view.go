@@ -11,7 +11,6 @@ import (
 	"maps"
 	"math"
 	"math/big"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -91,6 +90,8 @@ type viewJob struct {
 	// distinct holds the values seen by count(DISTINCT) aggregates
 	// (opened on first use).
 	distinct *widecol.Table
+	// dargs are the arguments of the distinct aggregates.
+	dargs []distinctArg
 	// tj is a table join's state (nil until read); tjCheck asks the
 	// next epoch to compare the table side with it.
 	tj      *tableJoinState
@@ -117,8 +118,14 @@ type viewJob struct {
 	rowsIn   int64
 	rowsOut  int64
 	restarts int
-	groups   map[string]*groupState
+	groups   map[string]*aggGroup
 	keyTypes []catalog.Type
+	// ops are the merge operations of the partials; mark counts the
+	// epochs that changed groups; valChunk is the free part of the
+	// chunk new groups take their partials from.
+	ops      []mergeOp
+	mark     uint64
+	valChunk []partialVal
 	lastTime time.Time
 
 	// Open windows by end time, for closing them in order: ends is
@@ -137,14 +144,13 @@ type viewJob struct {
 	topN *topNState
 }
 
+// groupState is a group of a nested aggregation's outer level, and an
+// inner group as the outer level reads it.
 type groupState struct {
 	keys     []any
 	partials []any
 	// stored reports whether the state table holds the group.
 	stored bool
-	// distinct holds, per count(DISTINCT) of the plan, the encoded
-	// values the group has seen (nil until it has seen one).
-	distinct []map[string]struct{}
 }
 
 // viewTables returns the store table names of a view.
@@ -643,7 +649,7 @@ func (j *viewJob) resume(ctx context.Context, rec *epochRecord) error {
 }
 
 func (j *viewJob) loadState(ctx context.Context) error {
-	j.groups = map[string]*groupState{}
+	j.groups = map[string]*aggGroup{}
 	it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{}, nil)
 	if err != nil {
 		return err
@@ -662,18 +668,17 @@ func (j *viewJob) loadState(ctx context.Context) error {
 			return err
 		}
 		for i := 0; i < int(b.NumRows()); i++ {
-			g := &groupState{}
-			for c := 0; c < nk; c++ {
-				g.keys = append(g.keys, valueAt(b.Column(c), i))
+			var keys []any
+			for c := 0; c < len(j.keyTypes); c++ {
+				keys = append(keys, valueAt(b.Column(c), i))
 			}
-			if len(j.keyTypes) == 0 {
-				g.keys = nil
-			}
-			for c := nk; c < int(b.NumCols()); c++ {
-				g.partials = append(g.partials, valueAt(b.Column(c), i))
+			g := j.newAggGroup(encodeKey(keys), keys)
+			for c := nk; c < int(b.NumCols()) && c-nk < len(g.vals); c++ {
+				p, o := partialAt(b.Column(c), i)
+				g.setPartial(c-nk, p, o)
 			}
 			g.stored = true
-			j.addGroup(encodeKey(g.keys), g)
+			j.addGroup(g)
 		}
 		b.Release()
 	}
@@ -1245,19 +1250,15 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	}
 	defer releaseAll(parts)
 	if j.groups == nil {
-		j.groups = map[string]*groupState{}
+		j.groups = map[string]*aggGroup{}
 	}
 	nk := len(vp.Agg.GroupBy)
-	windowEnd := func(keys []any) (int64, bool) {
-		if vp.WindowKey < 0 {
-			return 0, false
-		}
-		v, ok := keys[vp.WindowKey].(int64)
-		return v + vp.WindowSize, ok
-	}
+	ops := j.aggOps()
+	// The epoch's mark tells the groups it changed.
+	j.mark++
+	mark := j.mark
 	var late int64
-	touched := map[string]*groupState{}
-	var order []string
+	var order []*aggGroup
 	// A nested aggregation retracts the old rows of the groups changed.
 	var old map[string][]any
 	if vp.Outer != nil {
@@ -1271,46 +1272,45 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		return 0, 0, err
 	}
 	defer releaseAll(direct)
+	var kb []byte
 	for bi, b := range parts {
+		cols := b.Columns()
 		for i := 0; i < int(b.NumRows()); i++ {
 			if fast != nil && fast[bi][i] {
 				continue
 			}
-			keys := make([]any, nk)
-			for c := 0; c < nk; c++ {
-				keys[c] = valueAt(b.Column(c), i)
-			}
-			if end, ok := windowEnd(keys); ok && windows.IsLate(end, wmBefore) {
-				if n, ok := valueAt(b.Column(nk+vp.RowCount), i).(int64); ok {
-					late += n
-				}
-				continue
-			}
-			k := encodeKey(keys)
-			g, ok := j.groups[k]
-			if _, seen := touched[k]; ok && !seen && old != nil {
-				old[k] = slices.Clone(g.partials)
-			}
-			if !ok {
-				g = &groupState{keys: keys, partials: make([]any, len(vp.Agg.Aggs))}
-				for a, call := range vp.Agg.Aggs {
-					if call.Agg.Name == "count" {
-						g.partials[a] = int64(0)
+			if vp.WindowKey >= 0 {
+				if start, ok := windowStartAt(cols[vp.WindowKey], i); ok && windows.IsLate(start+vp.WindowSize, wmBefore) {
+					if n, ok := valueAt(cols[nk+vp.RowCount], i).(int64); ok {
+						late += n
 					}
+					continue
 				}
-				j.addGroup(k, g)
 			}
-			for a, call := range vp.Agg.Aggs {
-				v := valueAt(b.Column(nk+a), i)
-				m, err := mergePartial(call.Agg.Name, g.partials[a], v)
-				if err != nil {
+			kb = kb[:0]
+			for c := 0; c < nk; c++ {
+				kb = appendKeyAt(kb, cols[c], i)
+			}
+			g, ok := j.groups[string(kb)]
+			if !ok {
+				keys := make([]any, nk)
+				for c := 0; c < nk; c++ {
+					keys[c] = valueAt(cols[c], i)
+				}
+				g = j.newAggGroup(string(kb), keys)
+				j.addGroup(g)
+			} else if old != nil && g.mark != mark {
+				old[g.key] = g.boxPartials()
+			}
+			for a, op := range ops {
+				v, o := partialAt(cols[nk+a], i)
+				if err := g.merge(a, op, vp.Agg.Aggs[a].Agg.Name, v, o); err != nil {
 					return 0, 0, err
 				}
-				g.partials[a] = m
 			}
-			if _, ok := touched[k]; !ok {
-				touched[k] = g
-				order = append(order, k)
+			if g.mark != mark {
+				g.mark = mark
+				order = append(order, g)
 			}
 		}
 	}
@@ -1320,8 +1320,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		}
 	}
 	// Windows the new watermark closes, in the order of their ends.
-	closed := map[string]*groupState{}
-	var closedOrder []string
+	var closed []*aggGroup
 	if vp.WindowKey >= 0 && wmAfter != windows.NoWatermark {
 		for len(j.ends) > 0 && windows.IsLate(j.ends[0], wmAfter) {
 			end := j.ends[0]
@@ -1330,42 +1329,47 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			delete(j.byEnd, end)
 			sort.Strings(keys)
 			for _, k := range keys {
-				if g, ok := j.groups[k]; ok {
-					closed[k] = g
-					closedOrder = append(closedOrder, k)
+				if g, ok := j.groups[k]; ok && !g.closed {
+					g.closed = true
+					closed = append(closed, g)
 				}
 			}
 		}
 	}
 	emit := order
-	emitted := touched
 	if vp.EmitOnWindowClose {
-		emit, emitted = closedOrder, closed
+		emit = closed
 	}
 	// State: touched open groups are written, closed ones freed.
-	if err := j.writeState(batch, order, touched, closed); err != nil {
+	if err := j.writeState(batch, order); err != nil {
 		return 0, 0, err
 	}
-	for _, k := range closedOrder {
-		g := closed[k]
+	for _, g := range closed {
 		if g.stored {
 			if err := batch.DeleteRow(j.state, g.keys); err != nil {
 				return 0, 0, err
 			}
 		}
-		if err := j.freeDistinct(batch, k, g); err != nil {
+		if err := j.freeDistinct(batch, g); err != nil {
 			return 0, 0, err
 		}
-		delete(j.groups, k)
+		delete(j.groups, g.key)
 	}
 	if len(emit) == 0 && len(direct) == 0 {
 		return 0, late, nil
 	}
 	if vp.Outer != nil {
-		n, err := j.applyOuter(ctx, batch, order, touched, old)
+		// The outer aggregation reads the inner groups' partials boxed.
+		keys := make([]string, len(order))
+		touched := make(map[string]*groupState, len(order))
+		for i, g := range order {
+			keys[i] = g.key
+			touched[g.key] = &groupState{keys: g.keys, partials: g.boxPartials()}
+		}
+		n, err := j.applyOuter(ctx, batch, keys, touched, old)
 		return n, late, err
 	}
-	n, err := j.writeRows(ctx, batch, st, j.innerLevel(), emit, emitted, direct)
+	n, err := j.writeGroupRows(ctx, batch, st, emit, direct)
 	return n, late, err
 }
 
@@ -1434,17 +1438,17 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64)
 }
 
 // writeState upserts the state of the touched groups that stay open.
-func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, closed map[string]*groupState) error {
+func (j *viewJob) writeState(batch *widecol.Batch, order []*aggGroup) error {
 	vp := j.plan
 	nk := len(vp.Agg.GroupBy)
 	sbld := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
 	defer sbld.Release()
+	sbld.Reserve(len(order))
 	rows := 0
-	for _, k := range order {
-		if _, gone := closed[k]; gone {
+	for _, g := range order {
+		if g.closed {
 			continue
 		}
-		g := touched[k]
 		for c, v := range g.keys {
 			if err := appendValue(sbld.Field(c), j.keyTypes[c], v); err != nil {
 				return err
@@ -1456,7 +1460,11 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, clos
 			sk = 1
 		}
 		for a, call := range vp.Agg.Aggs {
-			if err := appendValue(sbld.Field(sk+a), call.Agg.Ret, g.partials[a]); err != nil {
+			var o any
+			if g.other != nil {
+				o = g.other[a]
+			}
+			if err := appendPartial(sbld.Field(sk+a), call.Agg.Ret, g.vals[a], o); err != nil {
 				return err
 			}
 		}
@@ -1471,15 +1479,73 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []string, touched, clos
 	return batch.Upsert(j.state, stateRows, nil)
 }
 
-// writeRows computes the view rows of the given groups from their state
-// and writes them; a group without a row (HAVING false) loses its row.
-func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, order []string, groups map[string]*groupState, direct []arrow.RecordBatch) (int64, error) {
-	nk := lvl.nk
-	aggRows, err := j.aggRows(lvl, order, groups)
+// writeGroupRows computes the view rows of the given groups of the
+// view's aggregation, and of the direct rows (see directRows), and writes
+// them; a group without a row (HAVING false) loses its row.
+func (j *viewJob) writeGroupRows(ctx context.Context, batch *widecol.Batch, st *memStorage, order []*aggGroup, direct []arrow.RecordBatch) (int64, error) {
+	lvl := j.innerLevel()
+	rows, err := j.groupRows(lvl, order)
 	if err != nil {
 		return 0, err
 	}
-	defer aggRows.Release()
+	defer rows.Release()
+	keys := make([]string, len(order))
+	for i, g := range order {
+		keys[i] = g.key
+	}
+	return j.writeLevelRows(ctx, batch, st, lvl, rows, keys, func(i int) []any { return order[i].keys }, direct)
+}
+
+// groupRows builds the view aggregation's relation rows (group keys, then
+// each aggregate's final value) of the groups in order.
+func (j *viewJob) groupRows(lvl aggLevel, order []*aggGroup) (arrow.RecordBatch, error) {
+	nk := lvl.nk
+	bld := array.NewRecordBuilder(j.eng.alloc, lvl.rel.Schema())
+	defer bld.Release()
+	bld.Reserve(len(order))
+	for _, g := range order {
+		for c, v := range g.keys {
+			if err := appendValue(bld.Field(c), lvl.rel.Columns[c].Type, v); err != nil {
+				return nil, err
+			}
+		}
+		for qi, idx := range lvl.partials {
+			col := lvl.rel.Columns[nk+qi]
+			var o any
+			if g.other != nil {
+				o = g.other[idx[0]]
+			}
+			var err error
+			if len(idx) == 1 {
+				err = appendPartial(bld.Field(nk+qi), col.Type, g.vals[idx[0]], o)
+			} else {
+				err = appendAvg(bld.Field(nk+qi), col.Type, g.vals[idx[0]], g.vals[idx[1]], o)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return bld.NewRecordBatch(), nil
+}
+
+// writeRows computes the view rows of the given groups from their state
+// and writes them; a group without a row (HAVING false) loses its row.
+func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, order []string, groups map[string]*groupState, direct []arrow.RecordBatch) (int64, error) {
+	rows, err := j.aggRows(lvl, order, groups)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Release()
+	return j.writeLevelRows(ctx, batch, st, lvl, rows, order, func(i int) []any { return groups[order[i]].keys }, direct)
+}
+
+// writeLevelRows runs the level's post plan over aggRows, the rows of the
+// groups order (with keysOf giving the i-th group's key values), and the
+// direct rows, and writes the view rows; a group without a row (HAVING
+// false) loses its row.
+func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, aggRows arrow.RecordBatch, order []string, keysOf func(i int) []any, direct []arrow.RecordBatch) (int64, error) {
+	nk := lvl.nk
 	if st == nil {
 		st = &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}}
 	}
@@ -1493,10 +1559,14 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 		return 0, err
 	}
 	defer releaseAll(res)
-	// Rows come out with the group keys last.
-	kept := map[string]bool{}
+	// Without a filter every group keeps its row: no need to tell which.
+	var kept map[string]bool
+	if !postOneToOne(lvl.post) {
+		kept = map[string]bool{}
+	}
 	var n int64
 	visible := len(j.rel.Columns) - len(j.rel.PrimaryKey)
+	var kb []byte
 	for _, b := range res {
 		rows := int(b.NumRows())
 		if rows == 0 {
@@ -1513,15 +1583,17 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 			kb.Release()
 			extra = append(extra, ka)
 			cols = append(cols, ka)
-			kept[encodeKey(nil)] = true
+			if kept != nil {
+				kept[encodeKey(nil)] = true
+			}
 		} else {
 			cols = append(cols, b.Columns()[visible:visible+nk]...)
-			for i := 0; i < rows; i++ {
-				keys := make([]any, nk)
+			for i := 0; kept != nil && i < rows; i++ {
+				kb = kb[:0]
 				for c := 0; c < nk; c++ {
-					keys[c] = valueAt(b.Column(visible+c), i)
+					kb = appendKeyAt(kb, b.Column(visible+c), i)
 				}
-				kept[encodeKey(keys)] = true
+				kept[string(kb)] = true
 			}
 		}
 		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(rows))
@@ -1535,11 +1607,11 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 		}
 		n += int64(rows)
 	}
-	for _, k := range order {
-		if kept[k] {
+	for i, k := range order {
+		if kept == nil || kept[k] {
 			continue
 		}
-		key := groups[k].keys
+		key := keysOf(i)
 		if nk == 0 {
 			key = []any{int64(0)}
 		}
@@ -1611,10 +1683,11 @@ func (j *viewJob) aggRows(lvl aggLevel, order []string, groups map[string]*group
 }
 
 // addGroup installs a new group, indexing it by window end.
-func (j *viewJob) addGroup(k string, g *groupState) {
+func (j *viewJob) addGroup(g *aggGroup) {
 	if j.groups == nil {
-		j.groups = map[string]*groupState{}
+		j.groups = map[string]*aggGroup{}
 	}
+	k := g.key
 	j.groups[k] = g
 	vp := j.plan
 	if vp.WindowKey < 0 {
