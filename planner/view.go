@@ -252,7 +252,10 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	if asOf {
 		return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "a lookup join (FOR SYSTEM_TIME AS OF PROCTIME()) in a view needs a stream on its left, joined to the table with JOIN or LEFT JOIN, under projections, filters, a window and one aggregation: %s", why)
 	}
-	rp := &ViewPlan{Query: q, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}
+	// Recomputation reads only the columns the query uses.
+	pq := *q
+	pq.Plan = pruneColumns(q.Plan)
+	rp := &ViewPlan{Query: &pq, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}
 	if streams > 0 {
 		rp.Notices = append(rp.Notices, "the view reads streams and is maintained by recomputation over all their retained rows: each change costs a full evaluation")
 	}
