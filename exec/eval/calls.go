@@ -14,14 +14,14 @@ import (
 // compileCall picks the implementation of a function call: typed vector
 // kernels for logic, comparison and arithmetic on numbers; row-at-a-time
 // implementations (funcs.go) for the rest.
-func compileCall(e *planner.Call) (node, error) {
+func (cp *compiler) compileCall(e *planner.Call) (node, error) {
 	name := e.Fn.Name
 	if len(e.Args) != len(e.Fn.Args) && !e.Fn.Variadic {
 		return nil, errInternal("%s: %d arguments for %d parameters", name, len(e.Args), len(e.Fn.Args))
 	}
 	args := make([]node, len(e.Args))
 	for i, a := range e.Args {
-		nd, err := compile(a)
+		nd, err := cp.compile(a)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +47,7 @@ func compileCall(e *planner.Call) (node, error) {
 		for _, a := range e.Args[:len(e.Args)-1] {
 			c.Whens = append(c.Whens, planner.When{Cond: &planner.IsNull{X: a, Not: true}, Result: a})
 		}
-		return compile(c)
+		return cp.compile(c)
 	}
 	if op, ok := cmpOpOf(name); ok && len(args) == 2 && e.Fn.Operator {
 		return &cmpNode{op: op, t: argT[0], a: args[0], b: args[1]}, nil
@@ -75,6 +75,9 @@ func compileCall(e *planner.Call) (node, error) {
 	}
 	if sn := compileStrFunc(e, args); sn != nil {
 		return sn, nil
+	}
+	if xn := compileExtract(e, args); xn != nil {
+		return xn, nil
 	}
 	f, ok := rowFuncs[name]
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
@@ -263,6 +264,11 @@ func compareVecs(alloc memory.Allocator, op cmpOp, t catalog.Type, a, b vec, n i
 		cmpFloats(op, fixedValues(a, convFloat[float64]), fixedValues(b, convFloat[float64]), out)
 	case catalog.Text, catalog.Varchar, catalog.Unknown:
 		cmpStrings(op, a, b, n, out)
+	case catalog.Numeric:
+		if cmpDecimals(op, t, a, b, n, out) {
+			break
+		}
+		fallthrough
 	default:
 		for i := 0; i < n; i++ {
 			if !validAt(valid, i) {
@@ -319,4 +325,86 @@ func cmpStrings(op cmpOp, a, b vec, n int, out []byte) {
 func isNaN(v any) bool {
 	f, ok := v.(float64)
 	return ok && math.IsNaN(f)
+}
+
+// decCmp orders two unscaled 128-bit decimals of one scale.
+func decCmp(x, y decimal128.Num) int {
+	xh, yh := x.HighBits(), y.HighBits()
+	switch {
+	case xh < yh:
+		return -1
+	case xh > yh:
+		return 1
+	}
+	return cmp.Compare(x.LowBits(), y.LowBits())
+}
+
+// decimalSide returns the unscaled values of a numeric vec (nil for a
+// constant), its constant, and its scale.
+func decimalSide(v vec, t catalog.Type) ([]decimal128.Num, decimal128.Num, int32, bool) {
+	if v.arr == nil {
+		d, ok := v.c.(catalog.Decimal)
+		return nil, d.Num, d.Scale, ok
+	}
+	a, ok := v.arr.(*array.Decimal128)
+	if !ok {
+		return nil, decimal128.Num{}, 0, false
+	}
+	return a.Values(), decimal128.Num{}, argScale(v, t), true
+}
+
+// cmpDecimals compares numeric vecs without boxing when both sides have
+// one scale, or a constant side converts exactly to the other side's
+// scale; it reports false (having written nothing) otherwise.
+func cmpDecimals(op cmpOp, t catalog.Type, a, b vec, n int, out []byte) bool {
+	av, ac, as, ok1 := decimalSide(a, t)
+	bv, bc, bs, ok2 := decimalSide(b, t)
+	if !ok1 || !ok2 {
+		return false
+	}
+	// exact converts a constant to scale s if no digit is lost.
+	exact := func(c decimal128.Num, from, to int32) (decimal128.Num, bool) {
+		r, err := rescaleDecimal(c, from, to)
+		if err != nil {
+			return r, false
+		}
+		back, err := rescaleDecimal(r, to, from)
+		return r, err == nil && back == c
+	}
+	if as != bs {
+		var ok bool
+		switch {
+		case av == nil:
+			ac, ok = exact(ac, as, bs)
+		case bv == nil:
+			bc, ok = exact(bc, bs, as)
+		}
+		if !ok {
+			return false
+		}
+	}
+	switch {
+	case av != nil && bv != nil:
+		bv = bv[:len(av)]
+		for i, x := range av {
+			if op.test(decCmp(x, bv[i])) {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case av != nil:
+		for i, x := range av[:n] {
+			if op.test(decCmp(x, bc)) {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	case bv != nil:
+		for i, y := range bv[:n] {
+			if op.test(decCmp(ac, y)) {
+				out[i>>3] |= 1 << (i & 7)
+			}
+		}
+	default:
+		return false
+	}
+	return true
 }

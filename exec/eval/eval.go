@@ -27,7 +27,7 @@ type Program struct {
 
 // Compile resolves the implementation of every node of e.
 func Compile(e planner.Expr) (*Program, error) {
-	root, err := compile(e)
+	root, err := newCompiler(e).compile(e)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +41,8 @@ func (p *Program) Type() catalog.Type { return p.expr.Type() }
 func (p *Program) Eval(env *Env, b arrow.RecordBatch) (arrow.Array, error) {
 	c := &ctx{env: env, alloc: env.Allocator(), schema: b.Schema()}
 	in := &input{cols: b.Columns(), n: int(b.NumRows()), batch: b}
+	c.root = in
+	defer c.releaseShared()
 	v, err := p.root.eval(c, in)
 	if err != nil {
 		return nil, err
@@ -53,6 +55,7 @@ func (p *Program) Eval(env *Env, b arrow.RecordBatch) (arrow.Array, error) {
 // one Go value.
 func (p *Program) EvalScalar(env *Env) (any, error) {
 	c := &ctx{env: env, alloc: env.Allocator()}
+	defer c.releaseShared()
 	v, err := p.root.eval(c, &input{n: 1})
 	if err != nil {
 		return nil, err
@@ -113,7 +116,10 @@ func EvalPredicate(env *Env, e planner.Expr, b arrow.RecordBatch) ([]int32, erro
 	}
 	c := &ctx{env: env, alloc: env.Allocator(), schema: b.Schema()}
 	n := int(b.NumRows())
-	v, err := p.root.eval(c, &input{cols: b.Columns(), n: n, batch: b})
+	in := &input{cols: b.Columns(), n: n, batch: b}
+	c.root = in
+	defer c.releaseShared()
+	v, err := p.root.eval(c, in)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,10 @@ type ctx struct {
 	env    *Env
 	alloc  memory.Allocator
 	schema *arrow.Schema
+	// root is the whole input of the evaluation; shared holds the values
+	// over root of the subexpressions computed once (cse.go).
+	root   *input
+	shared map[*sharedNode]vec
 }
 
 // input is the set of rows an expression is evaluated over: the columns of
@@ -201,11 +211,7 @@ func isSafe(e planner.Expr) bool {
 		switch x := x.(type) {
 		case *planner.ColRef, *planner.Const, *planner.ParamRef, *planner.OuterRef, *planner.IsNull, *planner.Case, *planner.InList:
 		case *planner.Call:
-			switch x.Fn.Name {
-			case "=", "<>", "<", "<=", ">", ">=", "and", "or", "not", "is distinct from", "is not distinct from", "coalesce":
-			default:
-				safe = false
-			}
+			safe = callSafe(x)
 		case *planner.Cast:
 			if !(x.To.ID == catalog.Text || (x.X.Type().ID == x.To.ID && x.To.ID != catalog.Numeric && x.To.ID != catalog.Varchar)) {
 				safe = false
@@ -216,6 +222,49 @@ func isSafe(e planner.Expr) bool {
 		return safe
 	})
 	return safe
+}
+
+// callSafe reports whether a call, given its arguments' values, can
+// never fail.
+func callSafe(x *planner.Call) bool {
+	switch x.Fn.Name {
+	case "=", "<>", "<", "<=", ">", ">=", "and", "or", "not", "is distinct from", "is not distinct from", "coalesce",
+		"lower", "upper", "length", "char_length", "character_length", "octet_length", "replace", "starts_with":
+		return true
+	case "extract", "date_part":
+		// Safe when the field is a constant the argument type has.
+		u, ok := constString(x.Args[0])
+		if !ok || len(x.Args) != 2 {
+			return false
+		}
+		switch t := x.Args[1].Type(); t.ID {
+		case catalog.Timestamp, catalog.TimestampTZ, catalog.Date:
+			_, _, err := extractTs(u, 0, t)
+			return err == nil
+		}
+	case "split_part":
+		c, ok := x.Args[2].(*planner.Const)
+		if !ok {
+			return false
+		}
+		n, err := asInt64(c.Val)
+		return err == nil && n != 0
+	case planner.RegexpMatchElem:
+		// Safe when the pattern and flags are constants that compile.
+		pat, ok := constString(x.Args[1])
+		if !ok {
+			return false
+		}
+		flags := ""
+		if len(x.Args) == 4 {
+			if flags, ok = constString(x.Args[2]); !ok {
+				return false
+			}
+		}
+		_, err := (&regexCache{}).get("regexp_match", pat, flags)
+		return err == nil
+	}
+	return false
 }
 
 // evalOn evaluates ni over the rows sel of in (nil sel: every row) and
@@ -294,8 +343,28 @@ func scatter(c *ctx, t catalog.Type, v vec, sel []int32, n int) (arrow.Array, er
 	return takeArray(c.alloc, src, idx)
 }
 
-// compile builds the node for e.
-func compile(e planner.Expr) (node, error) {
+// compile builds the node for e, without sharing subexpressions.
+func compile(e planner.Expr) (node, error) { return (&compiler{}).compile(e) }
+
+// compile builds the node for e; a subexpression that occurs more than
+// once in the compiled expression becomes one shared node.
+func (cp *compiler) compile(e planner.Expr) (node, error) {
+	if k, ok := cp.dup(e); ok {
+		if sn := cp.shared[k]; sn != nil {
+			return sn, nil
+		}
+		nd, err := cp.compileNode(e)
+		if err != nil {
+			return nil, err
+		}
+		sn := &sharedNode{x: nd}
+		cp.shared[k] = sn
+		return sn, nil
+	}
+	return cp.compileNode(e)
+}
+
+func (cp *compiler) compileNode(e planner.Expr) (node, error) {
 	switch e := e.(type) {
 	case *planner.ColRef:
 		return &colNode{idx: e.Idx, t: e.Typ}, nil
@@ -306,9 +375,9 @@ func compile(e planner.Expr) (node, error) {
 	case *planner.OuterRef:
 		return &outerNode{depth: e.Depth, idx: e.Idx, t: e.Typ}, nil
 	case *planner.Call:
-		return compileCall(e)
+		return cp.compileCall(e)
 	case *planner.Cast:
-		x, err := compile(e.X)
+		x, err := cp.compile(e.X)
 		if err != nil {
 			return nil, err
 		}
@@ -319,11 +388,11 @@ func compile(e planner.Expr) (node, error) {
 	case *planner.Case:
 		cn := &caseNode{t: e.Typ}
 		for _, w := range e.Whens {
-			cond, err := compile(w.Cond)
+			cond, err := cp.compile(w.Cond)
 			if err != nil {
 				return nil, err
 			}
-			res, err := compile(w.Result)
+			res, err := cp.compile(w.Result)
 			if err != nil {
 				return nil, err
 			}
@@ -333,7 +402,7 @@ func compile(e planner.Expr) (node, error) {
 		var els node = &constNode{}
 		elseT := e.Typ
 		if e.Else != nil {
-			x, err := compile(e.Else)
+			x, err := cp.compile(e.Else)
 			if err != nil {
 				return nil, err
 			}
@@ -344,13 +413,13 @@ func compile(e planner.Expr) (node, error) {
 		}
 		return cn, nil
 	case *planner.IsNull:
-		x, err := compile(e.X)
+		x, err := cp.compile(e.X)
 		if err != nil {
 			return nil, err
 		}
 		return &isNullNode{x: x, not: e.Not}, nil
 	case *planner.InList:
-		return compileInList(e)
+		return cp.compileInList(e)
 	case *planner.Subquery:
 		return &subqueryNode{sq: e}, nil
 	}
@@ -545,6 +614,9 @@ type caseNode struct {
 	conds, results []nodeInfo
 	els            nodeInfo
 	t              catalog.Type
+	// reference evaluates every condition over its remaining rows and
+	// concatenates the branches (tests compare the fast paths with it).
+	reference bool
 }
 
 type casePart struct {
@@ -565,18 +637,33 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 		if count == 0 {
 			break
 		}
-		cv, err := evalOn(c, cond, in, remaining)
+		// A condition that cannot fail is evaluated over every row: that
+		// costs no copy of the remaining rows' columns, and equal
+		// subexpressions of the conditions are computed once.
+		whole := cond.safe && remaining != nil && !n.reference
+		var cv vec
+		var err error
+		if whole {
+			cv, err = cond.nd.eval(c, in)
+		} else {
+			cv, err = evalOn(c, cond, in, remaining)
+		}
 		if err != nil {
 			release()
 			return vec{}, err
 		}
+		truth := truthOf(cv)
 		var taken, rest []int32
 		for j := 0; j < count; j++ {
 			row := int32(j)
 			if remaining != nil {
 				row = remaining[j]
 			}
-			if isTrue(cv, j) {
+			at := j
+			if whole {
+				at = int(row)
+			}
+			if truth(at) {
 				taken = append(taken, row)
 			} else {
 				rest = append(rest, row)
@@ -620,6 +707,11 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 		v.n = in.n
 		return v, nil
 	}
+	if !n.reference {
+		if out, err := mergeParts(c, n.t, parts, in.n); out != nil || err != nil {
+			return vec{arr: out, n: in.n}, err
+		}
+	}
 	// Concatenate the parts and put each row back in place.
 	arrs := make([]arrow.Array, 0, len(parts))
 	defer func() {
@@ -652,6 +744,65 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 		return vec{}, err
 	}
 	return vec{arr: out, n: in.n}, nil
+}
+
+// mergeParts puts the values of CASE branches, each over its rows, back
+// in row order: a constant branch is one value, an array branch gives its
+// values in the order of its rows. It returns nil, nil when the type has
+// no direct gather.
+func mergeParts(c *ctx, t catalog.Type, parts []casePart, n int) (arrow.Array, error) {
+	if len(parts) > 1<<16 {
+		return nil, nil
+	}
+	srcs := make([]arrow.Array, len(parts))
+	defer func() {
+		for _, a := range srcs {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	from := make([]uint16, n)
+	at := make([]int32, n)
+	for k, p := range parts {
+		rows := len(p.rows)
+		if p.rows == nil {
+			rows = n
+		}
+		if p.v.isConst() {
+			rows = 1
+		}
+		pv := p.v
+		pv.n = rows
+		a, err := pv.toArray(c.alloc, t)
+		if err != nil {
+			return nil, err
+		}
+		srcs[k] = a
+		if !arrow.TypeEqual(a.DataType(), t.Arrow()) {
+			return nil, nil
+		}
+		for j, r := range p.rows {
+			from[r] = uint16(k)
+			if !p.v.isConst() {
+				at[r] = int32(j)
+			}
+		}
+	}
+	return gatherMany(c.alloc, t.Arrow(), srcs, from, at), nil
+}
+
+// truthOf returns a test of whether row i of a boolean vec is TRUE.
+func truthOf(v vec) func(i int) bool {
+	if v.isConst() {
+		b, _ := v.c.(bool)
+		return func(int) bool { return b }
+	}
+	a := v.arr.(*array.Boolean)
+	if a.NullN() == 0 {
+		return a.Value
+	}
+	return func(i int) bool { return a.IsValid(i) && a.Value(i) }
 }
 
 // isTrue reports whether row i of a boolean vec is TRUE.

@@ -17,14 +17,14 @@ type inNode struct {
 	x     node
 	t     catalog.Type
 	list  []node
-	set   map[any]bool // all-constant lists: the non-NULL keys
+	set   map[any]bool        // all-constant lists: the non-NULL keys
 	strs  map[string]struct{} // the same keys when all are strings
-	nulls bool         // the constant list holds a NULL
+	nulls bool                // the constant list holds a NULL
 	not   bool
 }
 
-func compileInList(e *planner.InList) (node, error) {
-	x, err := compile(e.X)
+func (cp *compiler) compileInList(e *planner.InList) (node, error) {
+	x, err := cp.compile(e.X)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func compileInList(e *planner.InList) (node, error) {
 		return nd, nil
 	}
 	for _, it := range e.List {
-		l, err := compile(it)
+		l, err := cp.compile(it)
 		if err != nil {
 			return nil, err
 		}

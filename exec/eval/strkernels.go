@@ -62,6 +62,12 @@ func (w *strOut) put(s string) {
 	w.n += len(s)
 }
 
+// putBytes appends b to the current row.
+func (w *strOut) putBytes(b []byte) {
+	copy(w.reserve(len(b)), b)
+	w.n += len(b)
+}
+
 // add appends a row of value s.
 func (w *strOut) add(s string) {
 	w.put(s)
