@@ -34,7 +34,7 @@ func (cp *compiler) compileCall(e *planner.Call) (node, error) {
 	switch name {
 	case "and", "or":
 		if len(args) == 2 {
-			return &logicNode{and: name == "and", l: info(e.Args[0], args[0]), r: info(e.Args[1], args[1])}, nil
+			return &logicNode{and: name == "and", l: cp.info(e.Args[0], args[0]), r: cp.info(e.Args[1], args[1])}, nil
 		}
 	case "not":
 		if len(args) == 1 {
@@ -187,7 +187,7 @@ func (nd *logicNode) eval(c *ctx, in *input) (vec, error) {
 		return logicVecs(c.alloc, nd.and, lv, rv, in.n), nil
 	}
 	var rv vec
-	if nd.r.safe {
+	if nd.r.safe || nd.r.safeNow(c, in) {
 		rv, err = nd.r.nd.eval(c, in)
 	} else {
 		la := lv.arr.(*array.Boolean)

@@ -141,3 +141,70 @@ func (c *ctx) releaseShared() {
 	}
 	c.shared = nil
 }
+
+// info is the package info of e, with the shared subexpressions that
+// would make an unsafe e safe.
+func (cp *compiler) info(e planner.Expr, nd node) nodeInfo {
+	ni := info(e, nd)
+	if ni.safe || len(cp.shared) == 0 {
+		return ni
+	}
+	var need []*sharedNode
+	if cp.safeGiven(e, &need) && len(need) > 0 {
+		ni.safeIf = need
+	}
+	return ni
+}
+
+// safeGiven reports whether e cannot fail once the shared subexpressions
+// it adds to need are computed; it follows isSafe's rules otherwise.
+func (cp *compiler) safeGiven(e planner.Expr, need *[]*sharedNode) bool {
+	if k, ok := cp.dup(e); ok {
+		if sn := cp.shared[k]; sn != nil {
+			*need = append(*need, sn)
+			return true
+		}
+	}
+	all := func(xs ...planner.Expr) bool {
+		for _, x := range xs {
+			if !cp.safeGiven(x, need) {
+				return false
+			}
+		}
+		return true
+	}
+	switch x := e.(type) {
+	case *planner.ColRef, *planner.Const, *planner.ParamRef, *planner.OuterRef:
+		return true
+	case *planner.IsNull:
+		return all(x.X)
+	case *planner.InList:
+		return all(x.X) && all(x.List...)
+	case *planner.Case:
+		for _, w := range x.Whens {
+			if !all(w.Cond, w.Result) {
+				return false
+			}
+		}
+		return x.Else == nil || all(x.Else)
+	case *planner.Call:
+		return callSafe(x) && all(x.Args...)
+	case *planner.Cast:
+		return isSafe(&planner.Cast{X: &planner.Const{Typ: x.X.Type()}, To: x.To}) && all(x.X)
+	}
+	return false
+}
+
+// safeNow reports whether the node, unsafe in general, cannot fail over
+// in: in is the whole input and every shared value it needs is computed.
+func (ni nodeInfo) safeNow(c *ctx, in *input) bool {
+	if len(ni.safeIf) == 0 || in != c.root {
+		return false
+	}
+	for _, sn := range ni.safeIf {
+		if _, ok := c.shared[sn]; !ok {
+			return false
+		}
+	}
+	return true
+}

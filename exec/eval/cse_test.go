@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/planner"
@@ -89,6 +90,65 @@ func TestShared(t *testing.T) {
 			t.Fatal(err)
 		}
 		g, w := showAll(c.e.Type(), got), showAll(c.e.Type(), want)
+		for i := range w {
+			if g[i] != w[i] {
+				t.Fatalf("%s row %d: got %s, want %s", c.name, i, g[i], w[i])
+			}
+		}
+		got.Release()
+		want.Release()
+	}
+}
+
+// TestSafeGivenShared checks that the right side of an AND whose only
+// fallible part is shared with the left side is evaluated over every row,
+// that one with its own fallible part still runs on the rows the left
+// side lets through (100 / x never sees x = 0), and that results match
+// the unshared evaluation.
+func TestSafeGivenShared(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewInt64Builder(mem)
+	for i := range 200 {
+		if i%13 == 0 {
+			b.AppendNull()
+		} else {
+			b.Append(int64(i%50) - 10)
+		}
+	}
+	xs := b.NewArray()
+	b.Release()
+	batch := makeBatch(xs)
+	xs.Release()
+	defer batch.Release()
+	x := col(0, tI8)
+	twice := func() planner.Expr { return call("*", x, lit(int64(2), tI8)) }
+	between := call("and", call(">", twice(), lit(int64(10), tI8)), call("<", twice(), lit(int64(60), tI8)))
+	guarded := call("and", call("<>", x, lit(int64(0), tI8)), call(">", call("/", lit(int64(100), tI8), x), lit(int64(4), tI8)))
+	for _, c := range []struct {
+		name   string
+		e      planner.Expr
+		safeIf bool
+	}{{"between", between, true}, {"guarded", guarded, false}} {
+		p := mustCompile(t, c.e)
+		ln := p.root.(*logicNode)
+		if got := len(ln.r.safeIf) > 0; got != c.safeIf {
+			t.Fatalf("%s: right side safe given shared values = %v, want %v", c.name, got, c.safeIf)
+		}
+		env := &Env{Alloc: mem}
+		got, err := p.Eval(env, batch)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		ref, err := (&compiler{}).compile(c.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := (&Program{expr: c.e, root: ref}).Eval(env, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, w := showAll(tBool, got), showAll(tBool, want)
 		for i := range w {
 			if g[i] != w[i] {
 				t.Fatalf("%s row %d: got %s, want %s", c.name, i, g[i], w[i])

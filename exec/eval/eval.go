@@ -181,6 +181,9 @@ type nodeInfo struct {
 	nd   node
 	typ  catalog.Type
 	safe bool  // cannot raise an error, so subsets are not needed
+	// safeIf lists the shared subexpressions whose values make the node
+	// safe once computed over the whole input: the rest of it cannot fail.
+	safeIf []*sharedNode
 	cols []int // columns read; nil with all set means every column
 	all  bool
 }
@@ -396,8 +399,8 @@ func (cp *compiler) compileNode(e planner.Expr) (node, error) {
 			if err != nil {
 				return nil, err
 			}
-			cn.conds = append(cn.conds, info(w.Cond, cond))
-			cn.results = append(cn.results, info(w.Result, res))
+			cn.conds = append(cn.conds, cp.info(w.Cond, cond))
+			cn.results = append(cn.results, cp.info(w.Result, res))
 		}
 		var els node = &constNode{}
 		elseT := e.Typ
@@ -407,7 +410,7 @@ func (cp *compiler) compileNode(e planner.Expr) (node, error) {
 				return nil, err
 			}
 			els = x
-			cn.els = info(e.Else, els)
+			cn.els = cp.info(e.Else, els)
 		} else {
 			cn.els = nodeInfo{nd: els, typ: elseT, safe: true}
 		}
@@ -640,7 +643,7 @@ func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
 		// A condition that cannot fail is evaluated over every row: that
 		// costs no copy of the remaining rows' columns, and equal
 		// subexpressions of the conditions are computed once.
-		whole := cond.safe && remaining != nil && !n.reference
+		whole := (cond.safe || cond.safeNow(c, in)) && remaining != nil && !n.reference
 		var cv vec
 		var err error
 		if whole {
