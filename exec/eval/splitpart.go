@@ -114,6 +114,9 @@ func splitPartSpan(s, d string, n int64) (lo, hi int) {
 		}
 		return 0, 0
 	}
+	if len(d) == 1 && n > 0 {
+		return splitPartByte(s, d[0], n)
+	}
 	if n < 0 {
 		n = int64(strings.Count(s, d)) + 2 + n
 		if n <= 0 {
@@ -131,4 +134,25 @@ func splitPartSpan(s, d string, n int64) (lo, hi int) {
 		return lo, lo + i
 	}
 	return lo, len(s)
+}
+
+// splitPartByte is splitPartSpan for a one-byte delimiter and n > 0. The
+// fields of the strings split in practice (url paths, key=value lists) are
+// a few bytes long, where a plain loop beats strings.IndexByte's setup.
+func splitPartByte(s string, d byte, n int64) (lo, hi int) {
+	i := 0
+	for ; n > 1; n-- {
+		for i < len(s) && s[i] != d {
+			i++
+		}
+		if i == len(s) {
+			return 0, 0
+		}
+		i++
+	}
+	lo = i
+	for i < len(s) && s[i] != d {
+		i++
+	}
+	return lo, i
 }
