@@ -180,12 +180,12 @@ type node interface {
 type nodeInfo struct {
 	nd   node
 	typ  catalog.Type
-	safe bool  // cannot raise an error, so subsets are not needed
+	safe bool // cannot raise an error, so subsets are not needed
 	// safeIf lists the shared subexpressions whose values make the node
 	// safe once computed over the whole input: the rest of it cannot fail.
 	safeIf []*sharedNode
-	cols []int // columns read; nil with all set means every column
-	all  bool
+	cols   []int // columns read; nil with all set means every column
+	all    bool
 }
 
 func info(e planner.Expr, nd node) nodeInfo {
