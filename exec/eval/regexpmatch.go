@@ -3,6 +3,7 @@ package eval
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/pgerror"
@@ -101,7 +102,7 @@ func regexpMatchElemFactory(call *planner.Call) (rowFn, error) {
 		if idx < 1 || idx > n {
 			return nil, nil // outside the array
 		}
-		loc := re.FindStringSubmatchIndex(s)
+		loc := matches.find(re, flags+"\x00"+pat, s)
 		if loc == nil {
 			return nil, nil
 		}
@@ -129,4 +130,53 @@ func regexpLikeFactory(call *planner.Call) (rowFn, error) {
 		}
 		return re.MatchString(toS(a[0])), nil
 	}, nil
+}
+
+// matches remembers the submatch positions of regexp_match per pattern and
+// input across evaluations: the inputs of a stream's regular expressions
+// (urls, user agents) come from a bounded set that every batch draws from
+// anew, and a match costs microseconds. Rows repeated within a batch are
+// memoized by rowNode already; this serves the first row of each value in
+// later batches and statements. It is bounded: a pattern's table is
+// dropped when it reaches matchCacheEntries, all tables when there are
+// matchCachePatterns of them.
+var matches = &matchCache{}
+
+const (
+	matchCacheEntries  = 1 << 14
+	matchCachePatterns = 64
+	matchCacheMaxInput = 256 // longer inputs are matched, not remembered
+)
+
+type matchCache struct {
+	mu sync.Mutex
+	m  map[string]map[string][]int // flags\x00pattern -> input -> loc
+}
+
+// find returns re.FindStringSubmatchIndex(s); key identifies re. The
+// result is shared: callers must not modify it.
+func (mc *matchCache) find(re *regexp.Regexp, key, s string) []int {
+	if len(s) > matchCacheMaxInput {
+		return re.FindStringSubmatchIndex(s)
+	}
+	mc.mu.Lock()
+	t := mc.m[key]
+	loc, ok := t[s]
+	mc.mu.Unlock()
+	if ok {
+		return loc
+	}
+	loc = re.FindStringSubmatchIndex(s)
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if mc.m == nil || len(mc.m) >= matchCachePatterns && mc.m[key] == nil {
+		mc.m = map[string]map[string][]int{}
+	}
+	t = mc.m[key]
+	if t == nil || len(t) >= matchCacheEntries {
+		t = map[string][]int{}
+		mc.m[strings.Clone(key)] = t
+	}
+	t[strings.Clone(s)] = loc
+	return loc
 }
