@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -43,12 +44,6 @@ type topPart struct {
 	// the first position changed in this epoch.
 	stored int
 	from   int
-}
-
-// coldPart is a partition whose rows are only in the state table.
-type coldPart struct {
-	worst  string // the worst row's encoded ORDER BY values
-	stored int32
 }
 
 // topRow is a kept row: its ORDER BY values encoded (orderEncoder) and
@@ -200,14 +195,16 @@ type topNState struct {
 	ncols     int              // input columns
 	keyTypes  []arrow.DataType // of the partition values
 	parts     map[string]*topPart
-	cold      map[string]coldPart
+	// cold has every partition not in parts whose rows are only in the
+	// state table; it may also hold stale entries of partitions in parts.
+	cold *coldTable
 	// inMem counts the rows of partitions in memory.
 	inMem int
 }
 
 func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
 	tn := &topNState{plan: tp, n: tp.N, rowNumber: tp.Call.Name == "row_number", ncols: len(input),
-		parts: map[string]*topPart{}, cold: map[string]coldPart{}}
+		parts: map[string]*topPart{}, cold: newColdTable()}
 	for _, p := range tp.Call.PartitionBy {
 		tn.keyTypes = append(tn.keyTypes, catalog.Field("", p.Type(), true).Type)
 	}
@@ -258,13 +255,13 @@ func stateKey(p *topPart) []any {
 
 // loadPart reads a cold partition's rows back from the state table and
 // holds it in memory.
-func (j *viewJob) loadPart(ctx context.Context, key string, c coldPart) (*topPart, error) {
+func (j *viewJob) loadPart(ctx context.Context, key string, stored int32) (*topPart, error) {
 	tn := j.topN
 	keys, err := decodeTopKey(key, tn.keyTypes)
 	if err != nil {
 		return nil, err
 	}
-	p := &topPart{key: key, keys: keys, stored: int(c.stored)}
+	p := &topPart{key: key, keys: keys, stored: int(stored)}
 	rows, err := j.readTopRows(ctx, widecol.Range{Partition: stateKey(p)}, nil)
 	if err != nil {
 		return nil, err
@@ -274,7 +271,6 @@ func (j *viewJob) loadPart(ctx context.Context, key string, c coldPart) (*topPar
 	}
 	p.rows = rows
 	tn.inMem += len(rows)
-	delete(tn.cold, key)
 	tn.parts[key] = p
 	return p, nil
 }
@@ -303,7 +299,9 @@ func (tn *topNState) freeze(p *topPart) {
 	delete(tn.parts, p.key)
 	tn.inMem -= len(p.rows)
 	if len(p.rows) > 0 {
-		tn.cold[p.key] = coldPart{worst: p.rows[len(p.rows)-1].order, stored: int32(len(p.rows))}
+		tn.cold.Set([]byte(p.key), []byte(p.rows[len(p.rows)-1].order), int32(len(p.rows)))
+	} else {
+		tn.cold.Delete([]byte(p.key))
 	}
 }
 
@@ -398,12 +396,12 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 			}
 			p := tn.parts[string(kb)]
 			if p == nil {
-				if c, ok := tn.cold[string(kb)]; ok {
-					if int64(c.stored) >= tn.n && string(ob) > c.worst {
+				if worst, stored, ok := tn.cold.Get(kb); ok {
+					if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
 						// Worse than every kept row on the ORDER BY alone.
 						continue
 					}
-					if tn.dedup() && string(ob) < c.worst {
+					if tn.dedup() && bytes.Compare(ob, worst) < 0 {
 						// It replaces the partition's only row.
 						k := string(kb)
 						keys, err := decodeTopKey(k, tn.keyTypes)
@@ -411,10 +409,9 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 							release()
 							return 0, 0, err
 						}
-						p = &topPart{key: k, keys: keys, stored: int(c.stored), rows: []*topRow{}}
-						delete(tn.cold, k)
+						p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
 						tn.parts[k] = p
-					} else if p, err = j.loadPart(ctx, string(kb), c); err != nil {
+					} else if p, err = j.loadPart(ctx, string(kb), stored); err != nil {
 						release()
 						return 0, 0, err
 					}
@@ -468,18 +465,31 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 				closing = append(closing, p)
 			}
 		}
-		for k, c := range tn.cold {
-			keys, err := decodeTopKey(k, tn.keyTypes)
+		var shut []string
+		var shutRows []int32
+		err := tn.cold.Each(func(k, _ []byte, stored int32) error {
+			if _, hot := tn.parts[string(k)]; hot {
+				return nil
+			}
+			keys, err := decodeTopKey(string(k), tn.keyTypes)
+			if err != nil {
+				return err
+			}
+			if end, ok := tn.windowEnd(keys); ok && windows.IsLate(end, wmAfter) {
+				shut = append(shut, string(k))
+				shutRows = append(shutRows, stored)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		for i, k := range shut {
+			p, err := j.loadPart(ctx, k, shutRows[i])
 			if err != nil {
 				return 0, 0, err
 			}
-			if end, ok := tn.windowEnd(keys); ok && windows.IsLate(end, wmAfter) {
-				p, err := j.loadPart(ctx, k, c)
-				if err != nil {
-					return 0, 0, err
-				}
-				closing = append(closing, p)
-			}
+			closing = append(closing, p)
 		}
 		sort.Slice(closing, func(a, b int) bool { return closing[a].key < closing[b].key })
 		if n, err = j.writeTopN(ctx, batch, closing, topNClose); err != nil {
@@ -488,6 +498,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		for _, p := range closing {
 			tn.inMem -= len(p.rows)
 			delete(tn.parts, p.key)
+			tn.cold.Delete([]byte(p.key))
 		}
 	}
 	// The partitions changed in this epoch are cold or hold their rows
@@ -686,7 +697,7 @@ func (j *viewJob) loadTopN(ctx context.Context) error {
 	j.topN = tn
 	_, err := j.readTopRows(ctx, widecol.Range{}, func(key string, pos int64, order string) {
 		// Rows come in position order: the last is the worst.
-		tn.cold[key] = coldPart{worst: order, stored: int32(pos + 1)}
+		tn.cold.Set([]byte(key), []byte(order), int32(pos+1))
 	})
 	return err
 }

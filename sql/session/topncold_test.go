@@ -1,0 +1,109 @@
+package session
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// The cold table behaves as a map under random sets, deletes and
+// re-sets with worst rows of changing sizes, across rehashes and arena
+// compactions.
+func TestColdTableMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ct := newColdTable()
+	type val struct {
+		worst  string
+		stored int32
+	}
+	ref := map[string]val{}
+	keys := make([]string, 3000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", rng.IntN(1<<30))
+		if i%7 == 0 {
+			keys[i] = "" // the key of a top-N without PARTITION BY
+		}
+	}
+	check := func() {
+		t.Helper()
+		if ct.Len() != len(ref) {
+			t.Fatalf("Len %d, want %d", ct.Len(), len(ref))
+		}
+		for _, k := range keys {
+			w, st, ok := ct.Get([]byte(k))
+			want, wok := ref[k]
+			if ok != wok || (ok && (string(w) != want.worst || st != want.stored)) {
+				t.Fatalf("Get(%q) = %q, %d, %v; want %q, %d, %v", k, w, st, ok, want.worst, want.stored, wok)
+			}
+		}
+		seen := 0
+		if err := ct.Each(func(k, w []byte, st int32) error {
+			seen++
+			if want, ok := ref[string(k)]; !ok || want.worst != string(w) || want.stored != st {
+				return fmt.Errorf("Each gave %q %q %d, want %+v (%v)", k, w, st, want, ok)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if seen != len(ref) {
+			t.Fatalf("Each saw %d entries, want %d", seen, len(ref))
+		}
+	}
+	for round := 0; round < 20; round++ {
+		for i := 0; i < 2000; i++ {
+			k := keys[rng.IntN(len(keys))]
+			switch rng.IntN(4) {
+			case 0:
+				ct.Delete([]byte(k))
+				delete(ref, k)
+			default:
+				w := bytes.Repeat([]byte{byte(rng.IntN(256))}, rng.IntN(3)*8+1)
+				st := int32(rng.IntN(10) + 1)
+				ct.Set([]byte(k), w, st)
+				ref[k] = val{string(w), st}
+			}
+		}
+		check()
+	}
+	if ct.dead > len(ct.arena) {
+		t.Fatalf("dead bytes %d exceed the arena's %d", ct.dead, len(ct.arena))
+	}
+}
+
+// Overwriting a partition's worst row with one of the same size reuses
+// its entry: deduplication's steady state does not grow the arena.
+func TestColdTableInPlace(t *testing.T) {
+	ct := newColdTable()
+	for i := 0; i < 1000; i++ {
+		ct.Set([]byte(fmt.Sprint(i)), []byte("12345678"), 1)
+	}
+	size := len(ct.arena)
+	for r := 0; r < 5; r++ {
+		for i := 0; i < 1000; i++ {
+			ct.Set([]byte(fmt.Sprint(i)), []byte(fmt.Sprintf("%08d", r)), 1)
+		}
+	}
+	if len(ct.arena) != size {
+		t.Fatalf("arena grew from %d to %d bytes", size, len(ct.arena))
+	}
+	if w, _, _ := ct.Get([]byte("7")); string(w) != "00000004" {
+		t.Fatalf("worst %q", w)
+	}
+}
+
+func BenchmarkColdTableSetGet(b *testing.B) {
+	ct := newColdTable()
+	key := make([]byte, 18)
+	worst := make([]byte, 9)
+	for i := 0; i < b.N; i++ {
+		k := uint64(i % 3_000_000)
+		for j := 0; j < 8; j++ {
+			key[1+j] = byte(k >> (8 * j))
+		}
+		if _, _, ok := ct.Get(key); !ok {
+			ct.Set(key, worst, 1)
+		}
+	}
+}
