@@ -672,13 +672,18 @@ func (j *viewJob) loadState(ctx context.Context) error {
 			for c := 0; c < len(j.keyTypes); c++ {
 				keys = append(keys, valueAt(b.Column(c), i))
 			}
-			g := j.newAggGroup(encodeKey(keys), keys)
+			g := j.newAggGroup(encodeKey(keys), func() []any { return keys })
 			for c := nk; c < int(b.NumCols()) && c-nk < len(g.vals); c++ {
 				p, o := partialAt(b.Column(c), i)
 				g.setPartial(c-nk, p, o)
 			}
 			g.stored = true
-			j.addGroup(g)
+			var start int64
+			windowed := false
+			if wk := j.plan.WindowKey; wk >= 0 && wk < len(keys) {
+				start, windowed = keys[wk].(int64)
+			}
+			j.addGroup(g, start, windowed)
 		}
 		b.Release()
 	}
@@ -1279,8 +1284,10 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			if fast != nil && fast[bi][i] {
 				continue
 			}
+			var start int64
+			windowed := false
 			if vp.WindowKey >= 0 {
-				if start, ok := windowStartAt(cols[vp.WindowKey], i); ok && windows.IsLate(start+vp.WindowSize, wmBefore) {
+				if start, windowed = windowStartAt(cols[vp.WindowKey], i); windowed && windows.IsLate(start+vp.WindowSize, wmBefore) {
 					if n, ok := valueAt(cols[nk+vp.RowCount], i).(int64); ok {
 						late += n
 					}
@@ -1293,12 +1300,14 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			}
 			g, ok := j.groups[string(kb)]
 			if !ok {
-				keys := make([]any, nk)
-				for c := 0; c < nk; c++ {
-					keys[c] = valueAt(cols[c], i)
-				}
-				g = j.newAggGroup(string(kb), keys)
-				j.addGroup(g)
+				g = j.newAggGroup(string(kb), func() []any {
+					keys := make([]any, nk)
+					for c := 0; c < nk; c++ {
+						keys[c] = valueAt(cols[c], i)
+					}
+					return keys
+				})
+				j.addGroup(g, start, windowed)
 			} else if old != nil && g.mark != mark {
 				old[g.key] = g.boxPartials()
 			}
@@ -1346,7 +1355,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	}
 	for _, g := range closed {
 		if g.stored {
-			if err := batch.DeleteRow(j.state, g.keys); err != nil {
+			if err := batch.DeleteRow(j.state, g.groupKeys(nk)); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -1364,7 +1373,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		touched := make(map[string]*groupState, len(order))
 		for i, g := range order {
 			keys[i] = g.key
-			touched[g.key] = &groupState{keys: g.keys, partials: g.boxPartials()}
+			touched[g.key] = &groupState{keys: g.groupKeys(nk), partials: g.boxPartials()}
 		}
 		n, err := j.applyOuter(ctx, batch, keys, touched, old)
 		return n, late, err
@@ -1444,15 +1453,14 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []*aggGroup) error {
 	sbld := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
 	defer sbld.Release()
 	sbld.Reserve(len(order))
+	keyBs := sbld.Fields()[:nk]
 	rows := 0
 	for _, g := range order {
 		if g.closed {
 			continue
 		}
-		for c, v := range g.keys {
-			if err := appendValue(sbld.Field(c), j.keyTypes[c], v); err != nil {
-				return err
-			}
+		if err := appendKeys(keyBs, j.keyTypes, g); err != nil {
+			return err
 		}
 		sk := nk
 		if nk == 0 {
@@ -1460,11 +1468,7 @@ func (j *viewJob) writeState(batch *widecol.Batch, order []*aggGroup) error {
 			sk = 1
 		}
 		for a, call := range vp.Agg.Aggs {
-			var o any
-			if g.other != nil {
-				o = g.other[a]
-			}
-			if err := appendPartial(sbld.Field(sk+a), call.Agg.Ret, g.vals[a], o); err != nil {
+			if err := appendPartial(sbld.Field(sk+a), call.Agg.Ret, g.vals[a], g.otherAt(a)); err != nil {
 				return err
 			}
 		}
@@ -1493,7 +1497,7 @@ func (j *viewJob) writeGroupRows(ctx context.Context, batch *widecol.Batch, st *
 	for i, g := range order {
 		keys[i] = g.key
 	}
-	return j.writeLevelRows(ctx, batch, st, lvl, rows, keys, func(i int) []any { return order[i].keys }, direct)
+	return j.writeLevelRows(ctx, batch, st, lvl, rows, keys, func(i int) []any { return order[i].groupKeys(lvl.nk) }, direct)
 }
 
 // groupRows builds the view aggregation's relation rows (group keys, then
@@ -1503,18 +1507,18 @@ func (j *viewJob) groupRows(lvl aggLevel, order []*aggGroup) (arrow.RecordBatch,
 	bld := array.NewRecordBuilder(j.eng.alloc, lvl.rel.Schema())
 	defer bld.Release()
 	bld.Reserve(len(order))
+	keyBs := bld.Fields()[:nk]
+	keyTs := make([]catalog.Type, nk)
+	for c := range keyTs {
+		keyTs[c] = lvl.rel.Columns[c].Type
+	}
 	for _, g := range order {
-		for c, v := range g.keys {
-			if err := appendValue(bld.Field(c), lvl.rel.Columns[c].Type, v); err != nil {
-				return nil, err
-			}
+		if err := appendKeys(keyBs, keyTs, g); err != nil {
+			return nil, err
 		}
 		for qi, idx := range lvl.partials {
 			col := lvl.rel.Columns[nk+qi]
-			var o any
-			if g.other != nil {
-				o = g.other[idx[0]]
-			}
+			o := g.otherAt(idx[0])
 			var err error
 			if len(idx) == 1 {
 				err = appendPartial(bld.Field(nk+qi), col.Type, g.vals[idx[0]], o)
@@ -1682,19 +1686,16 @@ func (j *viewJob) aggRows(lvl aggLevel, order []string, groups map[string]*group
 	return bld.NewRecordBatch(), nil
 }
 
-// addGroup installs a new group, indexing it by window end.
-func (j *viewJob) addGroup(g *aggGroup) {
+// addGroup installs a new group, indexing it by the end of its window
+// (starting at start) when windowed.
+func (j *viewJob) addGroup(g *aggGroup, start int64, windowed bool) {
 	if j.groups == nil {
 		j.groups = map[string]*aggGroup{}
 	}
 	k := g.key
 	j.groups[k] = g
 	vp := j.plan
-	if vp.WindowKey < 0 {
-		return
-	}
-	start, ok := g.keys[vp.WindowKey].(int64)
-	if !ok {
+	if vp.WindowKey < 0 || !windowed {
 		return
 	}
 	end := start + vp.WindowSize

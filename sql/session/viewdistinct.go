@@ -187,10 +187,11 @@ func (j *viewJob) applyDistinct(ctx context.Context, batch *widecol.Batch, st *m
 				if want == 0 {
 					continue
 				}
-				if g.distinct == nil {
-					g.distinct = make([]distinctSet, nargs)
+				x := g.extra()
+				if x.distinct == nil {
+					x.distinct = make([]distinctSet, nargs)
 				}
-				set := &g.distinct[a]
+				set := &x.distinct[a]
 				var have uint64
 				iv, isInt := intAt(v, i)
 				if isInt {
@@ -274,7 +275,7 @@ func intAt(arr arrow.Array, i int) (int64, bool) {
 
 // keyValueLen returns the length of the encodeKey form of one value at
 // the start of b.
-func keyValueLen(b []byte) (int, error) {
+func keyValueLen[T string | []byte](b T) (int, error) {
 	if len(b) == 0 {
 		return 0, fmt.Errorf("distinct value: empty")
 	}
@@ -287,7 +288,7 @@ func keyValueLen(b []byte) (int, error) {
 	case 'd':
 		n = 5
 	case 's', 'b', 'o':
-		l, w := binary.Uvarint(b[1:])
+		l, w := uvarint(b[1:])
 		if w <= 0 || l > math.MaxInt32 {
 			return 0, fmt.Errorf("distinct value: bad length")
 		}
@@ -299,6 +300,24 @@ func keyValueLen(b []byte) (int, error) {
 		return 0, fmt.Errorf("distinct value: truncated")
 	}
 	return n, nil
+}
+
+// uvarint is binary.Uvarint over a string or a byte slice.
+func uvarint[T string | []byte](b T) (uint64, int) {
+	var x uint64
+	var s uint
+	for i := 0; i < len(b) && i < binary.MaxVarintLen64; i++ {
+		c := b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1)
+			}
+			return x | uint64(c)<<s, i + 1
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	return 0, 0
 }
 
 // nextDistinct splits the first entry, a value and its bits, off b.
@@ -317,10 +336,11 @@ func nextDistinct(b []byte) (v []byte, bits uint64, rest []byte, err error) {
 // see records that the aggregates bits of argument a have counted the
 // value v (in encodeKey's form).
 func (g *aggGroup) see(nargs, a int, v []byte, bits uint64) {
-	if g.distinct == nil {
-		g.distinct = make([]distinctSet, nargs)
+	x := g.extra()
+	if x.distinct == nil {
+		x.distinct = make([]distinctSet, nargs)
 	}
-	set := &g.distinct[a]
+	set := &x.distinct[a]
 	if len(v) == 9 && v[0] == 'i' {
 		if set.ints == nil {
 			set.ints = map[int64]uint64{}
@@ -337,7 +357,7 @@ func (g *aggGroup) see(nargs, a int, v []byte, bits uint64) {
 
 // freeDistinct deletes a closed group's remembered values.
 func (j *viewJob) freeDistinct(batch *widecol.Batch, g *aggGroup) error {
-	if g.distinct == nil {
+	if g.ext == nil || g.ext.distinct == nil {
 		return nil
 	}
 	t, err := j.distinctTable()

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/bits"
 	"strings"
@@ -22,23 +23,56 @@ import (
 
 // aggGroup is one group of a view's incremental aggregation.
 type aggGroup struct {
-	// key is the group's encodeKey form, its key in viewJob.groups.
-	key  string
-	keys []any
+	// key is the group's encodeKey form, its key in viewJob.groups;
+	// the key values are decoded from it (see groupKeys).
+	key string
 	// vals holds, per partial of the plan's Agg, its value; a value of
-	// kind partialOther is in other.
-	vals  []partialVal
-	other []any
+	// kind partialOther is in ext.other.
+	vals []partialVal
+	// ext holds what few groups need, nil until one of them does.
+	ext *groupExt
 	// mark is the epoch mark (viewJob.mark) of the last epoch that
 	// changed the group; closed is set when its window closes.
 	mark   uint64
 	closed bool
 	// stored reports whether the state table holds the group.
 	stored bool
+}
+
+// groupExt is the rarely needed part of a group.
+type groupExt struct {
+	// keys are the key values when the key's encoded form cannot be
+	// decoded (decimals, intervals).
+	keys []any
+	// other holds the values of partials of kind partialOther.
+	other []any
 	// distinct holds, per argument of the plan's count(DISTINCT)
-	// aggregates, the values the group has seen (nil until it has
-	// seen one).
+	// aggregates, the values the group has seen.
 	distinct []distinctSet
+}
+
+func (g *aggGroup) extra() *groupExt {
+	if g.ext == nil {
+		g.ext = &groupExt{}
+	}
+	return g.ext
+}
+
+// otherAt returns the boxed value of partial a of kind partialOther.
+func (g *aggGroup) otherAt(a int) any {
+	if g.ext == nil || g.ext.other == nil {
+		return nil
+	}
+	return g.ext.other[a]
+}
+
+// groupKeys returns the group's key values, as valueAt gave them.
+func (g *aggGroup) groupKeys(nk int) []any {
+	if g.ext != nil && g.ext.keys != nil {
+		return g.ext.keys
+	}
+	keys, _ := decodeKey(g.key, nk)
+	return keys
 }
 
 // partialKind says how a partialVal holds its value.
@@ -92,15 +126,18 @@ func (j *viewJob) aggOps() []mergeOp {
 
 // newAggGroup returns a group with its partials at their initial values:
 // counts at zero, the others NULL.
-func (j *viewJob) newAggGroup(key string, keys []any) *aggGroup {
+func (j *viewJob) newAggGroup(key string, keys func() []any) *aggGroup {
 	aggs := j.plan.Agg.Aggs
 	if len(j.valChunk) < len(aggs) {
 		// Partials come from shared chunks: one allocation for many
 		// groups.
 		j.valChunk = make([]partialVal, max(256*len(aggs), len(aggs)))
 	}
-	g := &aggGroup{key: key, keys: keys, vals: j.valChunk[:len(aggs):len(aggs)]}
+	g := &aggGroup{key: key, vals: j.valChunk[:len(aggs):len(aggs)]}
 	j.valChunk = j.valChunk[len(aggs):]
+	if !keyDecodable(key) {
+		g.extra().keys = keys()
+	}
 	for a, call := range aggs {
 		if call.Agg.Name == "count" {
 			g.vals[a] = partialVal{kind: partialInt}
@@ -167,23 +204,20 @@ func unbox(v any) (partialVal, any) {
 
 // partial returns the group's partial a, boxed.
 func (g *aggGroup) partial(a int) any {
-	var o any
-	if g.other != nil {
-		o = g.other[a]
-	}
-	return g.vals[a].box(o)
+	return g.vals[a].box(g.otherAt(a))
 }
 
 // setPartial sets the group's partial a.
 func (g *aggGroup) setPartial(a int, p partialVal, o any) {
 	g.vals[a] = p
 	if p.kind == partialOther {
-		if g.other == nil {
-			g.other = make([]any, len(g.vals))
+		x := g.extra()
+		if x.other == nil {
+			x.other = make([]any, len(g.vals))
 		}
-		g.other[a] = o
-	} else if g.other != nil {
-		g.other[a] = nil
+		x.other[a] = o
+	} else if g.ext != nil && g.ext.other != nil {
+		g.ext.other[a] = nil
 	}
 }
 
@@ -299,7 +333,7 @@ func appendAvg(b array.Builder, t catalog.Type, sum, count partialVal, so any) e
 }
 
 // avgDecimal computes sum / n rounded half away from zero to scale, as
-// finalAvg does, for a sum of at most 64 bits: without big numbers. It
+// finalAvg does, for a sum of at most 64 bits: in 128-bit integers. It
 // reports false when the values are outside that range.
 func avgDecimal(sum partialVal, n int64, scale int32) (decimal128.Num, bool) {
 	if n <= 0 {
@@ -328,19 +362,19 @@ func avgDecimal(sum partialVal, n int64, scale int32) (decimal128.Num, bool) {
 	if neg {
 		u = uint64(-s)
 	}
+	// |s| * 10^d < 2^127, divided by n in two 64-bit steps.
 	hi, lo := bits.Mul64(u, pow10u64[d])
-	if hi >= uint64(n) {
-		return decimal128.Num{}, false
-	}
-	q, r := bits.Div64(hi, lo, uint64(n))
+	m := uint64(n)
+	qh, r := hi/m, hi%m
+	ql, r := bits.Div64(r, lo, m)
 	// Round half away from zero: 2r >= n.
-	if r >= uint64(n)-r {
-		q++
-		if q == 0 {
-			return decimal128.Num{}, false
+	if r >= m-r {
+		ql++
+		if ql == 0 {
+			qh++
 		}
 	}
-	v := decimal128.FromU64(q)
+	v := decimal128.New(int64(qh), ql)
 	if neg {
 		v = v.Negate()
 	}
@@ -390,6 +424,114 @@ func appendKeyAt(buf []byte, arr arrow.Array, i int) []byte {
 		return append(buf, s...)
 	}
 	return append(buf, encodeKey([]any{valueAt(arr, i)})...)
+}
+
+// keyDecodable reports whether decodeKey decodes k.
+func keyDecodable(k string) bool {
+	for len(k) > 0 {
+		n, err := keyValueLen(k)
+		if err != nil || k[0] == 'o' {
+			return false
+		}
+		k = k[n:]
+	}
+	return true
+}
+
+// decodeKey decodes encodeKey's form of n values; it reports false for
+// a form it cannot decode.
+func decodeKey(k string, n int) ([]any, bool) {
+	if n == 0 {
+		return nil, k == ""
+	}
+	out := make([]any, 0, n)
+	for len(k) > 0 {
+		var v any
+		switch k[0] {
+		case 'N':
+			k = k[1:]
+		case 't', 'F':
+			v, k = k[0] == 't', k[1:]
+		case 'i', 'f':
+			if len(k) < 9 {
+				return nil, false
+			}
+			u := binary.BigEndian.Uint64([]byte(k[1:9]))
+			if k[0] == 'i' {
+				v = int64(u)
+			} else {
+				v = math.Float64frombits(u)
+			}
+			k = k[9:]
+		case 'd':
+			if len(k) < 5 {
+				return nil, false
+			}
+			v, k = int32(binary.BigEndian.Uint32([]byte(k[1:5]))), k[5:]
+		case 's', 'b':
+			l, w := uvarint(k[1:])
+			if w <= 0 || uint64(len(k)-1-w) < l {
+				return nil, false
+			}
+			s := k[1+w : 1+w+int(l)]
+			if k[0] == 's' {
+				v = s
+			} else {
+				v = []byte(s)
+			}
+			k = k[1+w+int(l):]
+		default:
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, len(out) == n
+}
+
+// appendKeys appends the group's key values to the builders bs, of types
+// ts, without boxing integers and strings.
+func appendKeys(bs []array.Builder, ts []catalog.Type, g *aggGroup) error {
+	if g.ext == nil || g.ext.keys == nil {
+		k := g.key
+		for c, b := range bs {
+			switch {
+			case len(k) >= 9 && k[0] == 'i':
+				if ib, ok := b.(*array.Int64Builder); ok {
+					ib.Append(int64(binary.BigEndian.Uint64([]byte(k[1:9]))))
+					k = k[9:]
+					continue
+				}
+			case len(k) > 1 && k[0] == 's':
+				if sb, ok := b.(*array.StringBuilder); ok {
+					if l, w := uvarint(k[1:]); w > 0 && uint64(len(k)-1-w) >= l {
+						sb.Append(k[1+w : 1+w+int(l)])
+						k = k[1+w+int(l):]
+						continue
+					}
+				}
+			}
+			// Other values one at a time, boxed.
+			n, err := keyValueLen(k)
+			if err != nil {
+				return err
+			}
+			v, ok := decodeKey(k[:n], 1)
+			if !ok {
+				return fmt.Errorf("group key %q cannot be decoded", k[:n])
+			}
+			if err := appendValue(b, ts[c], v[0]); err != nil {
+				return err
+			}
+			k = k[n:]
+		}
+		return nil
+	}
+	for c, v := range g.ext.keys {
+		if err := appendValue(bs[c], ts[c], v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // windowStartAt returns row i of a window key column as an int64, as

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
+	"github.com/sqld/sqld/planner"
 )
 
 // appendKeyAt must give exactly encodeKey's form of valueAt's value: the
@@ -72,6 +73,15 @@ func TestAppendKeyAtMatchesEncodeKey(t *testing.T) {
 			if n, err := keyValueLen([]byte(want)); err != nil || n != len(want) {
 				t.Errorf("%s row %d: keyValueLen %d, %v; want %d", a.DataType(), i, n, err, len(want))
 			}
+			// Group keys are decoded from this form, but for the
+			// types it holds as text (decimals).
+			vals, ok := decodeKey(want, 1)
+			if _, dec := a.(*array.Decimal128); ok == dec || keyDecodable(want) == dec {
+				t.Errorf("%s row %d: decodable %v", a.DataType(), i, ok)
+			}
+			if ok && encodeKey(vals) != want {
+				t.Errorf("%s row %d: decoded %v, encoded again %q, want %q", a.DataType(), i, vals, encodeKey(vals), want)
+			}
 		}
 	}
 }
@@ -96,7 +106,7 @@ func TestAvgDecimalMatchesFinalAvg(t *testing.T) {
 					t.Fatal(err)
 				}
 				if !ok {
-					continue
+					t.Fatalf("avg of %d (scale %d) over %d takes the slow path", s, scale, n)
 				}
 				if w := want.(catalog.Decimal).Num; got != w {
 					t.Fatalf("avg of %d (scale %d) over %d: %v, want %v", s, scale, n, got, w)
@@ -154,5 +164,52 @@ func TestAggGroupMergeMatchesMergePartial(t *testing.T) {
 	g := &aggGroup{vals: []partialVal{{kind: partialInt, lo: math.MaxInt64}}}
 	if err := g.merge(0, opAdd, "sum", partialVal{kind: partialInt, lo: 1}, nil); err == nil {
 		t.Errorf("an overflowing sum merged without error")
+	}
+}
+
+// appendKeys writes the key values a group was found by, decoded from its
+// encoded key or, for decimals, kept aside.
+func TestAppendKeysFromEncodedKey(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	ts := []catalog.Type{catalog.TypeText, catalog.TypeInt8, catalog.TypeInt4, catalog.TypeTimestamp,
+		catalog.TypeDate, catalog.TypeBool, catalog.TypeFloat8, {ID: catalog.Numeric, Scale: 2}}
+	rows := [][]any{
+		{"2024-01-01", int64(-3), int64(7), int64(1_700_000_000_000_000), int32(19000), true, 1.5, catalog.Decimal{Num: decimal128.FromI64(1234), Scale: 2}},
+		{"", nil, nil, nil, nil, nil, nil, nil},
+		{string(make([]byte, 200)), int64(math.MaxInt64), int64(-1), int64(0), int32(-1), false, math.Inf(1), catalog.Decimal{Num: decimal128.FromI64(-5), Scale: 2}},
+	}
+	for _, n := range []int{len(ts), len(ts) - 1} {
+		j := &viewJob{plan: &planner.ViewPlan{Agg: &planner.Aggregate{}}, keyTypes: ts[:n]}
+		got, want := make([]array.Builder, n), make([]array.Builder, n)
+		for c := range got {
+			got[c] = array.NewBuilder(mem, ts[c].Arrow())
+			want[c] = array.NewBuilder(mem, ts[c].Arrow())
+		}
+		for _, r := range rows {
+			keys := r[:n]
+			g := j.newAggGroup(encodeKey(keys), func() []any { return keys })
+			if (g.ext != nil) != (n == len(ts) && keys[n-1] != nil) {
+				t.Errorf("%d keys: decimal keys kept aside %v", n, g.ext != nil)
+			}
+			if err := appendKeys(got, ts[:n], g); err != nil {
+				t.Fatal(err)
+			}
+			for c, v := range keys {
+				if err := appendValue(want[c], ts[c], v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if gk := g.groupKeys(n); encodeKey(gk) != encodeKey(keys) {
+				t.Errorf("groupKeys %v, want %v", gk, keys)
+			}
+		}
+		for c := range got {
+			a, b := got[c].NewArray(), want[c].NewArray()
+			if !array.Equal(a, b) {
+				t.Errorf("column %d (%s): %v, want %v", c, ts[c], a, b)
+			}
+			a.Release()
+			b.Release()
+		}
 	}
 }
