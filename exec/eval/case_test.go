@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -67,7 +68,7 @@ func TestCaseMerge(t *testing.T) {
 		{"numeric", cast(x, tNum(2)), lit(catalog.Decimal{Num: dec(125), Scale: 2}, tNum(2)), tNum(2)},
 	}
 	for _, res := range results {
-		for _, shape := range []string{"const-first", "computed-first", "null-branch", "failing-cond"} {
+		for _, shape := range []string{"const-first", "computed-first", "null-branch", "failing-cond", "switch", "switch-all-else"} {
 			var e planner.Expr
 			switch shape {
 			case "const-first":
@@ -91,6 +92,22 @@ func TestCaseMerge(t *testing.T) {
 					{Cond: call("<=", x, lit(int64(0), tI8)), Result: res.k},
 					{Cond: call(">", call("/", lit(int64(100), tI8), x), lit(int64(9), tI8)), Result: res.computed},
 				}, Else: &planner.Const{Typ: res.typ}}
+			case "switch":
+				// Equal constants: the first branch wins.
+				e = &planner.Case{Typ: res.typ, Whens: []planner.When{
+					{Cond: call("=", call("lower", s), lit("a", tTxt)), Result: res.computed},
+					{Cond: call("=", call("lower", s), lit("b", tTxt)), Result: res.k},
+					{Cond: call("=", call("lower", s), lit("a", tTxt)), Result: &planner.Const{Typ: res.typ}},
+					{Cond: call("=", call("lower", s), lit("éb", tTxt)), Result: &planner.Const{Typ: res.typ}},
+				}, Else: res.computed}
+			case "switch-all-else":
+				e = &planner.Case{Typ: res.typ, Whens: []planner.When{
+					{Cond: call("=", s, lit("zz", tTxt)), Result: res.k},
+					{Cond: call("=", s, lit("yy", tTxt)), Result: res.k},
+				}, Else: res.computed}
+			}
+			if strings.HasPrefix(shape, "switch") && mustCompile(t, e).root.(*caseNode).subject == nil {
+				t.Fatalf("%s %s: not compiled to a lookup", res.name, shape)
 			}
 			env := &Env{Alloc: mem}
 			got, err := Eval(env, e, batch)

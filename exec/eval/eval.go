@@ -414,6 +414,9 @@ func (cp *compiler) compileNode(e planner.Expr) (node, error) {
 		} else {
 			cn.els = nodeInfo{nd: els, typ: elseT, safe: true}
 		}
+		if err := cp.compileSwitch(e, cn); err != nil {
+			return nil, err
+		}
 		return cn, nil
 	case *planner.IsNull:
 		x, err := cp.compile(e.X)
@@ -620,6 +623,10 @@ type caseNode struct {
 	// reference evaluates every condition over its remaining rows and
 	// concatenates the branches (tests compare the fast paths with it).
 	reference bool
+	// subject and branch are set when every condition is subject = a
+	// text constant: the branch of a row is a lookup of its value.
+	subject node
+	branch  map[string]int
 }
 
 type casePart struct {
@@ -628,6 +635,13 @@ type casePart struct {
 }
 
 func (n *caseNode) eval(c *ctx, in *input) (vec, error) {
+	if n.subject != nil && !n.reference {
+		return n.evalSwitch(c, in)
+	}
+	return n.evalGeneral(c, in)
+}
+
+func (n *caseNode) evalGeneral(c *ctx, in *input) (vec, error) {
 	var parts []casePart
 	release := func() {
 		for _, p := range parts {
@@ -819,3 +833,109 @@ func isTrue(v vec, i int) bool {
 }
 
 func (p *Program) String() string { return fmt.Sprint(p.expr) }
+
+// compileSwitch recognizes CASE WHEN x = 'a' THEN .. WHEN x = 'b' THEN ..
+// over one text expression x: conditions that cannot fail, each true on
+// the rows whose x is its constant, so the first that holds is found by
+// one lookup per row instead of a comparison per condition.
+func (cp *compiler) compileSwitch(e *planner.Case, cn *caseNode) error {
+	if len(e.Whens) < 2 {
+		return nil
+	}
+	var subject planner.Expr
+	var key string
+	branch := map[string]int{}
+	for k, w := range e.Whens {
+		c, ok := w.Cond.(*planner.Call)
+		if !ok || c.Fn.Name != "=" || !c.Fn.Operator || len(c.Args) != 2 || !c.Args[0].Type().IsString() {
+			return nil
+		}
+		v, ok := constString(c.Args[1])
+		if !ok {
+			return nil
+		}
+		xk, ok := (&compiler{keys: map[planner.Expr]string{}, count: map[string]int{}}).key(c.Args[0])
+		if !ok || !isSafe(c.Args[0]) || subject != nil && xk != key {
+			return nil
+		}
+		subject, key = c.Args[0], xk
+		if _, dup := branch[v]; !dup {
+			branch[v] = k
+		}
+	}
+	nd, err := cp.compile(subject)
+	if err != nil {
+		return err
+	}
+	cn.subject, cn.branch = nd, branch
+	return nil
+}
+
+// evalSwitch evaluates a CASE compiled by compileSwitch.
+func (n *caseNode) evalSwitch(c *ctx, in *input) (vec, error) {
+	sv, err := n.subject.eval(c, in)
+	if err != nil {
+		return vec{}, err
+	}
+	defer sv.release()
+	rows := make([][]int32, len(n.results)+1) // the last: ELSE
+	if sv.isConst() {
+		k := len(n.results)
+		if s, ok := sv.c.(string); ok {
+			if b, hit := n.branch[s]; hit {
+				k = b
+			}
+		}
+		ni := n.els
+		if k < len(n.results) {
+			ni = n.results[k]
+		}
+		return ni.nd.eval(c, in)
+	}
+	sa, ok := sv.arr.(*array.String)
+	if !ok {
+		return vec{}, errInternal("CASE on %s", sv.arr.DataType())
+	}
+	els := len(n.results)
+	nulls := sa.NullN() > 0
+	for i := 0; i < in.n; i++ {
+		k := els
+		if !nulls || sa.IsValid(i) {
+			if b, hit := n.branch[sa.Value(i)]; hit {
+				k = b
+			}
+		}
+		rows[k] = append(rows[k], int32(i))
+	}
+	var parts []casePart
+	defer func() {
+		for _, p := range parts {
+			p.v.release()
+		}
+	}()
+	for k, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		ni := n.els
+		if k < els {
+			ni = n.results[k]
+		}
+		if len(r) == in.n {
+			return ni.nd.eval(c, in)
+		}
+		v, err := evalOn(c, ni, in, r)
+		if err != nil {
+			return vec{}, err
+		}
+		parts = append(parts, casePart{rows: r, v: v})
+	}
+	if len(parts) == 0 {
+		return constVec(nil, in.n), nil
+	}
+	if out, err := mergeParts(c, n.t, parts, in.n); out != nil || err != nil {
+		return vec{arr: out, n: in.n}, err
+	}
+	// Types without a direct gather take the general path.
+	return n.evalGeneral(c, in)
+}
