@@ -196,6 +196,11 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 		if sub := topNInput(root); sub != nil {
 			vp.TopN, vp.Source, vp.Input, vp.Lookups = tp, sub.Source, sub.Input, sub.Lookups
 			vp.Post = topNPost(tp, post)
+			if !q.EmitOnWindowClose {
+				// With EMIT ON WINDOW CLOSE the view's rows wait for the
+				// watermark while the state changes.
+				topNResultState(tp, vp.Post)
+			}
 			if q.EmitOnWindowClose {
 				if vp.Join != nil || vp.Source.Watermark == nil || !topNWindow(tp, vp.Input) {
 					return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE on a top-N needs a stream with a watermark and a PARTITION BY on window_start or window_end of a TUMBLE or HOP window")

@@ -37,6 +37,70 @@ type TopNPlan struct {
 	// filter bounds the rank), so a row rewritten at a position replaces
 	// the view row there without deleting it first.
 	PostKeepsAll bool
+	// ResultCols, when not nil, gives for each input column the view
+	// column holding it unchanged, and ResultKeys the view columns of the
+	// partition values and the position: the view's rows then hold all
+	// its state, and it keeps no separate state rows.
+	ResultCols []int
+	ResultKeys []int
+}
+
+// topNResultState sets ResultCols and ResultKeys when Post keeps every
+// kept row and passes every input column, partition value and position
+// through unchanged.
+func topNResultState(tp *TopNPlan, post Node) {
+	if !tp.PostKeepsAll || len(tp.Call.PartitionBy) == 0 {
+		return
+	}
+	src := passedCols(post)
+	find := func(c int) int {
+		for j, s := range src {
+			if s == c {
+				return j
+			}
+		}
+		return -1
+	}
+	nw := len(tp.Rel.Columns) - len(tp.Call.PartitionBy) - 1 // input columns and the rank
+	cols := make([]int, nw-1)
+	for c := range cols {
+		if cols[c] = find(c); cols[c] < 0 {
+			return
+		}
+	}
+	keys := make([]int, len(tp.Call.PartitionBy)+1)
+	for i := range keys {
+		if keys[i] = find(nw + i); keys[i] < 0 {
+			return
+		}
+	}
+	tp.ResultCols, tp.ResultKeys = cols, keys
+}
+
+// passedCols returns, for each column of n, the column of the scan below
+// it that it passes through unchanged, or -1.
+func passedCols(n Node) []int {
+	switch x := n.(type) {
+	case *Scan:
+		return append([]int(nil), x.Project...)
+	case *Filter:
+		return passedCols(x.Input)
+	case *Project:
+		in := passedCols(x.Input)
+		out := make([]int, len(x.Exprs))
+		for i, e := range x.Exprs {
+			out[i] = -1
+			if r, ok := e.(*ColRef); ok && r.Idx < len(in) {
+				out[i] = in[r.Idx]
+			}
+		}
+		return out
+	}
+	out := make([]int, len(n.Columns()))
+	for i := range out {
+		out[i] = -1
+	}
+	return out
 }
 
 // topNWindow finds a PARTITION BY value that is the start or end of an
@@ -217,6 +281,9 @@ func explainTopN(sb *strings.Builder, tp *TopNPlan) {
 	emit := ""
 	if tp.WindowKey >= 0 {
 		emit = ", emitted when the watermark closes the window"
+	}
+	if tp.ResultCols != nil {
+		emit = ", which are the view's rows"
 	}
 	fmt.Fprintf(sb, "  TopN %s <= %d partition=[%s] order=[%s] (state: the kept rows per partition%s)\n",
 		tp.Call.Name, tp.N, strings.Join(parts, ", "), strings.Join(order, ", "), emit)

@@ -90,8 +90,12 @@ type viewJob struct {
 	// distinct holds the values seen by count(DISTINCT) aggregates
 	// (opened on first use).
 	distinct *widecol.Table
-	// dargs are the arguments of the distinct aggregates.
+	// dargs are the arguments of the distinct aggregates; dIn computes
+	// the plan's DistinctIn, its column dCols[i] holding DistinctIn's
+	// column i.
 	dargs []distinctArg
+	dIn   *planner.Project
+	dCols []int
 	// tj is a table join's state (nil until read); tjCheck asks the
 	// next epoch to compare the table side with it.
 	tj      *tableJoinState
@@ -295,6 +299,17 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 			spec.Clustering = append(spec.Clustering, widecol.ClusteringColumn{Name: c})
 		}
 	}
+	topNInResult := vp.TopN != nil && vp.TopN.ResultCols != nil
+	if topNInResult {
+		// A top-N partition's rows are one partition of the view's rows,
+		// read back when a row enters it.
+		rk := vp.TopN.ResultKeys
+		spec.PartitionKey = nil
+		for _, c := range rk[:len(rk)-1] {
+			spec.PartitionKey = append(spec.PartitionKey, rel.Columns[c].Name)
+		}
+		spec.Clustering = []widecol.ClusteringColumn{{Name: rel.Columns[rk[len(rk)-1]].Name}}
+	}
 	result, err := e.store.CreateTable(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -308,7 +323,9 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		}
 	}
 	var state *widecol.Table
-	if vp.TopN != nil {
+	if topNInResult {
+		state = result
+	} else if vp.TopN != nil {
 		if state, err = e.store.CreateTable(ctx, topNSpec(rel, vp)); err != nil {
 			_ = e.store.DropTable(ctx, keyspaceData, tableName(rel))
 			return nil, err
@@ -472,7 +489,9 @@ func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*
 	}
 	e.tables[rel.Name] = result
 	var state *widecol.Table
-	if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0 || vp.TopN != nil) {
+	if topNStateInResult(vp, result) {
+		state = result
+	} else if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0 || vp.TopN != nil) {
 		if state, err = e.store.Table(keyspaceData, viewStateTable(rel)); err != nil {
 			return nil, err
 		}

@@ -245,6 +245,14 @@ func (tn *topNState) offer(p *topPart, r *topRow) int {
 	return i
 }
 
+// topNStateInResult reports whether a top-N view keeps its state in its
+// own rows: its plan allows it (planner.TopNPlan.ResultCols) and its table
+// is keyed for it. A view created before keeps a state table.
+func topNStateInResult(vp *planner.ViewPlan, result *widecol.Table) bool {
+	tp := vp.TopN
+	return tp != nil && tp.ResultCols != nil && len(result.Clustering) == 1 && len(result.PartitionKey) == len(tp.ResultKeys)-1
+}
+
 // stateKey is the state table's partition key of a top-N partition.
 func stateKey(p *topPart) []any {
 	if len(p.keys) == 0 {
@@ -550,6 +558,9 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 	defer stB.Release()
 	np := len(vp.TopN.Call.PartitionBy)
 	nk := j.topNKeyCols()
+	// With the state in the view's rows, the view's rows are all there
+	// is to write.
+	inResult := j.state == j.result
 	for _, p := range parts {
 		if mode == topNClose {
 			p.from = 0
@@ -563,7 +574,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 					return 0, err
 				}
 			}
-			if pos >= len(p.rows) || mode == topNClose {
+			if !inResult && (pos >= len(p.rows) || mode == topNClose) {
 				if err := batch.DeleteRow(j.state, append(append([]any(nil), stateKey(p)...), int64(pos))); err != nil {
 					return 0, err
 				}
@@ -577,7 +588,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 					if err := appendFromArray(relB.Field(c), r.src.Column(c), r.idx); err != nil {
 						return 0, err
 					}
-					if mode != topNClose {
+					if mode != topNClose && !inResult {
 						if err := appendFromArray(stB.Field(nk+1+c), r.src.Column(c), r.idx); err != nil {
 							return 0, err
 						}
@@ -587,7 +598,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 				if err := appendValue(relB.Field(c), inCols[c].Type, r.vals[c]); err != nil {
 					return 0, err
 				}
-				if mode != topNClose {
+				if mode != topNClose && !inResult {
 					if err := appendValue(stB.Field(nk+1+c), inCols[c].Type, r.vals[c]); err != nil {
 						return 0, err
 					}
@@ -599,14 +610,14 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 				if err := appendValue(relB.Field(len(inCols)+1+c), t, v); err != nil {
 					return 0, err
 				}
-				if mode != topNClose {
+				if mode != topNClose && !inResult {
 					if err := appendValue(stB.Field(c), t, v); err != nil {
 						return 0, err
 					}
 				}
 			}
 			relB.Field(len(inCols) + 1 + np).(*array.Int64Builder).Append(int64(pos))
-			if mode != topNClose {
+			if mode != topNClose && !inResult {
 				if np == 0 {
 					stB.Field(0).(*array.Int64Builder).Append(0)
 				}
@@ -615,7 +626,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 		}
 		p.stored = len(p.rows)
 	}
-	if mode != topNClose {
+	if mode != topNClose && !inResult {
 		srec := stB.NewRecordBatch()
 		err := batch.Upsert(j.state, srec, nil)
 		srec.Release()
@@ -653,8 +664,26 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 	inSchema := arrow.NewSchema(fields, nil)
 	var out []*topRow
 	var kb, ob []byte
+	// Where the partition values, position and input columns are in the
+	// state rows.
+	keyCols := make([]int, np+1)
+	for i := range keyCols {
+		keyCols[i] = i
+	}
+	keyCols[np] = nk
+	var valCols []int
+	if j.state == j.result {
+		keyCols, valCols = vp.TopN.ResultKeys, vp.TopN.ResultCols
+	}
 	err := j.eng.scanTable(ctx, j.state, rg, nil, func(b arrow.RecordBatch) error {
-		in := array.NewRecordBatch(inSchema, b.Columns()[nk+1:], b.NumRows())
+		cols := b.Columns()[nk+1:]
+		if valCols != nil {
+			cols = make([]arrow.Array, len(valCols))
+			for c, rc := range valCols {
+				cols[c] = b.Column(rc)
+			}
+		}
+		in := array.NewRecordBatch(inSchema, cols, b.NumRows())
 		defer in.Release()
 		_, oenc, _, release, err := j.topEncoders(in)
 		if err != nil {
@@ -663,11 +692,11 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 		defer release()
 		kenc := make([]rowEnc, np)
 		for c := range kenc {
-			if kenc[c], err = keyEncoder(b.Column(c)); err != nil {
+			if kenc[c], err = keyEncoder(b.Column(keyCols[c])); err != nil {
 				return err
 			}
 		}
-		pos := b.Column(nk).(*array.Int64)
+		pos := b.Column(keyCols[np]).(*array.Int64)
 		for i := 0; i < int(b.NumRows()); i++ {
 			ob = ob[:0]
 			for _, e := range oenc {
