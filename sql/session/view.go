@@ -90,12 +90,8 @@ type viewJob struct {
 	// distinct holds the values seen by count(DISTINCT) aggregates
 	// (opened on first use).
 	distinct *widecol.Table
-	// dargs are the arguments of the distinct aggregates; dIn computes
-	// the plan's DistinctIn, its column dCols[i] holding DistinctIn's
-	// column i.
+	// dargs are the arguments of the distinct aggregates.
 	dargs []distinctArg
-	dIn   *planner.Project
-	dCols []int
 	// tj is a table join's state (nil until read); tjCheck asks the
 	// next epoch to compare the table side with it.
 	tj      *tableJoinState
