@@ -1264,7 +1264,17 @@ func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st
 // state is freed.
 func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
-	parts, err := j.runStage(ctx, vp.Agg, st)
+	var parts []arrow.RecordBatch
+	var err error
+	if vp.WindowKey < 0 {
+		// Partials merge into their groups one row at a time, so a
+		// group may come from several workers.
+		parts, err = j.runSplit(ctx, vp.Agg, st)
+	} else {
+		// Windows opening and closing in the epoch take their partials
+		// as final (directRows): one row per group.
+		parts, err = j.runStage(ctx, vp.Agg, st)
+	}
 	if err != nil {
 		return 0, 0, err
 	}

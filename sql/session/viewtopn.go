@@ -372,13 +372,21 @@ func (j *viewJob) topEncoders(b arrow.RecordBatch) (keys, order []rowEnc, pks []
 // watermark passes its end, and its state is then freed.
 func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.Storage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
-	op, err := exec.Build(j.env(st), vp.Input)
-	if err != nil {
-		return 0, 0, err
-	}
-	res, err := exec.Collect(ctx, op)
-	if err != nil {
-		return 0, 0, err
+	var res []arrow.RecordBatch
+	if ms, ok := st.(*memStorage); ok && j.splitInput(st) >= 2 {
+		r, err := j.runSplit(ctx, vp.Input, ms)
+		if err != nil {
+			return 0, 0, err
+		}
+		res = r
+	} else {
+		op, err := exec.Build(j.env(st), vp.Input)
+		if err != nil {
+			return 0, 0, err
+		}
+		if res, err = exec.Collect(ctx, op); err != nil {
+			return 0, 0, err
+		}
 	}
 	defer releaseAll(res)
 	if j.topN == nil {
