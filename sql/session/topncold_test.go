@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // The cold table behaves as a map under random sets, deletes and
@@ -104,6 +108,49 @@ func BenchmarkColdTableSetGet(b *testing.B) {
 		}
 		if _, _, ok := ct.Get(key); !ok {
 			ct.Set(key, worst, 1)
+		}
+	}
+}
+
+// splitRows gives every row once, in order, in shares of about equal
+// size, slicing batches where a share ends.
+func TestSplitRows(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	var batches []arrow.RecordBatch
+	next := int64(0)
+	for _, n := range []int{5, 1000, 1, 0, 333, 7000, 2} {
+		b := array.NewInt64Builder(mem)
+		for i := 0; i < n; i++ {
+			b.Append(next)
+			next++
+		}
+		a := b.NewArray()
+		batches = append(batches, array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{a}, int64(n)))
+	}
+	for _, n := range []int{1, 2, 3, 4} {
+		shares := splitRows(batches, n)
+		if len(shares) != n {
+			t.Fatalf("%d shares, want %d", len(shares), n)
+		}
+		want := int64(0)
+		for w, s := range shares {
+			var rows int64
+			for _, b := range s {
+				col := b.Column(0).(*array.Int64)
+				for i := 0; i < col.Len(); i++ {
+					if col.Value(i) != want {
+						t.Fatalf("n=%d share %d: row %d, want %d", n, w, col.Value(i), want)
+					}
+					want++
+				}
+				rows += b.NumRows()
+			}
+			if lo, hi := next/int64(n), next/int64(n)+1; rows < lo || rows > hi {
+				t.Fatalf("n=%d share %d has %d rows, want %d or %d", n, w, rows, lo, hi)
+			}
+		}
+		if want != next {
+			t.Fatalf("n=%d: shares hold %d rows, want %d", n, want, next)
 		}
 	}
 }

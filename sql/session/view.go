@@ -1064,7 +1064,7 @@ func (j *viewJob) restoreTracker(b []byte) {
 // onPad, when not nil, is called with the last column's value (an outer
 // join's _pad) and the row's seq for every row where it is not NULL.
 func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.Storage, epoch int64, onPad func(pad, seq int64)) (int64, error) {
-	res, err := j.runStage(ctx, j.plan.Input, st)
+	res, err := j.runInput(ctx, j.plan.Input, st)
 	if err != nil {
 		return 0, err
 	}

@@ -91,6 +91,15 @@ func (j *viewJob) runSplit(ctx context.Context, node planner.Node, st *memStorag
 	return all, nil
 }
 
+// runInput runs a row-by-row stage over the epoch's input, split among
+// workers when it is large.
+func (j *viewJob) runInput(ctx context.Context, node planner.Node, st exec.Storage) ([]arrow.RecordBatch, error) {
+	if ms, ok := st.(*memStorage); ok && j.splitInput(st) >= 2 {
+		return j.runSplit(ctx, node, ms)
+	}
+	return j.runStage(ctx, node, st)
+}
+
 // splitRows divides batches into n shares of about equal rows, in order,
 // slicing batches where a share ends. The caller releases the shares.
 func splitRows(batches []arrow.RecordBatch, n int) [][]arrow.RecordBatch {
