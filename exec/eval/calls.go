@@ -79,6 +79,9 @@ func (cp *compiler) compileCall(e *planner.Call) (node, error) {
 	if xn := compileExtract(e, args); xn != nil {
 		return xn, nil
 	}
+	if tn := compileToCharVec(e, args); tn != nil {
+		return tn, nil
+	}
 	f, ok := rowFuncs[name]
 	if !ok {
 		return nil, pgerror.New(pgerror.CodeUndefinedFunction, "function %s is not implemented", name)

@@ -86,6 +86,7 @@ type toCharPart struct {
 type toCharProgram struct {
 	format   string
 	parts    []toCharPart
+	pats     []string // the patterns matched, in order
 	dateOnly bool
 	mu       sync.Mutex
 	day      int64
@@ -123,6 +124,7 @@ func compileToChar(format string) *toCharProgram {
 			if head == pt.pat || pt.fold && strings.EqualFold(head, pt.pat) {
 				flush()
 				p.parts = append(p.parts, toCharPart{fn: pt.fn})
+				p.pats = append(p.pats, head)
 				p.dateOnly = p.dateOnly && pt.date
 				i += len(pt.pat)
 				matched = true
