@@ -140,7 +140,7 @@ func (j *viewJob) applyDistinct(ctx context.Context, batch *widecol.Batch, st *m
 	if err != nil {
 		return err
 	}
-	res, err := j.runStage(ctx, vp.DistinctIn, st)
+	res, err := j.runInput(ctx, vp.DistinctIn, st)
 	if err != nil {
 		return err
 	}
