@@ -19,7 +19,10 @@ func Build(env *Env, n planner.Node) (Operator, error) {
 		env.subq = newSubqueryState()
 		env.Env.Subquery = env.subquery
 	}
+	prev := env.shared
+	env.shared = sharedPlans(n)
 	op, err := build(env, n)
+	env.shared = prev
 	if err != nil {
 		return nil, err
 	}
@@ -27,6 +30,15 @@ func Build(env *Env, n planner.Node) (Operator, error) {
 }
 
 func build(env *Env, n planner.Node) (Operator, error) {
+	if len(env.shared) > 0 {
+		if op, ok, err := buildShared(env, n); ok {
+			return op, err
+		}
+	}
+	return buildNode(env, n)
+}
+
+func buildNode(env *Env, n planner.Node) (Operator, error) {
 	switch n := n.(type) {
 	case *planner.Scan:
 		return newScan(env, n), nil

@@ -45,6 +45,8 @@ type Env struct {
 
 	// subq holds the statement's subquery caches; set by Build.
 	subq *subqueryState
+	// shared holds the subplans Build computes once (see shared.go).
+	shared map[string]*sharedPlan
 }
 
 // batchSize returns the preferred batch size.
