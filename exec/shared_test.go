@@ -63,7 +63,7 @@ func TestSharedSubplans(t *testing.T) {
 	// text (a filter that keeps every row), so each scans.
 	keep := &planner.Filter{Input: scan, Cond: gt(col(1, i8), lit(int64(-1), i8))}
 	join2 := &planner.Join{Kind: planner.InnerJoin, Left: counts(scan),
-		Right: &planner.Aggregate{Input: counts(keep), Aggs: top.Aggs, Cols: top.Cols},
+		Right:    &planner.Aggregate{Input: counts(keep), Aggs: top.Aggs, Cols: top.Cols},
 		LeftKeys: join.LeftKeys, RightKeys: join.RightKeys, Cols: join.Cols}
 	cst.scans = map[string]int{}
 	want := sorted(run(t, env, join2))
@@ -78,7 +78,7 @@ func TestSharedSubplans(t *testing.T) {
 	rnd := &planner.Call{Fn: &planner.Func{Name: "random", Ret: catalog.TypeFloat8, Volatile: true}}
 	vol := &planner.Filter{Input: scan, Cond: fn(">=", boo, rnd, lit(0.0, catalog.TypeFloat8))}
 	join3 := &planner.Join{Kind: planner.InnerJoin, Left: counts(vol),
-		Right: &planner.Aggregate{Input: counts(vol), Aggs: top.Aggs, Cols: top.Cols},
+		Right:    &planner.Aggregate{Input: counts(vol), Aggs: top.Aggs, Cols: top.Cols},
 		LeftKeys: join.LeftKeys, RightKeys: join.RightKeys, Cols: join.Cols}
 	cst.scans = map[string]int{}
 	run(t, env, join3)
