@@ -592,8 +592,11 @@ func (j *viewJob) recover(ctx context.Context) error {
 			}
 		}
 	}
+	// Other jobs read a view's epoch (views over views) while it recovers.
+	j.mu.Lock()
 	j.epoch = rec.Epoch
 	j.late = rec.Late
+	j.mu.Unlock()
 	j.tj, j.outerT = nil, nil // a table join's and an outer aggregation's state are read again
 	if j.plan.Join != nil {
 		return j.recoverJoin(ctx, &rec)
