@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -30,7 +32,7 @@ import (
 // on it to stop at the end of a range. The store does not check it.
 
 // chunkFormat is the first byte of a chunk value.
-const chunkFormat = 0xC1
+const chunkFormat = 0xC2
 
 // maxChunkRows bounds the rows of one chunk; Append splits larger writes
 // so a point read or a short range scan decodes a bounded amount.
@@ -121,7 +123,8 @@ func (t *Table) checkChunkSchema(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// writeChunk writes recs (non-empty, the table's schema) as one chunk.
+// writeChunk writes recs (non-empty, the table's schema) as one chunk,
+// encoded straight into the Pebble batch.
 func (b *Batch) writeChunk(t *Table, recs []arrow.RecordBatch) error {
 	first := recs[0]
 	key := append(b.key[:0], t.prefix...)
@@ -130,8 +133,16 @@ func (b *Batch) writeChunk(t *Table, recs []arrow.RecordBatch) error {
 		key = appendKey(key, t.kinds[kc.col], &b.sc, kc.desc)
 	}
 	b.key = key
-	b.val = encodeChunk(b.val[:0], t, recs)
-	if err := b.pb.Set(key, b.val, nil); err != nil {
+	enc := encoderPool.Get().(*chunkEncoder)
+	defer encoderPool.Put(enc)
+	size := enc.plan(t, recs)
+	op := b.pb.SetDeferred(len(key), size)
+	copy(op.Key, key)
+	if n := len(enc.write(op.Value[:0], t, recs)); n != size {
+		// The batch holds a malformed record now; it must not commit.
+		return b.fail(fmt.Errorf("widecol: table %s: chunk encoded to %d bytes, planned %d", t, n, size))
+	}
+	if err := op.Finish(); err != nil {
 		return b.fail(fmt.Errorf("widecol: table %s: %w", t, err))
 	}
 	for _, r := range recs {
@@ -144,11 +155,47 @@ func (b *Batch) writeChunk(t *Table, recs []arrow.RecordBatch) error {
 //
 //	byte chunkFormat, uvarint nrecords, nrecords × record
 //	record = uvarint nrows, ncols × column (the table's columns, in order)
-//	column = byte hasNulls, [validity bitmap: ceil(nrows/8) bytes], data
-//	data   = fixed width: nrows × width bytes (bool: a bitmap)
-//	         string, binary: (nrows+1) × uint32 LE offsets from 0, bytes
+//	column = byte tag, [validity bitmap: ceil(nrows/8) bytes, if tag&1], data
 //
-// Bitmaps are LSB first, as in Arrow, so columns decode by copying.
+// The tag's upper bits give the data's encoding:
+//
+//	encPlain: fixed width: nrows × width bytes (bool: a bitmap)
+//	          string, binary: (nrows+1) × uint32 LE offsets from 0, bytes
+//	encSeq (8-byte integer kinds): int64 first, int64 step; value i is
+//	          first + i*step (so a constant column takes 16 bytes)
+//	encNarrow (8-byte integer kinds): byte w (1, 2 or 4), int64 base,
+//	          nrows × w-byte unsigned deltas; value i is base + delta i
+//	encDict (string, binary): uvarint ndict, (ndict+1) × uint32 offsets,
+//	          bytes, byte w (1 or 2), nrows × w-byte codes < ndict
+//
+// All integers are little endian and all arithmetic wraps, so every bit
+// pattern round trips, also in the slots of NULLs. Format 0xC1 values
+// (plain columns only, tag 0 or 1) are still read. Bitmaps are LSB first,
+// as in Arrow, so plain columns decode by copying.
+//
+// Sequence, narrow and dictionary columns cut the bytes a view's rows
+// cost on their way through the write-ahead log, the memtable and the
+// compressed blob files: a view's epoch and row number columns take
+// nothing, ids and times of one chunk fit in a few bytes, and strings
+// with few values (channels, URL parts, labels) in one or two.
+const (
+	encPlain = iota
+	encSeq
+	encNarrow
+	encDict
+	numEncodings
+)
+
+// chunkFormatV1 is the first byte of chunks of plain columns only.
+const chunkFormatV1 = 0xC1
+
+// maxDictEntries bounds a dictionary column's distinct values.
+const maxDictEntries = 4096
+
+// maxDictExpansion bounds how many times larger than its encoded form a
+// dictionary column decodes, so a corrupt value cannot ask for a huge
+// allocation; the encoder keeps within it.
+const maxDictExpansion = 64
 
 func appendBitmap(dst []byte, bits []byte, off, n int) []byte {
 	if off%8 == 0 {
@@ -164,48 +211,207 @@ func appendBitmap(dst []byte, bits []byte, off, n int) []byte {
 	return dst
 }
 
-// chunkSize bounds the encoded size of recs.
-func chunkSize(t *Table, recs []arrow.RecordBatch) int {
-	size := 1 + binary.MaxVarintLen64
-	for _, r := range recs {
-		n := int(r.NumRows())
-		size += binary.MaxVarintLen64
-		for c, k := range t.kinds {
-			size += 1 + (n+7)/8
-			switch w := k.width(); {
-			case k == kBool:
-				size += (n + 7) / 8
-			case w > 0:
-				size += n * w
-			default:
-				offs := arrow.Int32Traits.CastFromBytes(r.Column(c).Data().Buffers()[1].Bytes())
-				off := r.Column(c).Data().Offset()
-				size += (n+1)*4 + int(offs[off+n]-offs[off])
-			}
-		}
-	}
-	return size
+// colPlan is how one column of one record is encoded.
+type colPlan struct {
+	enc         int
+	nulls       bool
+	w           int   // encNarrow, encDict: bytes per value
+	base, step  int64 // encSeq: first, step; encNarrow: base
+	codes       int   // encDict: start of the column's codes in chunkEncoder.codes
+	dict        int   // encDict: start of its entries in chunkEncoder.entries
+	ndict       int
+	dictBytes   int
+	encodedSize int
 }
 
-func encodeChunk(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
-	dst = slices.Grow(dst[:0], chunkSize(t, recs))
-	dst = append(dst, chunkFormat)
-	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+// dictEntry is a distinct value of a dictionary column: a span of the
+// column's data buffer.
+type dictEntry struct{ start, end int32 }
+
+// chunkEncoder chooses each column's encoding and writes chunks; it is
+// reused across chunks to keep its scratch space.
+type chunkEncoder struct {
+	plans   []colPlan
+	codes   []uint16
+	entries []dictEntry
+	slots   []int32 // open addressing: entry index+1, 0 empty
+	seed    maphash.Seed
+}
+
+var encoderPool = sync.Pool{New: func() any { return &chunkEncoder{seed: maphash.MakeSeed()} }}
+
+// narrowable reports whether k is an 8-byte integer kind whose values may
+// be stored as sequences or narrow deltas.
+func narrowable(k kind) bool { return k == kInt64 || k == kUint64 || k == kTimestamp }
+
+// plan chooses the encoding of every column of recs and returns the exact
+// encoded size of the chunk.
+func (e *chunkEncoder) plan(t *Table, recs []arrow.RecordBatch) int {
+	e.plans, e.codes, e.entries = e.plans[:0], e.codes[:0], e.entries[:0]
+	size := 1 + uvarintLen(uint64(len(recs)))
 	for _, r := range recs {
 		n := int(r.NumRows())
-		dst = binary.AppendUvarint(dst, uint64(n))
+		size += uvarintLen(uint64(n))
 		for c, k := range t.kinds {
 			arr := r.Column(c)
 			d := arr.Data()
 			off := d.Offset()
 			bufs := d.Buffers()
-			if arr.NullN() > 0 { // NB: Data.NullN is -1 when not yet counted
-				dst = append(dst, 1)
-				dst = appendBitmap(dst, bufs[0].Bytes(), off, n)
-			} else {
-				dst = append(dst, 0)
+			p := colPlan{nulls: arr.NullN() > 0} // NB: Data.NullN is -1 when not yet counted
+			size++
+			if p.nulls {
+				size += (n + 7) / 8
 			}
 			switch w := k.width(); {
+			case k == kBool:
+				p.encodedSize = (n + 7) / 8
+			case w > 0:
+				p.encodedSize = n * w
+				if narrowable(k) && n > 0 {
+					e.planInts(&p, arrow.Int64Traits.CastFromBytes(bufs[1].Bytes())[off:off+n])
+				}
+			default:
+				offs := arrow.Int32Traits.CastFromBytes(bufs[1].Bytes())[off : off+n+1]
+				p.encodedSize = (n+1)*4 + int(offs[n]-offs[0])
+				e.planDict(&p, offs, bufs[2].Bytes())
+			}
+			size += p.encodedSize
+			e.plans = append(e.plans, p)
+		}
+	}
+	return size
+}
+
+// planInts picks a sequence or narrow deltas for v when they are smaller.
+func (e *chunkEncoder) planInts(p *colPlan, v []int64) {
+	step := int64(0)
+	if len(v) > 1 {
+		step = v[1] - v[0]
+	}
+	lo, hi := v[0], v[0]
+	seq := true
+	prev := v[0]
+	for _, x := range v[1:] {
+		if x-prev != step {
+			seq = false
+		}
+		prev = x
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if seq {
+		p.enc, p.base, p.step, p.encodedSize = encSeq, v[0], step, 16
+		return
+	}
+	var w int
+	switch r := uint64(hi) - uint64(lo); {
+	case r <= math.MaxUint8:
+		w = 1
+	case r <= math.MaxUint16:
+		w = 2
+	case r <= math.MaxUint32:
+		w = 4
+	default:
+		return
+	}
+	p.enc, p.w, p.base, p.encodedSize = encNarrow, w, lo, 1+8+len(v)*w
+}
+
+// planDict builds a dictionary of the string column given by offs (n+1
+// offsets) and data, and picks it when it is smaller than the plain form.
+func (e *chunkEncoder) planDict(p *colPlan, offs []int32, data []byte) {
+	n := len(offs) - 1
+	if n < 16 {
+		return
+	}
+	limit := min(maxDictEntries, n/4)
+	nslots := 64
+	for nslots < 2*limit {
+		nslots *= 2
+	}
+	if cap(e.slots) < nslots {
+		e.slots = make([]int32, nslots)
+	}
+	slots := e.slots[:nslots]
+	clear(slots)
+	mask := uint64(nslots - 1)
+	codes0, dict0 := len(e.codes), len(e.entries)
+	dictBytes := 0
+	for i := range n {
+		s, end := offs[i], offs[i+1]
+		v := data[s:end]
+		h := maphash.Bytes(e.seed, v) & mask
+		for {
+			j := slots[h]
+			if j == 0 {
+				if len(e.entries)-dict0 == limit {
+					e.codes, e.entries = e.codes[:codes0], e.entries[:dict0]
+					return
+				}
+				e.entries = append(e.entries, dictEntry{s, end})
+				j = int32(len(e.entries) - dict0)
+				slots[h] = j
+				dictBytes += len(v)
+			} else if en := e.entries[dict0+int(j)-1]; !bytes.Equal(data[en.start:en.end], v) {
+				h = (h + 1) & mask
+				continue
+			}
+			e.codes = append(e.codes, uint16(j-1))
+			break
+		}
+	}
+	ndict := len(e.entries) - dict0
+	w := 1
+	if ndict > 256 {
+		w = 2
+	}
+	size := uvarintLen(uint64(ndict)) + (ndict+1)*4 + dictBytes + 1 + n*w
+	if size >= p.encodedSize || p.encodedSize > maxDictExpansion*size {
+		e.codes, e.entries = e.codes[:codes0], e.entries[:dict0]
+		return
+	}
+	p.enc, p.w, p.codes, p.dict, p.ndict, p.dictBytes, p.encodedSize = encDict, w, codes0, dict0, ndict, dictBytes, size
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// write appends the chunk planned by the last plan call to dst.
+func (e *chunkEncoder) write(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
+	dst = append(dst, chunkFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+	pi := 0
+	for _, r := range recs {
+		n := int(r.NumRows())
+		dst = binary.AppendUvarint(dst, uint64(n))
+		for c, k := range t.kinds {
+			p := &e.plans[pi]
+			pi++
+			arr := r.Column(c)
+			d := arr.Data()
+			off := d.Offset()
+			bufs := d.Buffers()
+			tag := byte(p.enc << 1)
+			if p.nulls {
+				tag |= 1
+			}
+			dst = append(dst, tag)
+			if p.nulls {
+				dst = appendBitmap(dst, bufs[0].Bytes(), off, n)
+			}
+			switch w := k.width(); {
+			case p.enc == encSeq:
+				dst = binary.LittleEndian.AppendUint64(dst, uint64(p.base))
+				dst = binary.LittleEndian.AppendUint64(dst, uint64(p.step))
+			case p.enc == encNarrow:
+				dst = appendNarrow(dst, p, arrow.Int64Traits.CastFromBytes(bufs[1].Bytes())[off:off+n])
+			case p.enc == encDict:
+				dst = e.appendDict(dst, p, n, bufs[2].Bytes())
 			case k == kBool:
 				dst = appendBitmap(dst, bufs[1].Bytes(), off, n)
 			case w > 0:
@@ -223,13 +429,73 @@ func encodeChunk(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
 	return dst
 }
 
+func appendNarrow(dst []byte, p *colPlan, v []int64) []byte {
+	dst = append(dst, byte(p.w))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(p.base))
+	start := len(dst)
+	dst = slices.Grow(dst, len(v)*p.w)[:start+len(v)*p.w]
+	out := dst[start:]
+	base := p.base
+	switch p.w {
+	case 1:
+		for i, x := range v {
+			out[i] = byte(x - base)
+		}
+	case 2:
+		for i, x := range v {
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(x-base))
+		}
+	default:
+		for i, x := range v {
+			binary.LittleEndian.PutUint32(out[4*i:], uint32(x-base))
+		}
+	}
+	return dst
+}
+
+func (e *chunkEncoder) appendDict(dst []byte, p *colPlan, n int, data []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(p.ndict))
+	entries := e.entries[p.dict : p.dict+p.ndict]
+	o := uint32(0)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	for _, en := range entries {
+		o += uint32(en.end - en.start)
+		dst = binary.LittleEndian.AppendUint32(dst, o)
+	}
+	for _, en := range entries {
+		dst = append(dst, data[en.start:en.end]...)
+	}
+	dst = append(dst, byte(p.w))
+	codes := e.codes[p.codes : p.codes+n]
+	if p.w == 1 {
+		for _, c := range codes {
+			dst = append(dst, byte(c))
+		}
+	} else {
+		for _, c := range codes {
+			dst = binary.LittleEndian.AppendUint16(dst, c)
+		}
+	}
+	return dst
+}
+
+// encodeChunk appends the encoding of recs to dst.
+func encodeChunk(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
+	e := &chunkEncoder{seed: maphash.MakeSeed()}
+	size := e.plan(t, recs)
+	dst = slices.Grow(dst, size)
+	return e.write(dst, t, recs)
+}
+
 // errAppendOnly is the error of a write an append-only table refuses.
 func errAppendOnly(t *Table, what string) error {
 	return fmt.Errorf("%w: table %s is append-only: %s", ErrAppendOnly, t, what)
 }
 
 // chunkReader reads a chunk value; every length is checked against what
-// is left, so bad input cannot make it allocate more than the value's size.
+// is left, so bad input cannot make it allocate more than a small multiple
+// of the value's size per column (sequences and dictionaries expand, see
+// maxDictExpansion).
 type chunkReader struct {
 	b   []byte
 	mem memory.Allocator
@@ -274,18 +540,31 @@ func releaseBuffers(bufs []*memory.Buffer) {
 	}
 }
 
-// column decodes one column of n rows of type dt.
-func (r *chunkReader) column(k kind, dt arrow.DataType, n int) (arrow.Array, error) {
+// column decodes one column of n rows of type dt; v1 allows plain
+// columns only.
+func (r *chunkReader) column(k kind, dt arrow.DataType, n int, v1 bool) (arrow.Array, error) {
 	flag, err := r.take(1)
 	if err != nil {
 		return nil, err
 	}
-	if flag[0] > 1 {
-		return nil, errors.New("bad null flag")
+	tag := flag[0]
+	enc := int(tag >> 1)
+	if enc >= numEncodings || (v1 && enc != encPlain) {
+		return nil, errors.New("bad column tag")
+	}
+	switch {
+	case enc == encSeq || enc == encNarrow:
+		if !narrowable(k) {
+			return nil, errors.New("integer encoding of a non-integer column")
+		}
+	case enc == encDict:
+		if k.width() != 0 {
+			return nil, errors.New("dictionary encoding of a fixed-width column")
+		}
 	}
 	bufs := make([]*memory.Buffer, 2, 3)
 	nulls := 0
-	if flag[0] == 1 {
+	if tag&1 == 1 {
 		bm, err := r.take((n + 7) / 8)
 		if err != nil {
 			return nil, err
@@ -294,6 +573,47 @@ func (r *chunkReader) column(k kind, dt arrow.DataType, n int) (arrow.Array, err
 		bufs[0] = r.buffer(bm)
 	}
 	switch w := k.width(); {
+	case enc == encSeq:
+		p, err := r.take(16)
+		if err != nil {
+			releaseBuffers(bufs)
+			return nil, err
+		}
+		first := int64(binary.LittleEndian.Uint64(p))
+		step := int64(binary.LittleEndian.Uint64(p[8:]))
+		buf := memory.NewResizableBuffer(r.mem)
+		buf.Resize(n * 8)
+		v := arrow.Int64Traits.CastFromBytes(buf.Bytes())
+		x := first
+		for i := range v {
+			v[i] = x
+			x += step
+		}
+		bufs[1] = buf
+	case enc == encNarrow:
+		hdr, err := r.take(9)
+		if err != nil {
+			releaseBuffers(bufs)
+			return nil, err
+		}
+		vw := int(hdr[0])
+		if vw != 1 && vw != 2 && vw != 4 {
+			releaseBuffers(bufs)
+			return nil, errors.New("bad value width")
+		}
+		if n > len(r.b)/vw {
+			releaseBuffers(bufs)
+			return nil, errShortChunk
+		}
+		p, _ := r.take(n * vw)
+		bufs[1] = narrowBuffer(r.mem, p, vw, int64(binary.LittleEndian.Uint64(hdr[1:])), n)
+	case enc == encDict:
+		data, offs, err := r.dict(n)
+		if err != nil {
+			releaseBuffers(bufs)
+			return nil, err
+		}
+		bufs[1], bufs = offs, append(bufs, data)
 	case k == kBool:
 		p, err := r.take((n + 7) / 8)
 		if err != nil {
@@ -337,12 +657,106 @@ func (r *chunkReader) column(k kind, dt arrow.DataType, n int) (arrow.Array, err
 	return array.MakeFromData(d), nil
 }
 
+// narrowBuffer widens n w-byte deltas from base into int64 values.
+func narrowBuffer(mem memory.Allocator, p []byte, w int, base int64, n int) *memory.Buffer {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * 8)
+	v := arrow.Int64Traits.CastFromBytes(buf.Bytes())
+	switch w {
+	case 1:
+		for i := range v {
+			v[i] = base + int64(p[i])
+		}
+	case 2:
+		for i := range v {
+			v[i] = base + int64(binary.LittleEndian.Uint16(p[2*i:]))
+		}
+	default:
+		for i := range v {
+			v[i] = base + int64(binary.LittleEndian.Uint32(p[4*i:]))
+		}
+	}
+	return buf
+}
+
+// dict decodes a dictionary column of n rows into its offsets and data
+// buffers.
+func (r *chunkReader) dict(n int) (data, offs *memory.Buffer, err error) {
+	start := len(r.b)
+	nd, err := r.uvarint(maxDictEntries)
+	if err != nil {
+		return nil, nil, err
+	}
+	if nd == 0 {
+		return nil, nil, errors.New("empty dictionary")
+	}
+	p, err := r.take((nd + 1) * 4)
+	if err != nil {
+		return nil, nil, err
+	}
+	ends := make([]uint32, nd+1)
+	for i := range ends {
+		ends[i] = binary.LittleEndian.Uint32(p[i*4:])
+		if (i == 0 && ends[i] != 0) || (i > 0 && ends[i] < ends[i-1]) || ends[i] > math.MaxInt32 {
+			return nil, nil, errors.New("bad dictionary offsets")
+		}
+	}
+	values, err := r.take(int(ends[nd]))
+	if err != nil {
+		return nil, nil, err
+	}
+	wb, err := r.take(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := int(wb[0])
+	if w != 1 && w != 2 {
+		return nil, nil, errors.New("bad code width")
+	}
+	if n > len(r.b)/w {
+		return nil, nil, errShortChunk
+	}
+	codes, _ := r.take(n * w)
+	code := func(i int) int {
+		if w == 1 {
+			return int(codes[i])
+		}
+		return int(binary.LittleEndian.Uint16(codes[2*i:]))
+	}
+	total := 0
+	for i := range n {
+		c := code(i)
+		if c >= nd {
+			return nil, nil, errors.New("dictionary code out of range")
+		}
+		total += int(ends[c+1] - ends[c])
+	}
+	if total > maxDictExpansion*(start-len(r.b)) || total > math.MaxInt32 {
+		return nil, nil, errors.New("dictionary column too large")
+	}
+	offs = memory.NewResizableBuffer(r.mem)
+	offs.Resize((n + 1) * 4)
+	o := arrow.Int32Traits.CastFromBytes(offs.Bytes())
+	data = memory.NewResizableBuffer(r.mem)
+	data.Resize(total)
+	d := data.Bytes()
+	at := 0
+	o[0] = 0
+	for i := range n {
+		c := code(i)
+		at += copy(d[at:], values[ends[c]:ends[c+1]])
+		o[i+1] = int32(at)
+	}
+	return data, offs, nil
+}
+
 // decodeChunk decodes a chunk value into record batches of the table's
 // schema, which the caller releases. It never panics on bad input.
 func decodeChunk(t *Table, v []byte, mem memory.Allocator) (recs []arrow.RecordBatch, err error) {
-	if len(v) == 0 || v[0] != chunkFormat {
+	if len(v) == 0 || (v[0] != chunkFormat && v[0] != chunkFormatV1) {
 		return nil, errors.New("not a chunk")
 	}
+	v1 := v[0] == chunkFormatV1
 	r := &chunkReader{b: v[1:], mem: mem}
 	defer func() {
 		if err != nil {
@@ -361,13 +775,19 @@ func decodeChunk(t *Table, v []byte, mem memory.Allocator) (recs []arrow.RecordB
 	}
 	cols := make([]arrow.Array, len(t.kinds))
 	for i := 0; i < nrec; i++ {
-		// Each row takes at least one bit of each column.
-		n, err := r.uvarint(uint64(len(r.b)) * 8)
+		// Each row takes at least one bit of each plain column; a
+		// sequence column takes none, but a record has no more rows than
+		// a chunk.
+		limit := uint64(len(r.b)) * 8
+		if !v1 {
+			limit = min(limit, maxChunkRows)
+		}
+		n, err := r.uvarint(limit)
 		if err != nil {
 			return recs, err
 		}
 		for c, k := range t.kinds {
-			if cols[c], err = r.column(k, t.Schema.Field(c).Type, n); err != nil {
+			if cols[c], err = r.column(k, t.Schema.Field(c).Type, n, v1); err != nil {
 				for _, a := range cols[:c] {
 					a.Release()
 				}

@@ -156,14 +156,17 @@ func FuzzDecodeChunk(f *testing.F) {
 	}
 	mem := memory.NewGoAllocator()
 	rec := makeRecord(f, mem, tb.Schema, [][]any{{"x", 1.5, int64(1), int64(2)}, {nil, nil, int64(1), int64(3)}})
-	s := openTest(f, nil, nil)
-	b := s.NewBatch()
-	if err := b.writeChunk(tb, []arrow.RecordBatch{rec}); err != nil {
-		f.Fatal(err)
+	f.Add(encodeChunk(nil, tb, []arrow.RecordBatch{rec}))
+	rec.Release()
+	// A chunk of every column encoding: sequences, narrow integers and
+	// a dictionary.
+	var rows [][]any
+	for i := range 64 {
+		rows = append(rows, []any{[]any{"a", "bc", nil}[i%3], float64(i), int64(7), int64(100 + 2*i)})
 	}
-	f.Add(append([]byte(nil), b.val...))
-	b.Close()
-	s.Close()
+	rows[5][3] = int64(1000)
+	rec = makeRecord(f, mem, tb.Schema, rows)
+	f.Add(encodeChunk(nil, tb, []arrow.RecordBatch{rec}))
 	rec.Release()
 	f.Add([]byte{chunkFormat})
 	f.Add([]byte{chunkFormat, 0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0})
