@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
 	streamlog "github.com/sqld/sqld/connectors/log"
@@ -1091,16 +1092,8 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 				}
 			}
 		}
-		eb := array.NewInt64Builder(j.eng.alloc)
-		sb := array.NewInt64Builder(j.eng.alloc)
-		for i := 0; i < rows; i++ {
-			eb.Append(epoch)
-			sb.Append(seq)
-			seq++
-		}
-		ea, sa := eb.NewArray(), sb.NewArray()
-		eb.Release()
-		sb.Release()
+		ea, sa := seqArray(j.eng.alloc, rows, epoch, 0), seqArray(j.eng.alloc, rows, seq, 1)
+		seq += int64(rows)
 		cols := append(append([]arrow.Array(nil), b.Columns()[:visible]...), ea, sa)
 		out = append(out, array.NewRecordBatch(j.rel.Schema(), cols, int64(rows)))
 		ea.Release()
@@ -1113,6 +1106,22 @@ func (j *viewJob) applyRows(ctx context.Context, batch *widecol.Batch, st exec.S
 		}
 	}
 	return n, nil
+}
+
+// seqArray returns the non-null Int64 array first, first+step, ... of n
+// values.
+func seqArray(mem memory.Allocator, n int, first, step int64) arrow.Array {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * 8)
+	v := arrow.Int64Traits.CastFromBytes(buf.Bytes())
+	for i := range v {
+		v[i] = first
+		first += step
+	}
+	d := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, buf}, nil, 0, 0)
+	buf.Release()
+	defer d.Release()
+	return array.MakeFromData(d)
 }
 
 // applyRowsOnClose writes the rows of a view without aggregation that
