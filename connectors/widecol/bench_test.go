@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand"
 	"runtime"
 	"slices"
 	"testing"
@@ -251,4 +252,27 @@ func TestScanMemoryBounded(t *testing.T) {
 		t.Errorf("heap grew by %d bytes during the scan", growth)
 	}
 	t.Logf("table %d bytes, cache peak %d, heap growth %d", s.Metrics().Tables[0].DiskBytes, peakCache, int64(peakHeap)-int64(base))
+}
+
+// BenchmarkChunkEncode encodes chunks of view-like rows: row numbers,
+// an epoch, ids, times, and strings with few and with many values.
+func BenchmarkChunkEncode(b *testing.B) {
+	tb, err := newTable(TableSpec{Keyspace: "ks", Name: "enc", Schema: encodingSchema(), PartitionKey: []string{"epoch"},
+		Clustering: []ClusteringColumn{{Name: "seq"}}, AppendOnly: true}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	rec := makeRecord(b, mem, tb.Schema, encodingRows(rand.New(rand.NewSource(1)), maxChunkRows, 1<<20))
+	defer rec.Release()
+	recs := []arrow.RecordBatch{rec}
+	enc := new(chunkEncoder)
+	var dst []byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		dst = enc.write(slices.Grow(dst[:0], enc.plan(tb, recs)), tb, recs)
+	}
+	b.ReportMetric(float64(b.N)*maxChunkRows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(len(dst))/maxChunkRows, "bytes/row")
 }

@@ -235,10 +235,13 @@ type chunkEncoder struct {
 	codes   []uint16
 	entries []dictEntry
 	slots   []int32 // open addressing: entry index+1, 0 empty
-	seed    maphash.Seed
 }
 
-var encoderPool = sync.Pool{New: func() any { return &chunkEncoder{seed: maphash.MakeSeed()} }}
+var encoderPool = sync.Pool{New: func() any { return new(chunkEncoder) }}
+
+// dictSeed seeds the hash of dictionary strings. A dictionary's order is
+// that of first occurrence, so the encoding does not depend on it.
+var dictSeed = maphash.MakeSeed()
 
 // narrowable reports whether k is an 8-byte integer kind whose values may
 // be stored as sequences or narrow deltas.
@@ -336,10 +339,17 @@ func (e *chunkEncoder) planDict(p *colPlan, offs []int32, data []byte) {
 	mask := uint64(nslots - 1)
 	codes0, dict0 := len(e.codes), len(e.entries)
 	dictBytes := 0
+	var prev []byte
 	for i := range n {
 		s, end := offs[i], offs[i+1]
 		v := data[s:end]
-		h := maphash.Bytes(e.seed, v) & mask
+		if i > 0 && bytes.Equal(v, prev) {
+			// Runs of one value (labels of nearby times) skip the hash.
+			e.codes = append(e.codes, e.codes[len(e.codes)-1])
+			continue
+		}
+		prev = v
+		h := maphash.Bytes(dictSeed, v) & mask
 		for {
 			j := slots[h]
 			if j == 0 {
@@ -481,7 +491,7 @@ func (e *chunkEncoder) appendDict(dst []byte, p *colPlan, n int, data []byte) []
 
 // encodeChunk appends the encoding of recs to dst.
 func encodeChunk(dst []byte, t *Table, recs []arrow.RecordBatch) []byte {
-	e := &chunkEncoder{seed: maphash.MakeSeed()}
+	e := new(chunkEncoder)
 	size := e.plan(t, recs)
 	dst = slices.Grow(dst, size)
 	return e.write(dst, t, recs)
