@@ -27,8 +27,15 @@ const (
 )
 
 // keyEncoder encodes the values of a partition column; decodeTopKey
-// reverses it. The encoding is unique per value, not ordered.
-func keyEncoder(a arrow.Array) (rowEnc, error) {
+// reverses it. The encoding is unique per value, not ordered: -0 and 0,
+// and every NaN, are one key.
+func keyEncoder(a arrow.Array) (rowEnc, error) { return valueEncoder(a, keyFloatBits) }
+
+// rowEncoder encodes a column of a kept row as keyEncoder does, floats
+// bit for bit.
+func rowEncoder(a arrow.Array) (rowEnc, error) { return valueEncoder(a, math.Float64bits) }
+
+func valueEncoder(a arrow.Array, floatBits func(float64) uint64) (rowEnc, error) {
 	present := func(dst []byte, i int) ([]byte, bool) {
 		if a.IsNull(i) {
 			return append(dst, encNull), false
@@ -80,7 +87,7 @@ func keyEncoder(a arrow.Array) (rowEnc, error) {
 		return func(dst []byte, i int) []byte {
 			dst, ok := present(dst, i)
 			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, keyFloatBits(float64(x.Value(i))))
+				dst = binary.BigEndian.AppendUint64(dst, floatBits(float64(x.Value(i))))
 			}
 			return dst
 		}, nil
@@ -88,7 +95,7 @@ func keyEncoder(a arrow.Array) (rowEnc, error) {
 		return func(dst []byte, i int) []byte {
 			dst, ok := present(dst, i)
 			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, keyFloatBits(x.Value(i)))
+				dst = binary.BigEndian.AppendUint64(dst, floatBits(x.Value(i)))
 			}
 			return dst
 		}, nil
@@ -372,4 +379,90 @@ func appendFromArray(b array.Builder, a arrow.Array, i int) error {
 		}
 	}
 	return appendValue(b, catalog.Type{}, valueAt(a, i))
+}
+
+// appendEncodedRow appends a row encoded by keyEncoder, of the given
+// column types, to one builder per column.
+func appendEncodedRow(bs []array.Builder, row string, types []arrow.DataType) error {
+	short := func() error { return fmt.Errorf("top-N row %x is truncated", row) }
+	b := row
+	u64 := func() uint64 { v := binary.BigEndian.Uint64([]byte(b[:8])); b = b[8:]; return v }
+	for c, t := range types {
+		if len(b) == 0 {
+			return short()
+		}
+		tag := b[0]
+		b = b[1:]
+		if tag == encNull {
+			bs[c].AppendNull()
+			continue
+		}
+		switch t.ID() {
+		case arrow.INT16, arrow.INT32, arrow.INT64, arrow.TIMESTAMP, arrow.FLOAT32, arrow.FLOAT64:
+			if len(b) < 8 {
+				return short()
+			}
+			v := u64()
+			switch bb := bs[c].(type) {
+			case *array.Int64Builder:
+				bb.Append(int64(v))
+			case *array.TimestampBuilder:
+				bb.Append(arrow.Timestamp(int64(v)))
+			case *array.Int32Builder:
+				bb.Append(int32(int64(v)))
+			case *array.Int16Builder:
+				bb.Append(int16(int64(v)))
+			case *array.Float64Builder:
+				bb.Append(math.Float64frombits(v))
+			case *array.Float32Builder:
+				bb.Append(float32(math.Float64frombits(v)))
+			default:
+				return fmt.Errorf("cannot append a %s value to a %T", t, bs[c])
+			}
+		case arrow.DATE32:
+			if len(b) < 4 {
+				return short()
+			}
+			bs[c].(*array.Date32Builder).Append(arrow.Date32(int32(binary.BigEndian.Uint32([]byte(b[:4])))))
+			b = b[4:]
+		case arrow.BOOL:
+			if len(b) < 1 {
+				return short()
+			}
+			bs[c].(*array.BooleanBuilder).Append(b[0] == 1)
+			b = b[1:]
+		case arrow.STRING, arrow.BINARY:
+			n, w := binary.Uvarint([]byte(b[:min(len(b), binary.MaxVarintLen64)]))
+			if w <= 0 || uint64(len(b)-w) < n {
+				return short()
+			}
+			v := b[w : w+int(n)]
+			if sb, ok := bs[c].(*array.StringBuilder); ok {
+				sb.Append(v)
+			} else {
+				bs[c].(*array.BinaryBuilder).AppendString(v)
+			}
+			b = b[w+int(n):]
+		case arrow.DECIMAL128:
+			if len(b) < 16 {
+				return short()
+			}
+			hi := int64(u64())
+			bs[c].(*array.Decimal128Builder).Append(decimal128.New(hi, u64()))
+		case arrow.INTERVAL_MONTH_DAY_NANO:
+			if len(b) < 16 {
+				return short()
+			}
+			m := int32(binary.BigEndian.Uint32([]byte(b[:4])))
+			d := int32(binary.BigEndian.Uint32([]byte(b[4:8])))
+			b = b[8:]
+			bs[c].(*array.MonthDayNanoIntervalBuilder).Append(arrow.MonthDayNanoInterval{Months: m, Days: d, Nanoseconds: int64(u64())})
+		default:
+			return fmt.Errorf("a top-N row cannot hold a %s value", t)
+		}
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("top-N row %x has %d bytes left over", row, len(b))
+	}
+	return nil
 }

@@ -47,33 +47,55 @@ type topPart struct {
 }
 
 // topRow is a kept row: its ORDER BY values encoded (orderEncoder) and
-// its input columns, read from its epoch's input batch until the row
-// outlives the epoch.
+// its input columns, read from its epoch's input batch (src) until the
+// row outlives the epoch, then held encoded in one string (rowEncoder's
+// encoding, row): no Go value per column for the collector to trace.
 type topRow struct {
 	order string
-	vals  []any
+	row   string
 	src   arrow.RecordBatch
 	idx   int
 }
 
-// val returns input column c of the row.
-func (r *topRow) val(c int) any {
-	if r.vals != nil {
-		return r.vals[c]
+// val returns input column c of the row (ties only: it decodes the row).
+func (tn *topNState) val(r *topRow, c int) any {
+	if r.src != nil {
+		return valueAt(r.src.Column(c), r.idx)
 	}
-	return valueAt(r.src.Column(c), r.idx)
+	vals, err := decodeTopKey(r.row, tn.inTypes)
+	if err != nil {
+		// Rows are encoded by this process from their own types.
+		panic(err)
+	}
+	return vals[c]
 }
 
-// materialize copies the row out of its epoch's input batch.
-func (r *topRow) materialize() {
-	if r.vals != nil {
-		return
+// rowEncoders encodes rows of epoch input batches, one encoder list per
+// batch.
+type rowEncoders map[arrow.RecordBatch][]rowEnc
+
+// keep copies the row out of its epoch's input batch.
+func (re rowEncoders) keep(r *topRow) error {
+	if r.src == nil {
+		return nil
 	}
-	r.vals = make([]any, r.src.NumCols())
-	for c := range r.vals {
-		r.vals[c] = valueAt(r.src.Column(c), r.idx)
+	encs, ok := re[r.src]
+	if !ok {
+		for c := 0; c < int(r.src.NumCols()); c++ {
+			e, err := rowEncoder(r.src.Column(c))
+			if err != nil {
+				return err
+			}
+			encs = append(encs, e)
+		}
+		re[r.src] = encs
 	}
-	r.src = nil
+	var b []byte
+	for _, e := range encs {
+		b = e(b, r.idx)
+	}
+	r.row, r.src = string(b), nil
+	return nil
 }
 
 // topNSpec is the state table of a top-N view.
@@ -106,7 +128,7 @@ func (tn *topNState) compareTop(a, b *topRow) int {
 		return c
 	}
 	for i := 0; i < tn.ncols; i++ {
-		if c := compareSortValue(a.val(i), b.val(i), false, false); c != 0 {
+		if c := compareSortValue(tn.val(a, i), tn.val(b, i), false, false); c != 0 {
 			return c
 		}
 	}
@@ -193,6 +215,7 @@ type topNState struct {
 	n         int64
 	rowNumber bool
 	ncols     int              // input columns
+	inTypes   []arrow.DataType // of the input columns
 	keyTypes  []arrow.DataType // of the partition values
 	parts     map[string]*topPart
 	// cold has every partition not in parts whose rows are only in the
@@ -207,6 +230,9 @@ func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
 		parts: map[string]*topPart{}, cold: newColdTable()}
 	for _, p := range tp.Call.PartitionBy {
 		tn.keyTypes = append(tn.keyTypes, catalog.Field("", p.Type(), true).Type)
+	}
+	for _, c := range input {
+		tn.inTypes = append(tn.inTypes, catalog.Field("", c.Type, true).Type)
 	}
 	return tn
 }
@@ -527,10 +553,13 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		budget = 0
 	}
 	tn.evictParts(budget)
+	re := rowEncoders{}
 	for _, p := range touched {
 		if tn.parts[p.key] == p {
 			for _, r := range p.rows {
-				r.materialize()
+				if err := re.keep(r); err != nil {
+					return 0, 0, err
+				}
 			}
 		}
 	}
@@ -569,6 +598,12 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 	// With the state in the view's rows, the view's rows are all there
 	// is to write.
 	inResult := j.state == j.result
+	relCols := make([]array.Builder, len(inCols))
+	stCols := make([]array.Builder, len(inCols))
+	for c := range inCols {
+		relCols[c] = relB.Field(c)
+		stCols[c] = stB.Field(nk + 1 + c)
+	}
 	for _, p := range parts {
 		if mode == topNClose {
 			p.from = 0
@@ -591,23 +626,25 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 		ranks := tn.ranks(p.rows)
 		for pos := p.from; pos < len(p.rows); pos++ {
 			r := p.rows[pos]
-			for c := range inCols {
-				if r.vals == nil {
-					if err := appendFromArray(relB.Field(c), r.src.Column(c), r.idx); err != nil {
-						return 0, err
-					}
-					if mode != topNClose && !inResult {
-						if err := appendFromArray(stB.Field(nk+1+c), r.src.Column(c), r.idx); err != nil {
-							return 0, err
-						}
-					}
-					continue
-				}
-				if err := appendValue(relB.Field(c), inCols[c].Type, r.vals[c]); err != nil {
+			if r.src == nil {
+				if err := appendEncodedRow(relCols, r.row, tn.inTypes); err != nil {
 					return 0, err
 				}
 				if mode != topNClose && !inResult {
-					if err := appendValue(stB.Field(nk+1+c), inCols[c].Type, r.vals[c]); err != nil {
+					if err := appendEncodedRow(stCols, r.row, tn.inTypes); err != nil {
+						return 0, err
+					}
+				}
+			}
+			for c := range inCols {
+				if r.src == nil {
+					break
+				}
+				if err := appendFromArray(relB.Field(c), r.src.Column(c), r.idx); err != nil {
+					return 0, err
+				}
+				if mode != topNClose && !inResult {
+					if err := appendFromArray(stB.Field(nk+1+c), r.src.Column(c), r.idx); err != nil {
 						return 0, err
 					}
 				}
@@ -672,6 +709,7 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 	inSchema := arrow.NewSchema(fields, nil)
 	var out []*topRow
 	var kb, ob []byte
+	re := rowEncoders{}
 	// Where the partition values, position and input columns are in the
 	// state rows.
 	keyCols := make([]int, np+1)
@@ -719,7 +757,9 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 				continue
 			}
 			r := &topRow{order: string(ob), src: in, idx: i}
-			r.materialize()
+			if err := re.keep(r); err != nil {
+				return err
+			}
 			out = append(out, r)
 		}
 		return nil
