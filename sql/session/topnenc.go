@@ -36,124 +36,63 @@ func keyEncoder(a arrow.Array) (rowEnc, error) { return valueEncoder(a, keyFloat
 func rowEncoder(a arrow.Array) (rowEnc, error) { return valueEncoder(a, math.Float64bits) }
 
 func valueEncoder(a arrow.Array, floatBits func(float64) uint64) (rowEnc, error) {
-	present := func(dst []byte, i int) ([]byte, bool) {
-		if a.IsNull(i) {
-			return append(dst, encNull), false
-		}
-		return append(dst, encPresent), true
-	}
+	var val rowEnc
+	u64 := func(dst []byte, v int64) []byte { return binary.BigEndian.AppendUint64(dst, uint64(v)) }
 	switch x := a.(type) {
 	case *array.Int16:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, uint64(int64(x.Value(i))))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
 	case *array.Int32:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, uint64(int64(x.Value(i))))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
 	case *array.Int64:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, uint64(x.Value(i)))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return u64(dst, x.Value(i)) }
 	case *array.Timestamp:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, uint64(x.Value(i)))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
 	case *array.Date32:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint32(dst, uint32(x.Value(i)))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint32(dst, uint32(x.Value(i))) }
 	case *array.Float32:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, floatBits(float64(x.Value(i))))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte {
+			return binary.BigEndian.AppendUint64(dst, floatBits(float64(x.Value(i))))
+		}
 	case *array.Float64:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				dst = binary.BigEndian.AppendUint64(dst, floatBits(x.Value(i)))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint64(dst, floatBits(x.Value(i))) }
 	case *array.Boolean:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				if x.Value(i) {
-					dst = append(dst, 1)
-				} else {
-					dst = append(dst, 0)
-				}
+		val = func(dst []byte, i int) []byte {
+			if x.Value(i) {
+				return append(dst, 1)
 			}
-			return dst
-		}, nil
+			return append(dst, 0)
+		}
 	case *array.String:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				v := x.Value(i)
-				dst = binary.AppendUvarint(dst, uint64(len(v)))
-				dst = append(dst, v...)
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte {
+			v := x.Value(i)
+			return append(binary.AppendUvarint(dst, uint64(len(v))), v...)
+		}
 	case *array.Binary:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				v := x.Value(i)
-				dst = binary.AppendUvarint(dst, uint64(len(v)))
-				dst = append(dst, v...)
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte {
+			v := x.Value(i)
+			return append(binary.AppendUvarint(dst, uint64(len(v))), v...)
+		}
 	case *array.Decimal128:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				v := x.Value(i)
-				dst = binary.BigEndian.AppendUint64(dst, uint64(v.HighBits()))
-				dst = binary.BigEndian.AppendUint64(dst, v.LowBits())
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte {
+			v := x.Value(i)
+			return binary.BigEndian.AppendUint64(u64(dst, v.HighBits()), v.LowBits())
+		}
 	case *array.MonthDayNanoInterval:
-		return func(dst []byte, i int) []byte {
-			dst, ok := present(dst, i)
-			if ok {
-				v := x.Value(i)
-				dst = binary.BigEndian.AppendUint32(dst, uint32(v.Months))
-				dst = binary.BigEndian.AppendUint32(dst, uint32(v.Days))
-				dst = binary.BigEndian.AppendUint64(dst, uint64(v.Nanoseconds))
-			}
-			return dst
-		}, nil
+		val = func(dst []byte, i int) []byte {
+			v := x.Value(i)
+			dst = binary.BigEndian.AppendUint32(dst, uint32(v.Months))
+			dst = binary.BigEndian.AppendUint32(dst, uint32(v.Days))
+			return u64(dst, v.Nanoseconds)
+		}
+	default:
+		return nil, fmt.Errorf("a top-N partition cannot be keyed by a %s value", a.DataType())
 	}
-	return nil, fmt.Errorf("a top-N partition cannot be keyed by a %s value", a.DataType())
+	return func(dst []byte, i int) []byte {
+		if a.IsNull(i) {
+			return append(dst, encNull)
+		}
+		return val(append(dst, encPresent), i)
+	}, nil
 }
 
 // keyFloatBits gives -0 the key of 0 and every NaN one key.
