@@ -60,6 +60,11 @@ func (nd *splitPartNode) eval(c *ctx, in *input) (vec, error) {
 	return vec{arr: splitPartArray(c.alloc, sa, nd.d, nd.field), n: in.n}, nil
 }
 
+// splitMemoProbe is how many rows split_part reads before it decides
+// whether remembering fields per distinct string pays: it stops when more
+// than a quarter of them were distinct.
+const splitMemoProbe = 1024
+
 // splitPartArray applies split_part to every row of sa: one pass finds the
 // fields, a second copies them into a data buffer of the exact size.
 func splitPartArray(alloc memory.Allocator, sa *array.String, d string, field int64) arrow.Array {
@@ -70,13 +75,33 @@ func splitPartArray(alloc memory.Allocator, sa *array.String, d string, field in
 	starts := make([]int32, n)
 	nulls := sa.NullN() > 0
 	total := 0
+	// Strings that repeat (a table's few URLs) are split once: the
+	// field's bounds are remembered per distinct string, while the
+	// strings seen so far repeat often enough to pay for the lookups.
+	var memo map[string]uint64
+	if n >= splitMemoProbe {
+		memo = make(map[string]uint64, 64)
+	}
 	for i := range n {
 		o[i] = int32(total)
 		if nulls && sa.IsNull(i) {
 			continue
 		}
 		s := sa.Value(i)
-		lo, hi := splitPartSpan(s, d, field)
+		var lo, hi int
+		if memo != nil {
+			if span, ok := memo[s]; ok {
+				lo, hi = int(span>>32), int(uint32(span))
+			} else {
+				lo, hi = splitPartSpan(s, d, field)
+				memo[s] = uint64(lo)<<32 | uint64(uint32(hi))
+				if i+1 == splitMemoProbe && len(memo) > splitMemoProbe/4 {
+					memo = nil
+				}
+			}
+		} else {
+			lo, hi = splitPartSpan(s, d, field)
+		}
 		starts[i] = int32(sa.ValueOffset(i) + lo)
 		total += hi - lo
 	}
