@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -57,22 +58,24 @@ func (b *Batch) Append(t *Table, recs ...arrow.RecordBatch) error {
 		return nil
 	}
 	var chunk []arrow.RecordBatch
+	var chunks [][]arrow.RecordBatch
 	rows := 0
 	defer func() {
 		for _, r := range chunk {
 			r.Release()
 		}
+		for _, c := range chunks {
+			for _, r := range c {
+				r.Release()
+			}
+		}
 	}()
 	flush := func() error {
-		if rows == 0 {
-			return nil
+		if rows > 0 {
+			chunks = append(chunks, chunk)
+			chunk, rows = nil, 0
 		}
-		err := b.writeChunk(t, chunk)
-		for _, r := range chunk {
-			r.Release()
-		}
-		chunk, rows = chunk[:0], 0
-		return err
+		return nil
 	}
 	for _, rec := range recs {
 		if rec == nil {
@@ -99,7 +102,68 @@ func (b *Batch) Append(t *Table, recs ...arrow.RecordBatch) error {
 			}
 		}
 	}
-	return flush()
+	_ = flush()
+	return b.writeChunks(t, chunks)
+}
+
+// writeChunks writes chunks of rows, encoding them on several cores when
+// there are several.
+func (b *Batch) writeChunks(t *Table, chunks [][]arrow.RecordBatch) error {
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	if workers < 2 {
+		for _, c := range chunks {
+			if err := b.writeChunk(t, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	keys := make([][]byte, len(chunks))
+	for i, c := range chunks {
+		key := append([]byte(nil), t.prefix...)
+		for _, kc := range t.keyCols {
+			b.sc.fromArray(c[0].Column(kc.col), 0, t.kinds[kc.col])
+			key = appendKey(key, t.kinds[kc.col], &b.sc, kc.desc)
+		}
+		keys[i] = key
+	}
+	vals := make([][]byte, len(chunks))
+	errs := make([]error, len(chunks))
+	next := make(chan int, len(chunks))
+	for i := range chunks {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := encoderPool.Get().(*chunkEncoder)
+			defer encoderPool.Put(enc)
+			for i := range next {
+				size := enc.plan(t, chunks[i])
+				v := enc.write(make([]byte, 0, size), t, chunks[i])
+				if len(v) != size {
+					errs[i] = fmt.Errorf("widecol: table %s: chunk encoded to %d bytes, planned %d", t, len(v), size)
+				}
+				vals[i] = v
+			}
+		}()
+	}
+	wg.Wait()
+	for i, c := range chunks {
+		if errs[i] != nil {
+			return b.fail(errs[i])
+		}
+		if err := b.pb.Set(keys[i], vals[i], nil); err != nil {
+			return b.fail(fmt.Errorf("widecol: table %s: %w", t, err))
+		}
+		for _, r := range c {
+			b.rows += uint64(r.NumRows())
+		}
+	}
+	return nil
 }
 
 // checkChunkSchema checks that rec holds exactly the table's columns.
