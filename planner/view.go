@@ -177,8 +177,9 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	root := q.Plan
 	if !q.EmitOnWindowClose {
-		// The view keeps only the columns it uses, in its state too.
-		root = pruneColumns(q.Plan)
+		// The view keeps only the columns it uses, in its state too,
+		// and computes what its filter and projection share once.
+		root = pruneColumns(shareFilterExprs(q.Plan))
 	}
 	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
