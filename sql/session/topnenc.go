@@ -279,43 +279,38 @@ func appendOrderBytes[T string | []byte](dst []byte, v T) []byte {
 	return append(dst, 0, 0x01)
 }
 
+// appendAs appends v to b if b appends values of v's type.
+func appendAs[T any](b array.Builder, v T) bool {
+	bb, ok := b.(interface{ Append(T) })
+	if ok {
+		bb.Append(v)
+	}
+	return ok
+}
+
 // appendFromArray appends row i of a to a builder of the same type.
 func appendFromArray(b array.Builder, a arrow.Array, i int) error {
 	if a.IsNull(i) {
 		b.AppendNull()
 		return nil
 	}
+	var ok bool
 	switch x := a.(type) {
 	case *array.Int64:
-		if bb, ok := b.(*array.Int64Builder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
 	case *array.Timestamp:
-		if bb, ok := b.(*array.TimestampBuilder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
 	case *array.String:
-		if bb, ok := b.(*array.StringBuilder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
 	case *array.Int32:
-		if bb, ok := b.(*array.Int32Builder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
 	case *array.Float64:
-		if bb, ok := b.(*array.Float64Builder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
 	case *array.Decimal128:
-		if bb, ok := b.(*array.Decimal128Builder); ok {
-			bb.Append(x.Value(i))
-			return nil
-		}
+		ok = appendAs(b, x.Value(i))
+	}
+	if ok {
+		return nil
 	}
 	return appendValue(b, catalog.Type{}, valueAt(a, i))
 }
