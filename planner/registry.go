@@ -527,11 +527,14 @@ func ResolveFunc(name string, args []catalog.Type) (*Func, error) {
 }
 
 // resolveConcatOp handles text || non-text (and the reverse), which
-// Postgres accepts by casting the other operand to text.
+// Postgres accepts by casting the other operand to text. A literal of
+// unknown type next to a non-text value is text too ('x' || 5 is 'x5').
 func resolveConcatOp(args []catalog.Type) *Func {
 	a, b := args[0], args[1]
 	isText := func(t catalog.Type) bool { return t.ID == catalog.Text || t.ID == catalog.Varchar }
-	if (isText(a) && !b.IsString() && b.ID != catalog.Record) || (isText(b) && !a.IsString() && a.ID != catalog.Record) {
+	other := func(t catalog.Type) bool { return !t.IsString() && t.ID != catalog.Record && t.ID != catalog.Bytea }
+	if (isText(a) && !b.IsString() && b.ID != catalog.Record) || (isText(b) && !a.IsString() && a.ID != catalog.Record) ||
+		(a.ID == catalog.Unknown && other(b)) || (b.ID == catalog.Unknown && other(a)) {
 		return &Func{Name: "||", Args: []catalog.Type{catalog.TypeText, catalog.TypeText}, Ret: catalog.TypeText, Operator: true, Strict: true}
 	}
 	return nil
