@@ -312,6 +312,15 @@ func (j *viewJob) loadPart(ctx context.Context, key string, stored int32) (*topP
 // evictParts makes the least recently changed partitions cold until at
 // most half the budget is left in memory.
 func (tn *topNState) evictParts(budget int) {
+	if budget == 0 {
+		// Everything goes cold (deduplication): no order to find.
+		for _, p := range tn.parts {
+			tn.toCold(p)
+		}
+		clear(tn.parts)
+		tn.inMem = 0
+		return
+	}
 	if tn.inMem <= budget {
 		return
 	}
@@ -332,6 +341,11 @@ func (tn *topNState) evictParts(budget int) {
 func (tn *topNState) freeze(p *topPart) {
 	delete(tn.parts, p.key)
 	tn.inMem -= len(p.rows)
+	tn.toCold(p)
+}
+
+// toCold records a partition in the cold table.
+func (tn *topNState) toCold(p *topPart) {
 	if len(p.rows) > 0 {
 		tn.cold.Set([]byte(p.key), []byte(p.rows[len(p.rows)-1].order), int32(len(p.rows)))
 	} else {
