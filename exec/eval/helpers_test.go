@@ -144,3 +144,26 @@ func showValue(typ catalog.Type, v any) string {
 }
 
 func dec(v int64) decimal128.Num { return decimal128.FromI64(v) }
+
+// sameAsRows evaluates x over batch with its compiled kernels and with the
+// row path, and fails on the first row where the two differ.
+func sameAsRows(t *testing.T, mem memory.Allocator, x planner.Expr, batch arrow.RecordBatch) {
+	t.Helper()
+	env := &Env{Alloc: mem}
+	got, err := Eval(env, x, batch)
+	if err != nil {
+		t.Fatalf("%s: %v", x, err)
+	}
+	defer got.Release()
+	want, err := rowProgram(t, x).Eval(env, batch)
+	if err != nil {
+		t.Fatalf("%s (rows): %v", x, err)
+	}
+	defer want.Release()
+	g, w := showAll(x.Type(), got), showAll(x.Type(), want)
+	for i := range w {
+		if g[i] != w[i] {
+			t.Fatalf("%s row %d: got %s, want %s", x, i, g[i], w[i])
+		}
+	}
+}

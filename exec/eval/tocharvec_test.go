@@ -55,23 +55,7 @@ func TestToCharKernel(t *testing.T) {
 			if _, ok := mustCompile(t, x).root.(*toCharNode); !ok {
 				t.Fatalf("%s: not compiled to the vector kernel", x)
 			}
-			env := &Env{Alloc: mem}
-			got, err := Eval(env, x, batch)
-			if err != nil {
-				t.Fatalf("%s: %v", x, err)
-			}
-			want, err := rowProgram(t, x).Eval(env, batch)
-			if err != nil {
-				t.Fatalf("%s (rows): %v", x, err)
-			}
-			g, w := showAll(x.Type(), got), showAll(x.Type(), want)
-			for i := range w {
-				if g[i] != w[i] {
-					t.Fatalf("%s row %d: got %s, want %s", x, i, g[i], w[i])
-				}
-			}
-			got.Release()
-			want.Release()
+			sameAsRows(t, mem, x, batch)
 		}
 	}
 }
