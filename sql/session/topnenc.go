@@ -38,23 +38,14 @@ func rowEncoder(a arrow.Array) (rowEnc, error) { return valueEncoder(a, math.Flo
 func valueEncoder(a arrow.Array, floatBits func(float64) uint64) (rowEnc, error) {
 	var val rowEnc
 	u64 := func(dst []byte, v int64) []byte { return binary.BigEndian.AppendUint64(dst, uint64(v)) }
+	ints, floats := int64At(a), float64At(a)
 	switch x := a.(type) {
-	case *array.Int16:
-		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
-	case *array.Int32:
-		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
-	case *array.Int64:
-		val = func(dst []byte, i int) []byte { return u64(dst, x.Value(i)) }
-	case *array.Timestamp:
-		val = func(dst []byte, i int) []byte { return u64(dst, int64(x.Value(i))) }
+	case *array.Int16, *array.Int32, *array.Int64, *array.Timestamp:
+		val = func(dst []byte, i int) []byte { return u64(dst, ints(i)) }
 	case *array.Date32:
 		val = func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint32(dst, uint32(x.Value(i))) }
-	case *array.Float32:
-		val = func(dst []byte, i int) []byte {
-			return binary.BigEndian.AppendUint64(dst, floatBits(float64(x.Value(i))))
-		}
-	case *array.Float64:
-		val = func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint64(dst, floatBits(x.Value(i))) }
+	case *array.Float32, *array.Float64:
+		val = func(dst []byte, i int) []byte { return binary.BigEndian.AppendUint64(dst, floatBits(floats(i))) }
 	case *array.Boolean:
 		val = func(dst []byte, i int) []byte {
 			if x.Value(i) {
@@ -192,21 +183,12 @@ func orderEncoder(a arrow.Array, desc, nullsFirst bool) rowEnc {
 		nullTag = 0x00
 	}
 	var val func(dst []byte, i int) []byte
+	ints, floats := int64At(a), float64At(a)
 	switch x := a.(type) {
-	case *array.Int16:
-		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
-	case *array.Int32:
-		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
-	case *array.Int64:
-		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, x.Value(i)) }
-	case *array.Timestamp:
-		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
-	case *array.Date32:
-		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, int64(x.Value(i))) }
-	case *array.Float32:
-		val = func(dst []byte, i int) []byte { return appendOrderFloat(dst, float64(x.Value(i))) }
-	case *array.Float64:
-		val = func(dst []byte, i int) []byte { return appendOrderFloat(dst, x.Value(i)) }
+	case *array.Int16, *array.Int32, *array.Int64, *array.Timestamp, *array.Date32:
+		val = func(dst []byte, i int) []byte { return appendOrderInt(dst, ints(i)) }
+	case *array.Float32, *array.Float64:
+		val = func(dst []byte, i int) []byte { return appendOrderFloat(dst, floats(i)) }
 	case *array.Boolean:
 		val = func(dst []byte, i int) []byte {
 			if x.Value(i) {
@@ -242,6 +224,34 @@ func orderEncoder(a arrow.Array, desc, nullsFirst bool) rowEnc {
 		}
 		return dst
 	}
+}
+
+// int64At reads the integer-like arrays' values as int64; nil for others.
+func int64At(a arrow.Array) func(int) int64 {
+	switch x := a.(type) {
+	case *array.Int16:
+		return func(i int) int64 { return int64(x.Value(i)) }
+	case *array.Int32:
+		return func(i int) int64 { return int64(x.Value(i)) }
+	case *array.Int64:
+		return x.Value
+	case *array.Timestamp:
+		return func(i int) int64 { return int64(x.Value(i)) }
+	case *array.Date32:
+		return func(i int) int64 { return int64(x.Value(i)) }
+	}
+	return nil
+}
+
+// float64At reads the float arrays' values as float64; nil for others.
+func float64At(a arrow.Array) func(int) float64 {
+	switch x := a.(type) {
+	case *array.Float32:
+		return func(i int) float64 { return float64(x.Value(i)) }
+	case *array.Float64:
+		return x.Value
+	}
+	return nil
 }
 
 func appendOrderInt(dst []byte, v int64) []byte {
