@@ -19,7 +19,20 @@ type AppendOptions struct {
 	WriterID int64
 	// Sequence is the writer's sequence number for this batch.
 	Sequence int64
+	// Regen, when set, is stored in place of the batch's rows: a short
+	// description from which the topic's regenerator (see
+	// Topic.SetRegenerator) rebuilds exactly the same batch. It is for
+	// sources whose rows are a pure function of where they are, such as
+	// a seeded generator: the log then keeps offsets, sequences and event
+	// times, not the rows. Readers that follow the writer closely still
+	// get the appended batch itself.
+	Regen []byte
 }
+
+// Regenerator rebuilds a batch from the description it was appended with
+// (AppendOptions.Regen). It must return a batch of the topic's schema with
+// the rows the description stood for, allocated from mem.
+type Regenerator func(desc []byte, mem memory.Allocator) (arrow.RecordBatch, error)
 
 // Batch is one record batch read from a partition.
 type Batch struct {

@@ -51,7 +51,8 @@ const (
 	flagControl   = 1 << 1 // a transaction marker, no payload
 	flagCommit    = 1 << 2 // with flagControl: commit marker, else abort
 	flagEventTime = 1 << 3 // min/max event time are set
-	knownFlags    = flagTxn | flagControl | flagCommit | flagEventTime
+	flagRegen     = 1 << 4 // the payload describes the rows for the topic's regenerator
+	knownFlags    = flagTxn | flagControl | flagCommit | flagEventTime | flagRegen
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -181,6 +182,7 @@ type encoded struct {
 	maxTime    int64
 	hasTime    bool
 	pooled     bool // buf came from bufPool
+	regen      bool // the payload is a regeneration description
 }
 
 // size is the number of bytes the batch occupies on disk.
@@ -330,6 +332,27 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 	}
 	return enc, nil
 }
+
+// encodeRegen stores desc in place of rec's rows (see AppendOptions.Regen).
+// The encoding holds a reference to rec so that the partition can keep it
+// for readers that follow closely.
+func encodeRegen(rec arrow.RecordBatch, desc []byte, eventCol int) (encoded, error) {
+	if len(desc) == 0 || len(desc) > maxRegenLen {
+		return encoded{}, fmt.Errorf("%w: regeneration description of %d bytes", ErrInvalidArgument, len(desc))
+	}
+	buf := make([]byte, headerSize+len(desc))
+	copy(buf[headerSize:], desc)
+	rec.Retain()
+	enc := encoded{buf: buf, rec: rec, regen: true, payloadLen: len(desc), count: rec.NumRows(),
+		payloadCRC: crc32.Update(0, castagnoli, desc)}
+	if eventCol >= 0 {
+		enc.minTime, enc.maxTime, enc.hasTime = eventTimeRange(rec.Column(eventCol))
+	}
+	return enc, nil
+}
+
+// maxRegenLen bounds a regeneration description.
+const maxRegenLen = 4 << 10
 
 // zeroOffsets reports whether every array of rec (and every child) starts
 // at offset 0, as a decoded batch's do.

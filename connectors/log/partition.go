@@ -404,6 +404,9 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 		txnID:      txnID,
 		appendTime: p.t.l.clock.Now().UnixMilli(),
 	}
+	if enc.regen {
+		h.flags |= flagRegen
+	}
 	if enc.hasTime {
 		h.flags |= flagEventTime
 		h.minTime, h.maxTime = enc.minTime, enc.maxTime
@@ -418,7 +421,12 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 	s.noteBatch(&h, pos, p.t.l.opts.IndexIntervalBytes)
 	if !h.control() && enc.rec != nil && zeroOffsets(enc.rec) {
 		// The partition holds the batch's reference now.
-		p.keepTailLocked(s, pos, enc.buf, enc.rec, enc.size())
+		size := enc.size()
+		if enc.regen {
+			// The description is small; the rows kept are not.
+			size = bodyBound(enc.rec.Columns())
+		}
+		p.keepTailLocked(s, pos, enc.buf, enc.rec, size)
 		enc.rec = nil
 	}
 	p.end = h.end()
@@ -706,6 +714,18 @@ func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem
 		raw.Release()
 		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: CRC mismatch", ErrCorrupt, s.path, pos)
 	}
+	if h.flags&flagRegen != 0 {
+		rec, err := p.regenerate(raw.Bytes(), mem)
+		raw.Release()
+		if err != nil {
+			return Batch{}, fmt.Errorf("log: partition %s: batch at offset %d: %w", p, h.base, err)
+		}
+		if rec.NumRows() != h.count {
+			rec.Release()
+			return Batch{}, fmt.Errorf("log: partition %s: batch at offset %d regenerated %d rows, header says %d", p, h.base, rec.NumRows(), h.count)
+		}
+		return p.batchOf(rec, h), nil
+	}
 	rec, err := decodePayload(raw, rb, p.t.schemaMeta, mem)
 	if err != nil {
 		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: %v", ErrCorrupt, s.path, pos, err)
@@ -715,6 +735,23 @@ func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem
 		return Batch{}, fmt.Errorf("%w: segment %s at byte %d: %d rows, header says %d", ErrCorrupt, s.path, pos, rec.NumRows(), h.count)
 	}
 	return p.batchOf(rec, h), nil
+}
+
+// regenerate rebuilds a batch from its regeneration description.
+func (p *partition) regenerate(desc []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
+	f := p.t.regen.Load()
+	if f == nil {
+		return nil, fmt.Errorf("the batch is stored as a description and topic %q has no regenerator", p.t.name)
+	}
+	rec, err := (*f)(desc, mem)
+	if err != nil {
+		return nil, fmt.Errorf("regenerating: %w", err)
+	}
+	if !rec.Schema().Equal(p.t.cfg.Schema) {
+		rec.Release()
+		return nil, fmt.Errorf("regenerated batch has schema %v, topic has %v", rec.Schema(), p.t.cfg.Schema)
+	}
+	return rec, nil
 }
 
 // batchOf describes rec, the batch with header h.

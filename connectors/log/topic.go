@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -167,6 +168,7 @@ type Topic struct {
 	cfg        TopicConfig
 	schemaMeta []byte // flatbuffer metadata of the schema's IPC message
 	parts      []*partition
+	regen      atomic.Pointer[Regenerator]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -180,6 +182,14 @@ func (t *Topic) Schema() *arrow.Schema { return t.cfg.Schema }
 
 // Config returns the topic's configuration, with defaults filled in.
 func (t *Topic) Config() TopicConfig { return t.cfg }
+
+// SetRegenerator sets the function that rebuilds batches appended with a
+// regeneration description (AppendOptions.Regen). Reading such a batch
+// that the partition no longer keeps in memory fails until it is set.
+func (t *Topic) SetRegenerator(f Regenerator) { t.regen.Store(&f) }
+
+// HasRegenerator reports whether SetRegenerator was called.
+func (t *Topic) HasRegenerator() bool { return t.regen.Load() != nil }
 
 // Partitions returns the number of partitions.
 func (t *Topic) Partitions() int { return len(t.parts) }
@@ -232,7 +242,15 @@ func (t *Topic) append(ctx context.Context, partition int, batch arrow.RecordBat
 	if err := t.checkSchema(batch); err != nil {
 		return 0, err
 	}
-	enc, err := encodeBatch(batch, t.l.mem, t.cfg.EventTimeColumn)
+	var enc encoded
+	if opts.Regen != nil {
+		if t.regen.Load() == nil {
+			return 0, fmt.Errorf("%w: topic %q has no regenerator", ErrInvalidArgument, t.name)
+		}
+		enc, err = encodeRegen(batch, opts.Regen, t.cfg.EventTimeColumn)
+	} else {
+		enc, err = encodeBatch(batch, t.l.mem, t.cfg.EventTimeColumn)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +12,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqld/sqld/catalog"
 	streamlog "github.com/sqld/sqld/connectors/log"
 	"github.com/sqld/sqld/connectors/nexmark"
 	"github.com/sqld/sqld/connectors/widecol"
+	"github.com/sqld/sqld/planner"
 	"github.com/sqld/sqld/sql/pgerror"
 )
 
@@ -31,6 +34,7 @@ type nexmarkSource struct {
 	rel    *catalog.Relation
 	kind   nexmark.Kind
 	gen    *nexmark.Generator
+	seed   int64
 	rate   float64 // events per second of wall time; 0: as fast as possible
 	limit  int64   // total events (all kinds); 0: unbounded
 	cancel context.CancelFunc
@@ -94,7 +98,7 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 			return nil, pgerror.New(pgerror.CodeInvalidTableDefinition, "a nexmark %s stream has the columns %s", opt["event"], schemaText(want))
 		}
 	}
-	return &nexmarkSource{rel: rel, kind: kind, gen: gen, rate: float64(rate), limit: limit}, nil
+	return &nexmarkSource{rel: rel, kind: kind, gen: gen, seed: seed, rate: float64(rate), limit: limit}, nil
 }
 
 func schemaText(s *arrow.Schema) string {
@@ -229,7 +233,10 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 					continue
 				}
 				part := int(b.k % int64(parts))
-				_, err := t.Append(ctx, part, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1})
+				// The log keeps which events the batch holds, not its
+				// rows: they are regenerated when read (see regenerate).
+				_, err := t.Append(ctx, part, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1,
+					Regen: nexmarkDesc(s.kind, s.seed, b.k*sourceBatchEvents, b.end)})
 				if err != nil {
 					cancel(err)
 					continue
@@ -271,6 +278,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 					}
 				}
 			}
+			s.waitReaders(ctx, e, t, int(n/sourceBatchEvents%int64(parts)), s.gen.Count(s.kind, n, end))
 			// The generator is streaming work in this process: it holds a
 			// slot of the batch gate while it generates, like a view's
 			// epoch (and catches up after a pause).
@@ -344,6 +352,106 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 		return err
 	}
 	return nil
+}
+
+// sourceReaderWait bounds how long the generator waits for the views
+// reading its stream before it generates a batch anyway.
+const sourceReaderWait = 100 * time.Millisecond
+
+// waitReaders holds the generator back while a running view reading
+// the stream is more than rows (a batch) behind in partition part, for up to
+// sourceReaderWait. The log keeps the newest batches of a partition in
+// memory and the rest as descriptions, so a view that follows closely
+// takes the generated rows as they are, where one that has fallen behind
+// would generate them again. A rate-limited source is never held back
+// below its rate for long, and one without readers is not held at all.
+func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog.Topic, part int, rows int64) {
+	deadline := time.Now().Add(sourceReaderWait)
+	for {
+		st, err := t.Stats(part)
+		if err != nil {
+			return
+		}
+		changed := e.changeSignal()
+		if e.readersBehind(s.rel, part, st.EndOffset) <= rows {
+			return
+		}
+		d := time.Until(deadline)
+		if d <= 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		case <-time.After(d):
+			return
+		}
+	}
+}
+
+// readersBehind returns how many rows before end the slowest running
+// incremental view reading partition part of stream rel has yet to
+// take; 0 when there is none.
+func (e *Engine) readersBehind(rel *catalog.Relation, part int, end int64) int64 {
+	e.mu.RLock()
+	jobs := make([]*viewJob, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		jobs = append(jobs, j)
+	}
+	e.mu.RUnlock()
+	var behind int64
+	for _, j := range jobs {
+		j.mu.Lock()
+		if j.status == JobRunning && j.plan != nil && j.plan.Mode == planner.Incremental {
+			base := 0
+			for _, src := range j.inputStreams() {
+				if src.ID == rel.ID && base+part < len(j.offsets) {
+					behind = max(behind, end-j.offsets[base+part])
+				}
+				base += src.Partitions
+			}
+		}
+		j.mu.Unlock()
+	}
+	return behind
+}
+
+// nexmarkDescVersion is the first byte of a generated batch's description.
+const nexmarkDescVersion = 1
+
+// nexmarkDesc describes the generated batch of events [from, to): the
+// version, the kind, then seed, from and to as little-endian 64-bit
+// integers.
+func nexmarkDesc(kind nexmark.Kind, seed, from, to int64) []byte {
+	b := []byte{nexmarkDescVersion, byte(kind)}
+	b = binary.LittleEndian.AppendUint64(b, uint64(seed))
+	b = binary.LittleEndian.AppendUint64(b, uint64(from))
+	return binary.LittleEndian.AppendUint64(b, uint64(to))
+}
+
+// regenerate rebuilds a generated batch from its description: the same
+// seed and event numbers give the same rows.
+func (s *nexmarkSource) regenerate(desc []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
+	if len(desc) != 26 || desc[0] != nexmarkDescVersion {
+		return nil, fmt.Errorf("nexmark: bad batch description (%d bytes)", len(desc))
+	}
+	kind := nexmark.Kind(desc[1])
+	seed := int64(binary.LittleEndian.Uint64(desc[2:]))
+	from := int64(binary.LittleEndian.Uint64(desc[10:]))
+	to := int64(binary.LittleEndian.Uint64(desc[18:]))
+	if kind != s.kind || seed != s.seed {
+		return nil, fmt.Errorf("nexmark: batch of kind %d seed %d in stream %q of kind %d seed %d", kind, seed, s.rel.Name, s.kind, s.seed)
+	}
+	if from < 0 || to <= from || to-from > sourceBatchEvents {
+		return nil, fmt.Errorf("nexmark: bad batch description: events [%d, %d)", from, to)
+	}
+	b, _ := s.gen.Batch(kind, from, to, mem)
+	if b == nil {
+		return nil, fmt.Errorf("nexmark: no batch for %s", kind)
+	}
+	defer b.Release()
+	return array.NewRecordBatch(s.rel.Schema(), b.Columns(), b.NumRows()), nil
 }
 
 // record writes the source's progress: every event before next is in the

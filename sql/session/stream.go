@@ -193,6 +193,15 @@ func (e *Engine) topic(rel *catalog.Relation) (*streamlog.Topic, error) {
 	if err != nil {
 		return nil, pgerror.Wrap(err, pgerror.CodeUndefinedTable, "stream %q", rel.Name)
 	}
+	if rel.Options["connector"] == "nexmark" && !t.HasRegenerator() {
+		// Generated batches are logged as descriptions and read back by
+		// generating them again.
+		src, err := newNexmarkSource(rel)
+		if err != nil {
+			return nil, err
+		}
+		t.SetRegenerator(src.regenerate)
+	}
 	return t, nil
 }
 

@@ -6,13 +6,18 @@ package nexmark
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sqld/sqld/connectors/nexmark"
 	"github.com/sqld/sqld/sql/server"
 	"github.com/sqld/sqld/tests/bench"
 )
@@ -119,5 +124,103 @@ CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
 		if len(want) == 0 && q != "q2" {
 			t.Logf("%s: the query is empty on this data", q)
 		}
+	}
+}
+
+// TestGeneratedStreamAfterRestart reads a generated stream back after a
+// restart, when nothing of it is in memory: the log holds where each
+// batch's events are, not their rows, and they are generated again.
+func TestGeneratedStreamAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := func() (*server.Server, *pgx.Conn) {
+		srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
+		if err != nil {
+			srv.Close()
+			t.Fatal(err)
+		}
+		return srv, conn
+	}
+	srv, conn := start()
+	// Five batches of generated events in one partition: more than a
+	// partition keeps in memory for readers that follow closely.
+	const events = 500_000
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
+  url VARCHAR, date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 11, events = %d,
+  partitions = 1)`, events)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE VIEW per_channel AS SELECT channel, count(*) AS n, sum(price) AS s FROM bid GROUP BY channel"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(rows(t, conn, "SELECT name FROM sys.sources WHERE NOT done")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("source did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	const stats = "SELECT count(*), count(DISTINCT date_time), sum(price)::text, max(length(url)), min(extra) FROM bid"
+	before := rows(t, conn, stats)
+	view := rows(t, conn, "SELECT * FROM per_channel")
+	// The generator itself is the oracle.
+	g, err := nexmark.NewGenerator(nexmark.Config{Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := g.Batch(nexmark.KindBid, 0, events, memory.NewGoAllocator())
+	var sum int64
+	for _, p := range rec.Column(2).(*array.Int64).Int64Values() {
+		sum += p
+	}
+	want := fmt.Sprintf("%d|%d|%d", rec.NumRows(), rec.NumRows(), sum)
+	rec.Release()
+	if got := rows(t, conn, "SELECT count(*), count(DISTINCT date_time), sum(price)::text FROM bid"); got[0] != want {
+		t.Fatalf("the stream holds count, distinct times, sum(price) = %s, want %s", got[0], want)
+	}
+	if len(view) == 0 {
+		t.Fatal("the view is empty")
+	}
+	conn.Close(ctx)
+	srv.Close()
+
+	var logBytes int64
+	filepath.WalkDir(filepath.Join(dir, "log"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				logBytes += fi.Size()
+			}
+		}
+		return nil
+	})
+	if logBytes > 64<<10 {
+		t.Errorf("the log holds %d bytes for %d generated events", logBytes, events)
+	}
+
+	srv, conn = start()
+	defer srv.Close()
+	defer conn.Close(ctx)
+	if after := rows(t, conn, stats); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("after a restart the stream reads %v, before %v", after, before)
+	}
+	if after := rows(t, conn, "SELECT * FROM per_channel"); strings.Join(after, "\n") != strings.Join(view, "\n") {
+		t.Fatalf("after a restart the view reads %v, before %v", after, view)
+	}
+	// A view created now reads the whole stream from the log.
+	if _, err := conn.Exec(ctx, "CREATE VIEW per_channel2 AS SELECT channel, count(*) AS n, sum(price) AS s FROM bid GROUP BY channel"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, conn, "SELECT * FROM per_channel2"); strings.Join(got, "\n") != strings.Join(view, "\n") {
+		t.Fatalf("a new view reads %v, the old one %v", got, view)
 	}
 }

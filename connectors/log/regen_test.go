@@ -1,0 +1,116 @@
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// regenDesc describes the rows bids(mem, first, n) returns.
+func regenDesc(first, n int) []byte {
+	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uint32(first)), uint32(n))
+}
+
+// bidRegenerator rebuilds bids from regenDesc, counting its calls; extra
+// rows are added to every batch it builds.
+func bidRegenerator(calls *atomic.Int64, extra int) Regenerator {
+	return func(desc []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
+		if len(desc) != 8 {
+			return nil, fmt.Errorf("bad description of %d bytes", len(desc))
+		}
+		calls.Add(1)
+		first, n := binary.LittleEndian.Uint32(desc), binary.LittleEndian.Uint32(desc[4:])
+		return bids(mem, int(first), int(n)+extra), nil
+	}
+}
+
+func TestRegenerableAppend(t *testing.T) {
+	e := newEnv(t)
+	l := e.open()
+	tp, err := l.CreateTopic("gen", bidConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without a regenerator a description could never be read back.
+	if _, err := tp.Append(bg, 0, bids(e.mem, 0, 10), AppendOptions{Regen: regenDesc(0, 10)}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("append without a regenerator: %v", err)
+	}
+	var calls atomic.Int64
+	tp.SetRegenerator(bidRegenerator(&calls, 0))
+	const batches, rows = 5, 100
+	for k := range batches {
+		off, err := tp.Append(bg, 0, bids(e.mem, k*rows, rows), AppendOptions{WriterID: 3, Sequence: int64(k + 1), Regen: regenDesc(k*rows, rows)})
+		if err != nil || off != int64(k*rows) {
+			t.Fatalf("batch %d: %d %v", k, off, err)
+		}
+	}
+	// A batch appended again is recognized by its sequence, as any other.
+	if off, err := tp.Append(bg, 0, bids(e.mem, rows, rows), AppendOptions{WriterID: 3, Sequence: 2, Regen: regenDesc(rows, rows)}); err != nil || off != rows {
+		t.Fatalf("duplicate: %d %v", off, err)
+	}
+	st, _ := tp.Stats(0)
+	if st.EndOffset != batches*rows || st.Bytes > batches*(headerSize+8) {
+		t.Fatalf("stats %+v: want %d rows in at most %d bytes", st, batches*rows, batches*(headerSize+8))
+	}
+	want := make([]int64, 0, batches*rows)
+	for i := range batches * rows {
+		want = append(want, int64(1000+i))
+	}
+	got, _ := readAll(t, tp, 0, 0)
+	if !slices.Equal(got, want) {
+		t.Fatalf("read %v", got)
+	}
+	// The partition keeps the newest batches; the older ones were rebuilt.
+	if n := calls.Load(); n != batches-tailBatches {
+		t.Fatalf("%d batches regenerated, want %d", n, batches-tailBatches)
+	}
+	// Event times are in the headers, as for stored rows.
+	if off, err := tp.OffsetForTime(0, 250*100); err != nil || off != 200 {
+		t.Fatalf("offset for time: %d %v", off, err)
+	}
+	l.Close()
+
+	// After a restart nothing is in memory: reads need the regenerator.
+	l = e.open()
+	tp, _ = l.Topic("gen")
+	if _, err := readAllErr(tp, 0); err == nil || !strings.Contains(err.Error(), "no regenerator") || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("read without a regenerator: %v", err)
+	}
+	calls.Store(0)
+	tp.SetRegenerator(bidRegenerator(&calls, 0))
+	if got, _ := readAll(t, tp, 0, 0); !slices.Equal(got, want) {
+		t.Fatalf("read after reopen %v", got)
+	}
+	if n := calls.Load(); n != batches {
+		t.Fatalf("%d batches regenerated after reopen, want %d", n, batches)
+	}
+	// A regenerator that does not give back the rows is an error, not
+	// different data.
+	tp.SetRegenerator(bidRegenerator(&calls, 1))
+	if _, err := readAllErr(tp, 0); err == nil || !strings.Contains(err.Error(), "header says") {
+		t.Fatalf("wrong row count: %v", err)
+	}
+	l.Close()
+	e.checkMem()
+}
+
+func TestRegenDescriptionBounds(t *testing.T) {
+	e := newEnv(t)
+	l := e.open()
+	defer l.Close()
+	tp, _ := l.CreateTopic("gen", bidConfig(1))
+	var calls atomic.Int64
+	tp.SetRegenerator(bidRegenerator(&calls, 0))
+	for _, desc := range [][]byte{{}, make([]byte, maxRegenLen+1)} {
+		if _, err := tp.Append(bg, 0, bids(e.mem, 0, 1), AppendOptions{Regen: desc}); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("description of %d bytes: %v", len(desc), err)
+		}
+	}
+}
