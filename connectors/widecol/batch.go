@@ -334,6 +334,31 @@ func (b *Batch) Bytes() int {
 	return b.pb.Len()
 }
 
+// Absorb appends the writes of o after b's, so that committing b commits
+// both, and closes o. It lets several goroutines fill batches of their
+// own, on tables or keys that do not overlap, for one commit. An error in
+// o poisons b.
+func (b *Batch) Absorb(o *Batch) error {
+	defer o.Close()
+	if b.done || b.pb == nil || o.done || o.pb == nil {
+		return ErrClosed
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if o.err != nil {
+		return b.fail(o.err)
+	}
+	if err := b.pb.Apply(o.pb, nil); err != nil {
+		return b.fail(fmt.Errorf("widecol: absorb batch: %w", err))
+	}
+	for id, t := range o.tables {
+		b.tables[id] = t
+	}
+	b.rows += o.rows
+	return nil
+}
+
 // Commit applies the batch atomically, durably when the store syncs every
 // batch. After Commit the batch accepts no more operations; Close it.
 func (b *Batch) Commit(ctx context.Context) error {

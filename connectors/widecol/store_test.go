@@ -615,3 +615,61 @@ func TestClosedStore(t *testing.T) {
 		t.Fatalf("create after close: %v", err)
 	}
 }
+
+// Batches filled apart commit as one when one absorbs the others, in
+// order; an error in an absorbed batch keeps the whole from committing.
+func TestAbsorbBatches(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	tb := seedEvents(t, s, mem)
+	main, other := s.NewBatch(), s.NewBatch()
+	if err := main.DeleteRow(tb, []any{"al", ts(5), int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UpsertRow(tb, Row{"user": "al", "ts": ts(5), "seq": int64(1), "a": int64(8)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UpsertRow(tb, Row{"user": "cy", "ts": ts(9), "seq": int64(1), "s": "c"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := main.Absorb(other); err != nil {
+		t.Fatal(err)
+	}
+	if main.Len() != 3 {
+		t.Fatalf("absorbed batch holds %d rows, want 3", main.Len())
+	}
+	// Nothing is visible before the commit.
+	if _, err := s.GetRow(ctx, tb, []any{"cy", ts(9), int64(1)}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before commit: %v", err)
+	}
+	if err := main.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	main.Close()
+	// The absorbed upsert came after the delete of the same row.
+	if row, err := s.GetRow(ctx, tb, []any{"al", ts(5), int64(1)}); err != nil || row["a"] != int64(8) {
+		t.Fatalf("row written after its delete: %v %v", row, err)
+	}
+	if row, err := s.GetRow(ctx, tb, []any{"cy", ts(9), int64(1)}); err != nil || row["s"] != "c" {
+		t.Fatalf("absorbed row: %v %v", row, err)
+	}
+
+	main, other = s.NewBatch(), s.NewBatch()
+	defer main.Close()
+	if err := main.UpsertRow(tb, Row{"user": "dee", "ts": ts(1), "seq": int64(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UpsertRow(tb, Row{"user": "dee", "nope": 1}, nil); err == nil {
+		t.Fatal("upsert of an unknown column")
+	}
+	if err := main.Absorb(other); err == nil {
+		t.Fatal("absorbed a failed batch")
+	}
+	if err := main.Commit(ctx); err == nil {
+		t.Fatal("committed after absorbing a failed batch")
+	}
+	if _, err := s.GetRow(ctx, tb, []any{"dee", ts(1), int64(1)}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a poisoned batch wrote: %v", err)
+	}
+}

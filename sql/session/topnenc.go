@@ -325,6 +325,58 @@ func appendFromArray(b array.Builder, a arrow.Array, i int) error {
 	return appendValue(b, catalog.Type{}, valueAt(a, i))
 }
 
+// columnAppender appends row i of an array to the builder it was made
+// for; see newColumnAppender.
+type columnAppender func(a arrow.Array, i int) error
+
+// newColumnAppender returns an appender to b that handles the common
+// types without looking up an interface for every value (appendFromArray
+// does), falling back to appendFromArray for the others.
+func newColumnAppender(b array.Builder) columnAppender {
+	switch bb := b.(type) {
+	case *array.Int64Builder:
+		return func(a arrow.Array, i int) error {
+			x, ok := a.(*array.Int64)
+			if !ok {
+				return appendFromArray(b, a, i)
+			}
+			if x.IsNull(i) {
+				bb.AppendNull()
+			} else {
+				bb.Append(x.Value(i))
+			}
+			return nil
+		}
+	case *array.TimestampBuilder:
+		return func(a arrow.Array, i int) error {
+			x, ok := a.(*array.Timestamp)
+			if !ok {
+				return appendFromArray(b, a, i)
+			}
+			if x.IsNull(i) {
+				bb.AppendNull()
+			} else {
+				bb.Append(x.Value(i))
+			}
+			return nil
+		}
+	case *array.StringBuilder:
+		return func(a arrow.Array, i int) error {
+			x, ok := a.(*array.String)
+			if !ok {
+				return appendFromArray(b, a, i)
+			}
+			if x.IsNull(i) {
+				bb.AppendNull()
+			} else {
+				bb.Append(x.Value(i))
+			}
+			return nil
+		}
+	}
+	return func(a arrow.Array, i int) error { return appendFromArray(b, a, i) }
+}
+
 // appendEncodedRow appends a row encoded by keyEncoder, of the given
 // column types, to one builder per column.
 func appendEncodedRow(bs []array.Builder, row string, types []arrow.DataType) error {

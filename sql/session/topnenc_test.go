@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -188,6 +189,21 @@ func TestAppendFromArrayTyped(t *testing.T) {
 		got := b.NewArray()
 		if !array.Equal(got, a) && a.DataType().ID() != arrow.FLOAT64 {
 			t.Fatalf("%s: got %v, want %v", a.DataType(), got, a)
+		}
+		// A column appender gives the same array, in any row order.
+		cb := array.NewBuilder(mem, a.DataType())
+		app := newColumnAppender(cb)
+		perm := rng.Perm(a.Len())
+		for _, i := range perm {
+			if err := app(a, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		byApp := cb.NewArray()
+		for k, i := range perm {
+			if byApp.IsNull(k) != a.IsNull(i) || (!a.IsNull(i) && fmt.Sprint(valueAt(byApp, k)) != fmt.Sprint(valueAt(a, i))) {
+				t.Fatalf("%s: row %d: appender gave %v, want %v", a.DataType(), i, valueAt(byApp, k), valueAt(a, i))
+			}
 		}
 		nb := array.NewBuilder(mem, a.DataType())
 		typed := true

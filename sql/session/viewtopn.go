@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"strconv"
 	"strings"
 
@@ -512,7 +513,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	} else if len(touched) == 0 {
 		return 0, 0, nil
 	}
-	n, err := j.writeTopN(ctx, batch, touched, mode)
+	n, err := j.writeTopNSplit(ctx, batch, touched, mode)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -617,9 +618,13 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 	inResult := j.state == j.result
 	relCols := make([]array.Builder, len(inCols))
 	stCols := make([]array.Builder, len(inCols))
+	relApp := make([]columnAppender, len(inCols))
+	stApp := make([]columnAppender, len(inCols))
 	for c := range inCols {
 		relCols[c] = relB.Field(c)
 		stCols[c] = stB.Field(nk + 1 + c)
+		relApp[c] = newColumnAppender(relCols[c])
+		stApp[c] = newColumnAppender(stCols[c])
 	}
 	for _, p := range parts {
 		if mode == topNClose {
@@ -657,11 +662,11 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 				if r.src == nil {
 					break
 				}
-				if err := appendFromArray(relB.Field(c), r.src.Column(c), r.idx); err != nil {
+				if err := relApp[c](r.src.Column(c), r.idx); err != nil {
 					return 0, err
 				}
 				if mode != topNClose && !inResult {
-					if err := appendFromArray(stB.Field(nk+1+c), r.src.Column(c), r.idx); err != nil {
+					if err := stApp[c](r.src.Column(c), r.idx); err != nil {
 						return 0, err
 					}
 				}
@@ -702,6 +707,63 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 	kept := relB.NewRecordBatch()
 	defer kept.Release()
 	return j.upsertPlanRows(ctx, batch, vp.Post, rel, kept)
+}
+
+// writeTopNSplit is writeTopN on several cores when the partitions have
+// many rows to write: each worker writes a share of the partitions into a
+// batch of its own, and batch absorbs the others' in order. Shares hold
+// different partitions, so their keys never overlap.
+func (j *viewJob) writeTopNSplit(ctx context.Context, batch *widecol.Batch, parts []*topPart, mode int) (int64, error) {
+	var rows int64
+	for _, p := range parts {
+		rows += int64(max(len(p.rows), p.stored) - p.from)
+	}
+	n := splitWorkers(rows)
+	if n < 2 || len(parts) < n || j.eng.fw.remoteTask(j.rel.Name) != nil {
+		return j.writeTopN(ctx, batch, parts, mode)
+	}
+	shares := make([][]*topPart, 0, n)
+	per, acc, start := (rows+int64(n)-1)/int64(n), int64(0), 0
+	for i, p := range parts {
+		acc += int64(max(len(p.rows), p.stored) - p.from)
+		if acc >= per && len(shares) < n-1 {
+			shares = append(shares, parts[start:i+1])
+			start, acc = i+1, 0
+		}
+	}
+	shares = append(shares, parts[start:])
+	batches := make([]*widecol.Batch, len(shares))
+	batches[0] = batch
+	for w := 1; w < len(shares); w++ {
+		batches[w] = j.eng.store.NewBatchSize(j.batchHint / len(shares))
+	}
+	counts := make([]int64, len(shares))
+	errs := make([]error, len(shares))
+	var wg sync.WaitGroup
+	for w := range shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts[w], errs[w] = j.writeTopN(ctx, batches[w], shares[w], mode)
+		}()
+	}
+	wg.Wait()
+	var total int64
+	var err error
+	for w := range shares {
+		total += counts[w]
+		if err == nil {
+			err = errs[w]
+		}
+		if w > 0 {
+			if err == nil {
+				err = batch.Absorb(batches[w])
+			} else {
+				batches[w].Close()
+			}
+		}
+	}
+	return total, err
 }
 
 // keyCols is the number of leading key columns of the state table
