@@ -356,7 +356,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 
 // sourceReaderWait bounds how long the generator waits for the views
 // reading its stream before it generates a batch anyway.
-const sourceReaderWait = 100 * time.Millisecond
+const sourceReaderWait = time.Second
 
 // waitReaders holds the generator back while a running view reading
 // the stream is more than rows (a batch) behind in partition part, for up to
