@@ -673,3 +673,57 @@ func TestAbsorbBatches(t *testing.T) {
 		t.Fatalf("a poisoned batch wrote: %v", err)
 	}
 }
+
+// Tables are written uncompressed above the bottom level and compressed
+// in it.
+func TestCompressionOnlyAtTheBottom(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	tb := seedEvents(t, s, mem)
+	write := func(v string) {
+		b := s.NewBatch()
+		defer b.Close()
+		for i := range 2000 {
+			if err := b.UpsertRow(tb, Row{"user": fmt.Sprintf("u%04d", i), "ts": ts(int64(i)), "seq": int64(i), "s": strings.Repeat(v, 20)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compressible ")
+	// The counts come from table statistics, loaded in the background.
+	metrics := func(want func(m *pebble.Metrics) bool) *pebble.Metrics {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			m := s.db.Metrics()
+			if want(m) || time.Now().After(deadline) {
+				return m
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	m := metrics(func(m *pebble.Metrics) bool { return m.Table.CompressedCountNone+m.Table.CompressedCountSnappy > 0 })
+	if m.Levels[0].TablesCount == 0 || m.Table.CompressedCountNone == 0 || m.Table.CompressedCountSnappy != 0 {
+		t.Fatalf("after a flush: %d tables in L0, %d uncompressed, %d snappy", m.Levels[0].TablesCount, m.Table.CompressedCountNone, m.Table.CompressedCountSnappy)
+	}
+	// The first compaction may move the table down as it is; merging
+	// newer rows into it rewrites it.
+	for _, v := range []string{"", "again "} {
+		if v != "" {
+			write(v)
+		}
+		if err := s.Compact(ctx, tb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m = metrics(func(m *pebble.Metrics) bool { return m.Table.CompressedCountSnappy > 0 })
+	if n := m.Levels[len(m.Levels)-1].TablesCount; n == 0 || m.Table.CompressedCountSnappy == 0 {
+		t.Fatalf("after compacting: %d tables in the bottom level, %d snappy", n, m.Table.CompressedCountSnappy)
+	}
+}
