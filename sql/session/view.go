@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -296,6 +297,12 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 			spec.Clustering = append(spec.Clustering, widecol.ClusteringColumn{Name: c})
 		}
 	}
+	aggInResult := aggStateInResult(rel, vp)
+	if aggInResult {
+		// The groups' partials are hidden cells of the view's rows.
+		fields := append([]arrow.Field(nil), rel.Schema().Fields()...)
+		spec.Schema = arrow.NewSchema(append(fields, partialFields(vp.Agg)...), nil)
+	}
 	topNInResult := vp.TopN != nil && vp.TopN.ResultCols != nil
 	if topNInResult {
 		// A top-N partition's rows are one partition of the view's rows,
@@ -320,7 +327,7 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 		}
 	}
 	var state *widecol.Table
-	if topNInResult {
+	if topNInResult || aggInResult {
 		state = result
 	} else if vp.TopN != nil {
 		if state, err = e.store.CreateTable(ctx, topNSpec(rel, vp)); err != nil {
@@ -418,10 +425,39 @@ func groupStateSpec(name string, agg *planner.Aggregate) widecol.TableSpec {
 		fields = append(fields, arrow.Field{Name: "_k", Type: arrow.PrimitiveTypes.Int64})
 		key = []string{"_k"}
 	}
-	for i, a := range agg.Aggs {
-		fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true))
-	}
+	fields = append(fields, partialFields(agg)...)
 	return widecol.TableSpec{Keyspace: keyspaceData, Name: name, Schema: arrow.NewSchema(fields, nil), PartitionKey: key}
+}
+
+// partialFields are the columns of an aggregation's partials in a table
+// of its groups: _p0, _p1, ...
+func partialFields(agg *planner.Aggregate) []arrow.Field {
+	fields := make([]arrow.Field, len(agg.Aggs))
+	for i, a := range agg.Aggs {
+		fields[i] = catalog.Field(fmt.Sprintf("_p%d", i), a.Agg.Ret, true)
+	}
+	return fields
+}
+
+// aggStateInResult reports whether an incremental aggregation keeps its
+// groups' partials as hidden cells of the view's rows (_p0, ... beside the
+// group keys _k0, ...), one write per changed group, rather than in a
+// table of their own: when every group has exactly one row for as long as
+// the view exists. That rules out HAVING, windows (their groups close),
+// nested aggregations and distinct counts (their state is elsewhere), and
+// joins.
+func aggStateInResult(rel *catalog.Relation, vp *planner.ViewPlan) bool {
+	if vp.Mode != planner.Incremental || vp.Agg == nil || len(vp.Agg.Aggs) == 0 || vp.WindowKey >= 0 || vp.EmitOnWindowClose ||
+		vp.Outer != nil || vp.DistinctIn != nil || len(vp.Distincts) > 0 || vp.Join != nil || vp.TableJoin != nil ||
+		vp.TopN != nil || !postOneToOne(vp.Post) {
+		return false
+	}
+	for _, f := range partialFields(vp.Agg) {
+		if slices.ContainsFunc(rel.Columns, func(c catalog.Column) bool { return c.Name == f.Name }) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) newJob(rel *catalog.Relation, vp *planner.ViewPlan, result, state *widecol.Table) *viewJob {
@@ -486,7 +522,9 @@ func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*
 	}
 	e.tables[rel.Name] = result
 	var state *widecol.Table
-	if topNStateInResult(vp, result) {
+	if topNStateInResult(vp, result) || (aggStateInResult(rel, vp) && len(result.Schema.Fields()) == len(rel.Columns)+len(vp.Agg.Aggs)) {
+		// Views created before their state could be in their rows keep
+		// the state table they have.
 		state = result
 	} else if vp.Mode == planner.Incremental && (vp.Agg != nil || vp.EventTime >= 0 || vp.TopN != nil) {
 		if state, err = e.store.Table(keyspaceData, viewStateTable(rel)); err != nil {
@@ -669,7 +707,19 @@ func (j *viewJob) resume(ctx context.Context, rec *epochRecord) error {
 
 func (j *viewJob) loadState(ctx context.Context) error {
 	j.groups = map[string]*aggGroup{}
-	it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{}, nil)
+	var ro *widecol.ReadOptions
+	if j.state == j.result {
+		// The group keys, then the partials, as a state table has them.
+		var cols []string
+		for _, k := range j.rel.PrimaryKey {
+			cols = append(cols, j.rel.Columns[k].Name)
+		}
+		for _, f := range partialFields(j.plan.Agg) {
+			cols = append(cols, f.Name)
+		}
+		ro = &widecol.ReadOptions{Columns: cols}
+	}
+	it, err := j.eng.store.Scan(ctx, j.state, widecol.Range{}, ro)
 	if err != nil {
 		return err
 	}
@@ -1486,6 +1536,13 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64)
 // writeState upserts the state of the touched groups that stay open.
 func (j *viewJob) writeState(batch *widecol.Batch, order []*aggGroup) error {
 	vp := j.plan
+	if j.state == j.result {
+		// The view's rows carry the partials (writeGroupRows).
+		for _, g := range order {
+			g.stored = true
+		}
+		return nil
+	}
 	nk := len(vp.Agg.GroupBy)
 	sbld := array.NewRecordBuilder(j.eng.alloc, j.state.Schema)
 	defer sbld.Release()
@@ -1534,7 +1591,41 @@ func (j *viewJob) writeGroupRows(ctx context.Context, batch *widecol.Batch, st *
 	for i, g := range order {
 		keys[i] = g.key
 	}
-	return j.writeLevelRows(ctx, batch, st, lvl, rows, keys, func(i int) []any { return order[i].groupKeys(lvl.nk) }, direct)
+	var partials []arrow.Array
+	if j.state == j.result {
+		if partials, err = j.partialArrays(order); err != nil {
+			return 0, err
+		}
+		defer releaseArrays(partials)
+	}
+	return j.writeLevelRows(ctx, batch, st, lvl, rows, keys, func(i int) []any { return order[i].groupKeys(lvl.nk) }, direct, partials)
+}
+
+// partialArrays returns one array per partial of the view's aggregation
+// with the values of the groups in order.
+func (j *viewJob) partialArrays(order []*aggGroup) ([]arrow.Array, error) {
+	aggs := j.plan.Agg.Aggs
+	out := make([]arrow.Array, 0, len(aggs))
+	for a, call := range aggs {
+		b := array.NewBuilder(j.eng.alloc, call.Agg.Ret.Arrow())
+		b.Reserve(len(order))
+		for _, g := range order {
+			if err := appendPartial(b, call.Agg.Ret, g.vals[a], g.otherAt(a)); err != nil {
+				b.Release()
+				releaseArrays(out)
+				return nil, err
+			}
+		}
+		out = append(out, b.NewArray())
+		b.Release()
+	}
+	return out, nil
+}
+
+func releaseArrays(as []arrow.Array) {
+	for _, a := range as {
+		a.Release()
+	}
 }
 
 // groupRows builds the view aggregation's relation rows (group keys, then
@@ -1578,14 +1669,14 @@ func (j *viewJob) writeRows(ctx context.Context, batch *widecol.Batch, st *memSt
 		return 0, err
 	}
 	defer rows.Release()
-	return j.writeLevelRows(ctx, batch, st, lvl, rows, order, func(i int) []any { return groups[order[i]].keys }, direct)
+	return j.writeLevelRows(ctx, batch, st, lvl, rows, order, func(i int) []any { return groups[order[i]].keys }, direct, nil)
 }
 
 // writeLevelRows runs the level's post plan over aggRows, the rows of the
 // groups order (with keysOf giving the i-th group's key values), and the
 // direct rows, and writes the view rows; a group without a row (HAVING
 // false) loses its row.
-func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, aggRows arrow.RecordBatch, order []string, keysOf func(i int) []any, direct []arrow.RecordBatch) (int64, error) {
+func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *memStorage, lvl aggLevel, aggRows arrow.RecordBatch, order []string, keysOf func(i int) []any, direct []arrow.RecordBatch, partials []arrow.Array) (int64, error) {
 	nk := lvl.nk
 	if st == nil {
 		st = &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}}
@@ -1637,7 +1728,25 @@ func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *
 				kept[string(kb)] = true
 			}
 		}
-		rec := array.NewRecordBatch(j.rel.Schema(), cols, int64(rows))
+		schema := j.rel.Schema()
+		if partials != nil {
+			// Row i of the rows written is group i (Post is one to one).
+			if int(n)+rows > partials[0].Len() {
+				for _, a := range extra {
+					a.Release()
+				}
+				return 0, fmt.Errorf("view %q: %d rows for %d groups", j.rel.Name, int(n)+rows, partials[0].Len())
+			}
+			fields := append([]arrow.Field(nil), schema.Fields()...)
+			for a, p := range partials {
+				sl := array.NewSlice(p, n, n+int64(rows))
+				extra = append(extra, sl)
+				cols = append(cols, sl)
+				fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", a), j.plan.Agg.Aggs[a].Agg.Ret, true))
+			}
+			schema = arrow.NewSchema(fields, nil)
+		}
+		rec := array.NewRecordBatch(schema, cols, int64(rows))
 		err := batch.Upsert(j.result, rec, nil)
 		rec.Release()
 		for _, a := range extra {
@@ -1647,6 +1756,9 @@ func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *
 			return 0, err
 		}
 		n += int64(rows)
+	}
+	if partials != nil && int(n) != partials[0].Len() {
+		return 0, fmt.Errorf("view %q: %d rows for %d groups", j.rel.Name, n, partials[0].Len())
 	}
 	for i, k := range order {
 		if kept == nil || kept[k] {
