@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,9 @@ type nexmarkSource struct {
 	gen    *nexmark.Generator
 	seed   int64
 	rate   float64 // events per second of wall time; 0: as fast as possible
+	// storeRows logs the generated rows rather than descriptions of them
+	// (see regenerate).
+	storeRows bool
 	limit  int64   // total events (all kinds); 0: unbounded
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -84,6 +88,14 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	var storeRows bool
+	switch v := opt["store_rows"]; strings.ToLower(v) {
+	case "", "false", "off", "no":
+	case "true", "on", "yes":
+		storeRows = true
+	default:
+		return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option store_rows must be true or false, not %q", v)
+	}
 	gen, err := nexmark.NewGenerator(nexmark.Config{Seed: seed})
 	if err != nil {
 		return nil, pgerror.Wrap(err, pgerror.CodeInvalidParameterValue, "")
@@ -98,7 +110,7 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 			return nil, pgerror.New(pgerror.CodeInvalidTableDefinition, "a nexmark %s stream has the columns %s", opt["event"], schemaText(want))
 		}
 	}
-	return &nexmarkSource{rel: rel, kind: kind, gen: gen, seed: seed, rate: float64(rate), limit: limit}, nil
+	return &nexmarkSource{rel: rel, kind: kind, gen: gen, seed: seed, rate: float64(rate), limit: limit, storeRows: storeRows}, nil
 }
 
 func schemaText(s *arrow.Schema) string {
@@ -235,8 +247,11 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 				part := int(b.k % int64(parts))
 				// The log keeps which events the batch holds, not its
 				// rows: they are regenerated when read (see regenerate).
-				_, err := t.Append(ctx, part, b.rec, streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1,
-					Regen: nexmarkDesc(s.kind, s.seed, b.k*sourceBatchEvents, b.end)})
+				opts := streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1}
+				if !s.storeRows {
+					opts.Regen = nexmarkDesc(s.kind, s.seed, b.k*sourceBatchEvents, b.end)
+				}
+				_, err := t.Append(ctx, part, b.rec, opts)
 				if err != nil {
 					cancel(err)
 					continue

@@ -83,7 +83,7 @@ func (s *Session) createStream(ctx context.Context, x *ast.CreateTable, text str
 			if v != "nexmark" {
 				return "", nil, pgerror.New(pgerror.CodeFeatureNotSupported, "connector %q is not supported (sqld has: nexmark)", v)
 			}
-		case "event", "rate", "seed", "events":
+		case "event", "rate", "seed", "events", "store_rows":
 			if rel.Options["connector"] == "" {
 				return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option %q needs connector = 'nexmark'", k)
 			}

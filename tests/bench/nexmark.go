@@ -214,7 +214,12 @@ func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name string, setup 
 		}
 	}
 	start := time.Now()
-	if err := exec(fmt.Sprintf(nexmarkDDL, cfg.Events, cfg.Partitions)); err != nil {
+	ddl := fmt.Sprintf(nexmarkDDL, cfg.Events, cfg.Partitions)
+	if cfg.Source == "log" {
+		// The views read rows stored in the log, not regenerated ones.
+		ddl = strings.ReplaceAll(ddl, "partitions = ", "store_rows = 'true', partitions = ")
+	}
+	if err := exec(ddl); err != nil {
 		return err
 	}
 	if cfg.Source == "log" {

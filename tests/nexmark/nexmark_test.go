@@ -5,6 +5,7 @@ package nexmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sqld/sqld/connectors/nexmark"
 	"github.com/sqld/sqld/sql/server"
@@ -191,16 +193,7 @@ func TestGeneratedStreamAfterRestart(t *testing.T) {
 	conn.Close(ctx)
 	srv.Close()
 
-	var logBytes int64
-	filepath.WalkDir(filepath.Join(dir, "log"), func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				logBytes += fi.Size()
-			}
-		}
-		return nil
-	})
-	if logBytes > 64<<10 {
+	if logBytes := dirBytes(filepath.Join(dir, "log")); logBytes > 64<<10 {
 		t.Errorf("the log holds %d bytes for %d generated events", logBytes, events)
 	}
 
@@ -222,5 +215,72 @@ func TestGeneratedStreamAfterRestart(t *testing.T) {
 	}
 	if got := rows(t, conn, "SELECT * FROM per_channel2"); strings.Join(got, "\n") != strings.Join(view, "\n") {
 		t.Fatalf("a new view reads %v, the old one %v", got, view)
+	}
+}
+
+// dirBytes is the size of the files under dir.
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// TestGeneratedStreamStoredRows: with store_rows the log holds the
+// generated rows themselves.
+func TestGeneratedStreamStoredRows(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	const ddl = `CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
+  date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 5, events = 200000, %s)`
+	var pgErr *pgconn.PgError
+	if _, err := conn.Exec(ctx, fmt.Sprintf(ddl, "store_rows = 'maybe'")); !errors.As(err, &pgErr) || pgErr.Code != "22023" {
+		t.Fatalf("store_rows = 'maybe': %v", err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(ddl, "store_rows = 'true'")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(rows(t, conn, "SELECT name FROM sys.sources WHERE NOT done")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("source did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := rows(t, conn, "SELECT count(*), sum(price)::text FROM bid")
+	g, err := nexmark.NewGenerator(nexmark.Config{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := g.Batch(nexmark.KindBid, 0, 200000, memory.NewGoAllocator())
+	var sum int64
+	for _, p := range rec.Column(2).(*array.Int64).Int64Values() {
+		sum += p
+	}
+	want := fmt.Sprintf("%d|%d", rec.NumRows(), sum)
+	// The rows themselves: at least their prices and times.
+	stored := rec.NumRows() * 16
+	rec.Release()
+	if got[0] != want {
+		t.Fatalf("the stream holds count, sum(price) = %s, want %s", got[0], want)
+	}
+	if n := dirBytes(filepath.Join(dir, "log")); n < stored {
+		t.Fatalf("the log holds %d bytes for %d rows", n, stored/16)
 	}
 }
