@@ -32,17 +32,17 @@ const sourceBatchEvents = 100_000
 // sequence k, so a restart that appends a batch again is deduplicated by
 // the log: the stream holds every event exactly once.
 type nexmarkSource struct {
-	rel    *catalog.Relation
-	kind   nexmark.Kind
-	gen    *nexmark.Generator
-	seed   int64
-	rate   float64 // events per second of wall time; 0: as fast as possible
+	rel  *catalog.Relation
+	kind nexmark.Kind
+	gen  *nexmark.Generator
+	seed int64
+	rate float64 // events per second of wall time; 0: as fast as possible
 	// storeRows logs the generated rows rather than descriptions of them
 	// (see regenerate).
 	storeRows bool
-	limit  int64   // total events (all kinds); 0: unbounded
-	cancel context.CancelFunc
-	done   chan struct{}
+	limit     int64 // total events (all kinds); 0: unbounded
+	cancel    context.CancelFunc
+	done      chan struct{}
 
 	mu   sync.Mutex
 	next int64 // next event number to generate
