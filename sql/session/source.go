@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,7 +249,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 				// The log keeps which events the batch holds, not its
 				// rows: they are regenerated when read (see regenerate).
 				opts := streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1}
-				if !s.storeRows {
+				if !s.storeRows && !e.rereadBy(s.rel) {
 					opts.Regen = nexmarkDesc(s.kind, s.seed, b.k*sourceBatchEvents, b.end)
 				}
 				_, err := t.Append(ctx, part, b.rec, opts)
@@ -403,6 +404,29 @@ func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog
 			return
 		}
 	}
+}
+
+// rereadBy reports whether a running view recomputed from its inputs
+// reads stream rel: it reads the stream's rows again at each change, so
+// they are worth storing rather than generating again each time.
+func (e *Engine) rereadBy(rel *catalog.Relation) bool {
+	e.mu.RLock()
+	jobs := make([]*viewJob, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		if slices.Contains(j.rel.DependsOn, rel.Name) {
+			jobs = append(jobs, j)
+		}
+	}
+	e.mu.RUnlock()
+	for _, j := range jobs {
+		j.mu.Lock()
+		re := j.status == JobRunning && j.plan != nil && j.plan.Mode == planner.Recompute
+		j.mu.Unlock()
+		if re {
+			return true
+		}
+	}
+	return false
 }
 
 // readersBehind returns how many rows before end the slowest running
