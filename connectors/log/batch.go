@@ -25,7 +25,7 @@ type AppendOptions struct {
 	// sources whose rows are a pure function of where they are, such as
 	// a seeded generator: the log then keeps offsets, sequences and event
 	// times, not the rows. Readers that follow the writer closely still
-	// get the appended batch itself.
+	// get the appended batch itself. It has 8 bytes to 4 KiB.
 	Regen []byte
 }
 

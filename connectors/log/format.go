@@ -148,6 +148,8 @@ func decodeHeader(b []byte) (header, error) {
 		return h, fmt.Errorf("malformed control batch")
 	case !h.control() && h.payloadLen < 8:
 		return h, fmt.Errorf("payload length %d too small", h.payloadLen)
+	case h.flags&flagRegen != 0 && (h.control() || h.payloadLen > maxRegenLen):
+		return h, fmt.Errorf("malformed regeneration description")
 	case h.txn() && h.txnID <= 0:
 		return h, fmt.Errorf("transactional batch without transaction id")
 	case h.hasTime() && h.minTime > h.maxTime:
@@ -337,7 +339,7 @@ func encodeBatch(rec arrow.RecordBatch, mem memory.Allocator, eventCol int) (enc
 // The encoding holds a reference to rec so that the partition can keep it
 // for readers that follow closely.
 func encodeRegen(rec arrow.RecordBatch, desc []byte, eventCol int) (encoded, error) {
-	if len(desc) == 0 || len(desc) > maxRegenLen {
+	if len(desc) < minRegenLen || len(desc) > maxRegenLen {
 		return encoded{}, fmt.Errorf("%w: regeneration description of %d bytes", ErrInvalidArgument, len(desc))
 	}
 	buf := make([]byte, headerSize+len(desc))
@@ -351,8 +353,12 @@ func encodeRegen(rec arrow.RecordBatch, desc []byte, eventCol int) (encoded, err
 	return enc, nil
 }
 
-// maxRegenLen bounds a regeneration description.
-const maxRegenLen = 4 << 10
+// A regeneration description has minRegenLen to maxRegenLen bytes (a
+// batch's payload has at least 8).
+const (
+	minRegenLen = 8
+	maxRegenLen = 4 << 10
+)
 
 // zeroOffsets reports whether every array of rec (and every child) starts
 // at offset 0, as a decoded batch's do.

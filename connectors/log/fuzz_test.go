@@ -23,6 +23,23 @@ func seedBatch(t testing.TB, base int64, first, rows int) []byte {
 	return enc.flat()
 }
 
+// seedRegenBatch returns one batch stored as a regeneration description
+// (header and payload) at offset base.
+func seedRegenBatch(t testing.TB, base int64, rows int) []byte {
+	rec := bids(memory.DefaultAllocator, 0, rows)
+	defer rec.Release()
+	enc, err := encodeRegen(rec, regenDesc(0, rows), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.release()
+	h := header{payloadLen: uint32(enc.payloadLen), base: base, count: enc.count,
+		flags: flagEventTime | flagRegen, minTime: enc.minTime, maxTime: enc.maxTime, writerID: 1, seq: 3}
+	h.put(enc.buf)
+	sealCRC(enc.buf, enc.payloadCRC)
+	return append([]byte(nil), enc.buf...)
+}
+
 func addVariants(f *testing.F, b []byte) {
 	f.Add(b)
 	f.Add(b[:len(b)/2])
@@ -32,12 +49,19 @@ func addVariants(f *testing.F, b []byte) {
 		c[i] ^= 0x10
 		f.Add(c)
 	}
+	// A flag no build knows.
+	c := append([]byte(nil), b...)
+	if len(c) > 9 {
+		c[9] |= 0x80
+		f.Add(c)
+	}
 }
 
 // FuzzDecodeHeader: random, truncated and bit-flipped headers give errors,
 // never panics, and a header that decodes re-encodes to the same bytes.
 func FuzzDecodeHeader(f *testing.F) {
 	addVariants(f, seedBatch(f, 0, 0, 3))
+	addVariants(f, seedRegenBatch(f, 0, 3))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := decodeHeader(b)
 		if err != nil {
@@ -59,6 +83,7 @@ func FuzzScanSegment(f *testing.F) {
 	seg := append(append([]byte(nil), a...), b...)
 	addVariants(f, seg)
 	f.Add(append(append([]byte(nil), seg...), a...))
+	f.Add(append(append([]byte(nil), seg...), seedRegenBatch(f, 5, 4)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, tailOK := range []bool{false, true} {
 			n := 0

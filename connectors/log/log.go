@@ -20,8 +20,15 @@ import (
 )
 
 // formatVersion is the version of the data directory layout. A directory
-// with another version is refused with ErrIncompatibleFormat.
-const formatVersion = 1
+// with another version is refused with ErrIncompatibleFormat. Version 2
+// adds batches stored as regeneration descriptions (AppendOptions.Regen):
+// a directory is moved to it before its first such batch is written, so
+// that builds that know only version 1 refuse it rather than take those
+// batches for a torn tail. Directories are created at version 1.
+const (
+	formatVersion      = 1
+	formatVersionRegen = 2
+)
 
 const (
 	formatFile = "FORMAT"
@@ -78,6 +85,10 @@ type Log struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// format is the directory's format version (guarded by formatMu).
+	formatMu sync.Mutex
+	format   int
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$`)
@@ -198,17 +209,37 @@ func (l *Log) open() error {
 
 // checkFormat creates or checks the FORMAT file.
 func (l *Log) checkFormat() error {
-	want := fmt.Sprintf("sqld-log %d\n", formatVersion)
 	b, err := readFile(l.fs, l.path(formatFile))
 	if oserrorIsNotExist(err) {
-		return writeFileAtomic(l.fs, l.dir, formatFile, []byte(want))
+		l.format = formatVersion
+		return writeFileAtomic(l.fs, l.dir, formatFile, formatText(formatVersion))
 	}
 	if err != nil {
 		return err
 	}
-	if string(b) != want {
-		return fmt.Errorf("%w: directory has format %q, this build reads %q", ErrIncompatibleFormat, strings.TrimSpace(string(b)), strings.TrimSpace(want))
+	for _, v := range []int{formatVersion, formatVersionRegen} {
+		if string(b) == string(formatText(v)) {
+			l.format = v
+			return nil
+		}
 	}
+	return fmt.Errorf("%w: directory has format %q, this build reads %q or %q", ErrIncompatibleFormat, strings.TrimSpace(string(b)),
+		strings.TrimSpace(string(formatText(formatVersion))), strings.TrimSpace(string(formatText(formatVersionRegen))))
+}
+
+func formatText(v int) []byte { return fmt.Appendf(nil, "sqld-log %d\n", v) }
+
+// needFormat moves the directory to format version v if it is older.
+func (l *Log) needFormat(v int) error {
+	l.formatMu.Lock()
+	defer l.formatMu.Unlock()
+	if l.format >= v {
+		return nil
+	}
+	if err := writeFileAtomic(l.fs, l.dir, formatFile, formatText(v)); err != nil {
+		return fmt.Errorf("log: moving to format %d: %w", v, err)
+	}
+	l.format = v
 	return nil
 }
 

@@ -42,6 +42,23 @@ func TestRegenerableAppend(t *testing.T) {
 	if _, err := tp.Append(bg, 0, bids(e.mem, 0, 10), AppendOptions{Regen: regenDesc(0, 10)}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("append without a regenerator: %v", err)
 	}
+	format := func() string {
+		b, err := readFile(e.fs, "/data/"+formatFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// Plain batches keep the directory readable by builds without
+	// descriptions; the first description moves it on, so that those
+	// builds refuse it rather than cut it short.
+	plain, err := l.CreateTopic("plain", bidConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Append(bg, 0, bids(e.mem, 0, 1), AppendOptions{}); err != nil || format() != "sqld-log 1\n" {
+		t.Fatalf("format %q after a plain batch: %v", format(), err)
+	}
 	var calls atomic.Int64
 	tp.SetRegenerator(bidRegenerator(&calls, 0))
 	const batches, rows = 5, 100
@@ -50,6 +67,9 @@ func TestRegenerableAppend(t *testing.T) {
 		if err != nil || off != int64(k*rows) {
 			t.Fatalf("batch %d: %d %v", k, off, err)
 		}
+	}
+	if f := format(); f != "sqld-log 2\n" {
+		t.Fatalf("format %q after descriptions", f)
 	}
 	// A batch appended again is recognized by its sequence, as any other.
 	if off, err := tp.Append(bg, 0, bids(e.mem, rows, rows), AppendOptions{WriterID: 3, Sequence: 2, Regen: regenDesc(rows, rows)}); err != nil || off != rows {
@@ -108,7 +128,7 @@ func TestRegenDescriptionBounds(t *testing.T) {
 	tp, _ := l.CreateTopic("gen", bidConfig(1))
 	var calls atomic.Int64
 	tp.SetRegenerator(bidRegenerator(&calls, 0))
-	for _, desc := range [][]byte{{}, make([]byte, maxRegenLen+1)} {
+	for _, desc := range [][]byte{{}, make([]byte, minRegenLen-1), make([]byte, maxRegenLen+1)} {
 		if _, err := tp.Append(bg, 0, bids(e.mem, 0, 1), AppendOptions{Regen: desc}); !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("description of %d bytes: %v", len(desc), err)
 		}

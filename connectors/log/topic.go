@@ -247,6 +247,9 @@ func (t *Topic) append(ctx context.Context, partition int, batch arrow.RecordBat
 		if t.regen.Load() == nil {
 			return 0, fmt.Errorf("%w: topic %q has no regenerator", ErrInvalidArgument, t.name)
 		}
+		if err := t.l.needFormat(formatVersionRegen); err != nil {
+			return 0, err
+		}
 		enc, err = encodeRegen(batch, opts.Regen, t.cfg.EventTimeColumn)
 	} else {
 		enc, err = encodeBatch(batch, t.l.mem, t.cfg.EventTimeColumn)
