@@ -157,9 +157,15 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// bottomCompression leaves every level but the last uncompressed.
+// bottomCompression leaves the data blocks of every level but the last
+// uncompressed. Value blocks, which hold large values (also in blob
+// files, written once at flush and never again), are compressed at every
+// level.
 func bottomCompression() pebble.DBCompressionSettings {
-	cs := pebble.UniformDBCompressionSettings(sstable.NoCompression)
+	upper := *sstable.NoCompression
+	upper.Name = "values"
+	upper.ValueBlocks = sstable.SnappyCompression.ValueBlocks
+	cs := pebble.UniformDBCompressionSettings(&upper)
 	cs.Name = "bottom"
 	cs.Levels[len(cs.Levels)-1] = sstable.SnappyCompression
 	return cs

@@ -674,29 +674,31 @@ func TestAbsorbBatches(t *testing.T) {
 	}
 }
 
-// Tables are written uncompressed above the bottom level and compressed
-// in it.
+// Data blocks are written uncompressed above the bottom level and
+// compressed in it; large values, kept in blob files from the flush on,
+// are compressed from the start.
 func TestCompressionOnlyAtTheBottom(t *testing.T) {
 	mem := checkedAlloc(t)
-	s := openTest(t, nil, nil)
+	fs := vfs.NewMem()
+	s := openTest(t, fs, nil)
 	defer s.Close()
 	tb := seedEvents(t, s, mem)
-	write := func(v string) {
-		b := s.NewBatch()
-		defer b.Close()
+	write := func(v string, n int) {
 		for i := range 2000 {
-			if err := b.UpsertRow(tb, Row{"user": fmt.Sprintf("u%04d", i), "ts": ts(int64(i)), "seq": int64(i), "s": strings.Repeat(v, 20)}, nil); err != nil {
+			b := s.NewBatch()
+			if err := b.UpsertRow(tb, Row{"user": fmt.Sprintf("u%04d", i), "ts": ts(int64(i)), "seq": int64(i), "s": strings.Repeat(v, n)}, nil); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := b.Commit(ctx); err != nil {
-			t.Fatal(err)
+			if err := b.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.Close()
 		}
 		if err := s.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("compressible ")
+	write("compressible ", 20)
 	// The counts come from table statistics, loaded in the background.
 	metrics := func(want func(m *pebble.Metrics) bool) *pebble.Metrics {
 		deadline := time.Now().Add(10 * time.Second)
@@ -708,15 +710,17 @@ func TestCompressionOnlyAtTheBottom(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	m := metrics(func(m *pebble.Metrics) bool { return m.Table.CompressedCountNone+m.Table.CompressedCountSnappy > 0 })
-	if m.Levels[0].TablesCount == 0 || m.Table.CompressedCountNone == 0 || m.Table.CompressedCountSnappy != 0 {
-		t.Fatalf("after a flush: %d tables in L0, %d uncompressed, %d snappy", m.Levels[0].TablesCount, m.Table.CompressedCountNone, m.Table.CompressedCountSnappy)
+	// Tables of the upper levels use a profile of their own ("unknown"
+	// to Pebble's counts), never snappy for data blocks.
+	m := metrics(func(m *pebble.Metrics) bool { return m.Table.CompressedCountUnknown+m.Table.CompressedCountSnappy > 0 })
+	if m.Levels[0].TablesCount == 0 || m.Table.CompressedCountUnknown == 0 || m.Table.CompressedCountSnappy != 0 {
+		t.Fatalf("after a flush: %d tables in L0, %d of the upper levels' profile, %d snappy", m.Levels[0].TablesCount, m.Table.CompressedCountUnknown, m.Table.CompressedCountSnappy)
 	}
 	// The first compaction may move the table down as it is; merging
 	// newer rows into it rewrites it.
 	for _, v := range []string{"", "again "} {
 		if v != "" {
-			write(v)
+			write(v, 20)
 		}
 		if err := s.Compact(ctx, tb); err != nil {
 			t.Fatal(err)
@@ -725,5 +729,48 @@ func TestCompressionOnlyAtTheBottom(t *testing.T) {
 	m = metrics(func(m *pebble.Metrics) bool { return m.Table.CompressedCountSnappy > 0 })
 	if n := m.Levels[len(m.Levels)-1].TablesCount; n == 0 || m.Table.CompressedCountSnappy == 0 {
 		t.Fatalf("after compacting: %d tables in the bottom level, %d snappy", n, m.Table.CompressedCountSnappy)
+	}
+	// Append-only chunks are large values: they go to blob files at the
+	// flush, compressed there (uncompressed they would take about 1.5 MB).
+	_, ao := chunkSpecs("chunks")
+	ct, err := s.CreateTable(ctx, ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := range int64(40) {
+		rows := make([][]any, 4000)
+		for i := range rows {
+			rows[i] = []any{fmt.Sprintf("row %d %s", i%50, strings.Repeat("compressible ", 4)), float64(i % 10), e, int64(i)}
+		}
+		rec := makeRecord(t, mem, ct.Schema, rows)
+		b := s.NewBatch()
+		if err := b.Append(ct, rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		if err := b.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.List("db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobs int64
+	for _, n := range names {
+		if strings.HasSuffix(n, ".blob") {
+			fi, err := fs.Stat(fs.PathJoin("db", n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs += fi.Size()
+		}
+	}
+	if blobs == 0 || blobs > 400<<10 {
+		t.Fatalf("blob files hold %d bytes of chunks", blobs)
 	}
 }
