@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/sqld/sqld/agent"
@@ -55,6 +56,9 @@ type Server struct {
 	agents    *agent.Server
 	agentLn   net.Listener
 	agentDone chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start opens the data directory, recovers every view, and starts serving
@@ -123,7 +127,13 @@ func (s *Server) AgentAddr() string {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops serving, ends every session and closes storage cleanly.
+// Closing again returns the first Close's result.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.wire.Shutdown(ctx)

@@ -379,8 +379,9 @@ const sourceReaderWait = time.Second
 // sourceReaderWait. The log keeps the newest batches of a partition in
 // memory and the rest as descriptions, so a view that follows closely
 // takes the generated rows as they are, where one that has fallen behind
-// would generate them again. A rate-limited source is never held back
-// below its rate for long, and one without readers is not held at all.
+// would generate them again. A source without running incremental views
+// reading it is not held at all; one with a view slower than its rate is
+// held to that view's pace, up to sourceReaderWait a batch.
 func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog.Topic, part int, rows int64) {
 	deadline := time.Now().Add(sourceReaderWait)
 	for {

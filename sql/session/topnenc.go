@@ -335,46 +335,39 @@ type columnAppender func(a arrow.Array, i int) error
 func newColumnAppender(b array.Builder) columnAppender {
 	switch bb := b.(type) {
 	case *array.Int64Builder:
-		return func(a arrow.Array, i int) error {
-			x, ok := a.(*array.Int64)
-			if !ok {
-				return appendFromArray(b, a, i)
-			}
-			if x.IsNull(i) {
-				bb.AppendNull()
-			} else {
-				bb.Append(x.Value(i))
-			}
-			return nil
-		}
+		return typedAppender[int64, *array.Int64](b, bb)
 	case *array.TimestampBuilder:
-		return func(a arrow.Array, i int) error {
-			x, ok := a.(*array.Timestamp)
-			if !ok {
-				return appendFromArray(b, a, i)
-			}
-			if x.IsNull(i) {
-				bb.AppendNull()
-			} else {
-				bb.Append(x.Value(i))
-			}
-			return nil
-		}
+		return typedAppender[arrow.Timestamp, *array.Timestamp](b, bb)
 	case *array.StringBuilder:
-		return func(a arrow.Array, i int) error {
-			x, ok := a.(*array.String)
-			if !ok {
-				return appendFromArray(b, a, i)
-			}
-			if x.IsNull(i) {
-				bb.AppendNull()
-			} else {
-				bb.Append(x.Value(i))
-			}
-			return nil
-		}
+		return typedAppender[string, *array.String](b, bb)
 	}
 	return func(a arrow.Array, i int) error { return appendFromArray(b, a, i) }
+}
+
+// valueArray is an array with values of type T.
+type valueArray[T any] interface {
+	arrow.Array
+	Value(int) T
+}
+
+// typedAppender appends values of arrays of type A to bb (which is b),
+// and those of other arrays through appendFromArray.
+func typedAppender[T any, A valueArray[T]](b array.Builder, bb interface {
+	Append(T)
+	AppendNull()
+}) columnAppender {
+	return func(a arrow.Array, i int) error {
+		x, ok := a.(A)
+		if !ok {
+			return appendFromArray(b, a, i)
+		}
+		if x.IsNull(i) {
+			bb.AppendNull()
+		} else {
+			bb.Append(x.Value(i))
+		}
+		return nil
+	}
 }
 
 // appendEncodedRow appends a row encoded by keyEncoder, of the given

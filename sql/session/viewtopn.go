@@ -731,7 +731,9 @@ func (j *viewJob) writeTopNSplit(ctx context.Context, batch *widecol.Batch, part
 			start, acc = i+1, 0
 		}
 	}
-	shares = append(shares, parts[start:])
+	if start < len(parts) {
+		shares = append(shares, parts[start:])
+	}
 	batches := make([]*widecol.Batch, len(shares))
 	batches[0] = batch
 	for w := 1; w < len(shares); w++ {

@@ -129,93 +129,58 @@ CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
 	}
 }
 
-// TestGeneratedStreamAfterRestart reads a generated stream back after a
-// restart, when nothing of it is in memory: the log holds where each
-// batch's events are, not their rows, and they are generated again.
-func TestGeneratedStreamAfterRestart(t *testing.T) {
+// startServer starts sqld on dir and connects to it; both are closed when
+// the test ends, unless the caller closes them first.
+func startServer(t *testing.T, dir string) (*server.Server, *pgx.Conn) {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	start := func() (*server.Server, *pgx.Conn) {
-		srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
-		if err != nil {
-			srv.Close()
-			t.Fatal(err)
-		}
-		return srv, conn
-	}
-	srv, conn := start()
-	// Five batches of generated events in one partition: more than a
-	// partition keeps in memory for readers that follow closely.
-	const events = 500_000
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR,
-  url VARCHAR, date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 11, events = %d,
-  partitions = 1)`, events)); err != nil {
+	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "CREATE VIEW per_channel AS SELECT channel, count(*) AS n, sum(price) AS s FROM bid GROUP BY channel"); err != nil {
+	t.Cleanup(func() { srv.Close() })
+	conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return srv, conn
+}
+
+func execSQL(t *testing.T, conn *pgx.Conn, sql string) {
+	t.Helper()
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// waitSources waits until every generated stream has all its events.
+func waitSources(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for len(rows(t, conn, "SELECT name FROM sys.sources WHERE NOT done")) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("source did not finish")
+			t.Fatal("sources did not finish")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatal(err)
-	}
-	const stats = "SELECT count(*), count(DISTINCT date_time), sum(price)::text, max(length(url)), min(extra) FROM bid"
-	before := rows(t, conn, stats)
-	view := rows(t, conn, "SELECT * FROM per_channel")
-	// The generator itself is the oracle.
-	g, err := nexmark.NewGenerator(nexmark.Config{Seed: 11})
+}
+
+// bidStats is what the generator itself gives for the bids among the
+// first events events of seed, as "count|count|sum(price)".
+func bidStats(t *testing.T, seed, events int64) string {
+	t.Helper()
+	g, err := nexmark.NewGenerator(nexmark.Config{Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := g.Batch(nexmark.KindBid, 0, events, memory.NewGoAllocator())
+	defer rec.Release()
 	var sum int64
 	for _, p := range rec.Column(2).(*array.Int64).Int64Values() {
 		sum += p
 	}
-	want := fmt.Sprintf("%d|%d|%d", rec.NumRows(), rec.NumRows(), sum)
-	rec.Release()
-	if got := rows(t, conn, "SELECT count(*), count(DISTINCT date_time), sum(price)::text FROM bid"); got[0] != want {
-		t.Fatalf("the stream holds count, distinct times, sum(price) = %s, want %s", got[0], want)
-	}
-	if len(view) == 0 {
-		t.Fatal("the view is empty")
-	}
-	conn.Close(ctx)
-	srv.Close()
-
-	if logBytes := dirBytes(filepath.Join(dir, "log")); logBytes > 64<<10 {
-		t.Errorf("the log holds %d bytes for %d generated events", logBytes, events)
-	}
-
-	srv, conn = start()
-	defer srv.Close()
-	defer conn.Close(ctx)
-	if after := rows(t, conn, stats); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Fatalf("after a restart the stream reads %v, before %v", after, before)
-	}
-	if after := rows(t, conn, "SELECT * FROM per_channel"); strings.Join(after, "\n") != strings.Join(view, "\n") {
-		t.Fatalf("after a restart the view reads %v, before %v", after, view)
-	}
-	// A view created now reads the whole stream from the log.
-	if _, err := conn.Exec(ctx, "CREATE VIEW per_channel2 AS SELECT channel, count(*) AS n, sum(price) AS s FROM bid GROUP BY channel"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatal(err)
-	}
-	if got := rows(t, conn, "SELECT * FROM per_channel2"); strings.Join(got, "\n") != strings.Join(view, "\n") {
-		t.Fatalf("a new view reads %v, the old one %v", got, view)
-	}
+	return fmt.Sprintf("%d|%d|%d", rec.NumRows(), rec.NumRows(), sum)
 }
 
 // dirBytes is the size of the files under dir.
@@ -232,56 +197,72 @@ func dirBytes(dir string) int64 {
 	return n
 }
 
+const bidColumns = `auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP,
+  extra VARCHAR`
+
+// TestGeneratedStreamAfterRestart reads a generated stream back after a
+// restart, when nothing of it is in memory: the log holds where each
+// batch's events are, not their rows, and they are generated again.
+func TestGeneratedStreamAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv, conn := startServer(t, dir)
+	// Five batches of generated events in one partition: more than a
+	// partition keeps in memory for readers that follow closely.
+	const events = 500_000
+	execSQL(t, conn, fmt.Sprintf("CREATE STREAM bid (%s) WITH (connector = 'nexmark', event = 'bid', seed = 11, events = %d, partitions = 1)", bidColumns, events))
+	const perChannel = "SELECT channel, count(*) AS n, sum(price) AS s FROM bid GROUP BY channel"
+	execSQL(t, conn, "CREATE VIEW per_channel AS "+perChannel)
+	waitSources(t, conn)
+	execSQL(t, conn, "FLUSH")
+	const stats = "SELECT count(*), count(DISTINCT date_time), sum(price)::text, max(length(url)), min(extra) FROM bid"
+	before := rows(t, conn, stats)
+	view := rows(t, conn, "SELECT * FROM per_channel")
+	if got, want := rows(t, conn, "SELECT count(*), count(DISTINCT date_time), sum(price)::text FROM bid"), bidStats(t, 11, events); got[0] != want {
+		t.Fatalf("the stream holds count, distinct times, sum(price) = %s, want %s", got[0], want)
+	}
+	if strings.Join(view, "\n") != strings.Join(rows(t, conn, perChannel), "\n") || len(view) == 0 {
+		t.Fatalf("the view holds %v", view)
+	}
+	conn.Close(context.Background())
+	srv.Close()
+
+	if logBytes := dirBytes(filepath.Join(dir, "log")); logBytes > 64<<10 {
+		t.Errorf("the log holds %d bytes for %d generated events", logBytes, events)
+	}
+
+	_, conn = startServer(t, dir)
+	if after := rows(t, conn, stats); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("after a restart the stream reads %v, before %v", after, before)
+	}
+	if after := rows(t, conn, "SELECT * FROM per_channel"); strings.Join(after, "\n") != strings.Join(view, "\n") {
+		t.Fatalf("after a restart the view reads %v, before %v", after, view)
+	}
+	// A view created now reads the whole stream from the log.
+	execSQL(t, conn, "CREATE VIEW per_channel2 AS "+perChannel)
+	execSQL(t, conn, "FLUSH")
+	if got := rows(t, conn, "SELECT * FROM per_channel2"); strings.Join(got, "\n") != strings.Join(view, "\n") {
+		t.Fatalf("a new view reads %v, the old one %v", got, view)
+	}
+}
+
 // TestGeneratedStreamStoredRows: with store_rows the log holds the
 // generated rows themselves.
 func TestGeneratedStreamStoredRows(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	const ddl = `CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
-  date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 5, events = 200000, %s)`
+	_, conn := startServer(t, dir)
+	const ddl = "CREATE STREAM bid (%s) WITH (connector = 'nexmark', event = 'bid', seed = 5, events = 200000, store_rows = '%s')"
 	var pgErr *pgconn.PgError
-	if _, err := conn.Exec(ctx, fmt.Sprintf(ddl, "store_rows = 'maybe'")); !errors.As(err, &pgErr) || pgErr.Code != "22023" {
+	if _, err := conn.Exec(context.Background(), fmt.Sprintf(ddl, bidColumns, "maybe")); !errors.As(err, &pgErr) || pgErr.Code != "22023" {
 		t.Fatalf("store_rows = 'maybe': %v", err)
 	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(ddl, "store_rows = 'true'")); err != nil {
-		t.Fatal(err)
+	execSQL(t, conn, fmt.Sprintf(ddl, bidColumns, "true"))
+	waitSources(t, conn)
+	if got, want := rows(t, conn, "SELECT count(*), count(*), sum(price)::text FROM bid"), bidStats(t, 5, 200000); got[0] != want {
+		t.Fatalf("the stream holds count, count, sum(price) = %s, want %s", got[0], want)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for len(rows(t, conn, "SELECT name FROM sys.sources WHERE NOT done")) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("source did not finish")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	got := rows(t, conn, "SELECT count(*), sum(price)::text FROM bid")
-	g, err := nexmark.NewGenerator(nexmark.Config{Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, _ := g.Batch(nexmark.KindBid, 0, 200000, memory.NewGoAllocator())
-	var sum int64
-	for _, p := range rec.Column(2).(*array.Int64).Int64Values() {
-		sum += p
-	}
-	want := fmt.Sprintf("%d|%d", rec.NumRows(), sum)
 	// The rows themselves: at least their prices and times.
-	stored := rec.NumRows() * 16
-	rec.Release()
-	if got[0] != want {
-		t.Fatalf("the stream holds count, sum(price) = %s, want %s", got[0], want)
-	}
-	if n := dirBytes(filepath.Join(dir, "log")); n < stored {
-		t.Fatalf("the log holds %d bytes for %d rows", n, stored/16)
+	if n := dirBytes(filepath.Join(dir, "log")); n < 184_000*16 {
+		t.Fatalf("the log holds %d bytes for 184,000 rows", n)
 	}
 }
 
@@ -289,42 +270,18 @@ func TestGeneratedStreamStoredRows(t *testing.T) {
 // inputs reads a generated stream, the stream's batches are logged as
 // rows, since the view reads them again at every change.
 func TestRecomputedViewGetsStoredRows(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	srv, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	conn, err := pgx.Connect(ctx, "postgres://test@"+srv.Addr()+"/sqld?sslmode=disable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	_, conn := startServer(t, dir)
 	// Half a million events at 250,000 a second: the view exists well
 	// before most batches are generated.
-	if _, err := conn.Exec(ctx, `CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
-  date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 5, events = 500000, rate = 250000,
-  partitions = 1)`); err != nil {
-		t.Fatal(err)
-	}
+	execSQL(t, conn, fmt.Sprintf("CREATE STREAM bid (%s) WITH (connector = 'nexmark', event = 'bid', seed = 5, events = 500000, rate = 250000, partitions = 1)", bidColumns))
 	const view = "SELECT b.auction, b.price FROM bid b JOIN (SELECT max(price) AS m FROM bid) x ON b.price = x.m"
 	if plan := strings.Join(rows(t, conn, "EXPLAIN CREATE VIEW top_bid AS "+view), "\n"); !strings.Contains(plan, "mode=recompute") {
 		t.Fatalf("the view is not recomputed:\n%s", plan)
 	}
-	if _, err := conn.Exec(ctx, "CREATE VIEW top_bid AS "+view); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(time.Minute)
-	for len(rows(t, conn, "SELECT name FROM sys.sources WHERE NOT done")) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("source did not finish")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := conn.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatal(err)
-	}
+	execSQL(t, conn, "CREATE VIEW top_bid AS "+view)
+	waitSources(t, conn)
+	execSQL(t, conn, "FLUSH")
 	if got, want := rows(t, conn, "SELECT * FROM top_bid"), rows(t, conn, view); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("the view holds %v, its query %v", got, want)
 	}
