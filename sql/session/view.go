@@ -125,10 +125,12 @@ type viewJob struct {
 	// ops are the merge operations of the partials; mark counts the
 	// epochs that changed groups; valChunk is the free part of the
 	// chunk new groups take their partials from.
-	ops      []mergeOp
-	mark     uint64
-	valChunk []partialVal
-	lastTime time.Time
+	ops  []mergeOp
+	mark uint64
+	// aggReduce is the last epoch's partial rows per input row.
+	aggReduce float64
+	valChunk  []partialVal
+	lastTime  time.Time
 
 	// Open windows by end time, for closing them in order: ends is
 	// sorted ascending, byEnd lists the groups of each end.
@@ -1328,17 +1330,31 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	vp := j.plan
 	var parts []arrow.RecordBatch
 	var err error
-	if vp.WindowKey < 0 {
-		// Partials merge into their groups one row at a time, so a
-		// group may come from several workers.
+	// Partials merge into their groups one row at a time, so a group may
+	// come from several workers; directRows checks for that. Each worker
+	// keeps its own groups, so a windowed aggregation whose epochs have
+	// about as many groups as rows (a short hop over many keys) splits
+	// its rows only while they reduce well.
+	split := j.splitInput(st) >= 2 && (vp.WindowKey < 0 || j.aggReduce < splitMaxReduce)
+	if split {
 		parts, err = j.runSplit(ctx, vp.Agg, st)
 	} else {
-		// Windows opening and closing in the epoch take their partials
-		// as final (directRows): one row per group.
 		parts, err = j.runStage(ctx, vp.Agg, st)
 	}
 	if err != nil {
 		return 0, 0, err
+	}
+	if vp.Source != nil {
+		var in, out int64
+		for _, b := range st.byName[vp.Source.Name] {
+			in += b.NumRows()
+		}
+		for _, b := range parts {
+			out += b.NumRows()
+		}
+		if in > 0 {
+			j.aggReduce = float64(out) / float64(in)
+		}
 	}
 	defer releaseAll(parts)
 	if j.groups == nil {
@@ -1359,7 +1375,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	// Groups of windows that both open and close in this epoch need no
 	// state: their partials are final. They go to the view's rows in
 	// whole-batch operations, without the per-group state.
-	direct, fast, err := j.directRows(parts, wmBefore, wmAfter)
+	direct, fast, err := j.directRows(parts, wmBefore, wmAfter, split)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -1475,7 +1491,7 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 // AggRel batches, with a mask per partial batch of the rows taken. It
 // takes none when the view has an average (its final value needs the
 // division done per group) or no window.
-func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64) ([]arrow.RecordBatch, [][]bool, error) {
+func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64, split bool) ([]arrow.RecordBatch, [][]bool, error) {
 	vp := j.plan
 	if vp.WindowKey < 0 || wmAfter == windows.NoWatermark || vp.DistinctIn != nil || vp.Outer != nil {
 		return nil, nil, nil
@@ -1495,7 +1511,6 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64)
 			return nil, nil, nil
 		}
 		mask := make([]bool, b.NumRows())
-		var take []int64
 		for i := range mask {
 			if starts.IsNull(i) {
 				continue
@@ -1508,9 +1523,21 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64)
 				continue
 			}
 			mask[i] = true
-			take = append(take, int64(i))
 		}
 		masks[bi] = mask
+	}
+	if split {
+		// Workers each aggregate a share of the rows: a group that came
+		// from more than one is merged row by row instead.
+		unique(parts, nk, masks)
+	}
+	for bi, b := range parts {
+		var take []int64
+		for i, ok := range masks[bi] {
+			if ok {
+				take = append(take, int64(i))
+			}
+		}
 		if len(take) == 0 {
 			continue
 		}
@@ -1531,6 +1558,35 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64)
 		out = append(out, sel)
 	}
 	return out, masks, nil
+}
+
+// splitMaxReduce is the most partial rows per input row at which a
+// windowed aggregation still splits its epochs' rows among workers.
+const splitMaxReduce = 0.25
+
+// unique clears the masked rows of parts whose group (the first nk
+// columns) has more than one masked row.
+func unique(parts []arrow.RecordBatch, nk int, masks [][]bool) {
+	type at struct{ b, i int }
+	first := map[string]at{}
+	var kb []byte
+	for bi, b := range parts {
+		for i, ok := range masks[bi] {
+			if !ok {
+				continue
+			}
+			kb = kb[:0]
+			for c := 0; c < nk; c++ {
+				kb = appendKeyAt(kb, b.Column(c), i)
+			}
+			if f, seen := first[string(kb)]; seen {
+				masks[bi][i] = false
+				masks[f.b][f.i] = false
+			} else {
+				first[string(kb)] = at{bi, i}
+			}
+		}
+	}
 }
 
 // writeState upserts the state of the touched groups that stay open.
