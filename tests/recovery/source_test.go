@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,6 +27,16 @@ func TestKillDuringNexmarkSource(t *testing.T) {
 	conn := connect(t, c.addr)
 	exec1(t, conn, fmt.Sprintf(`CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
   date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'bid', seed = 3, events = %d, partitions = 3)`, events))
+	// Views over the generated stream, whose epochs read batches back
+	// through regeneration after each restart: an aggregation keeping its
+	// partials in its rows, and a top-N.
+	views := map[string]string{
+		"per_auction": "SELECT auction, count(*) AS n, avg(price) AS mean, max(price) AS top FROM bid GROUP BY auction",
+		"top_two":     "SELECT auction, bidder, price, date_time, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rn FROM bid) t WHERE rn <= 2",
+	}
+	for name, q := range views {
+		exec1(t, conn, "CREATE VIEW "+name+" AS "+q)
+	}
 	conn.Close(context.Background())
 	rng := rand.New(rand.NewSource(2))
 	for round := 0; ; round++ {
@@ -63,5 +74,14 @@ func TestKillDuringNexmarkSource(t *testing.T) {
 	got := rows(t, conn, "SELECT count(*), count(DISTINCT date_time), sum(price)::text FROM bid")
 	if got[0] != want {
 		t.Fatalf("stream holds count, distinct times, sum(price) = %s, want %s", got[0], want)
+	}
+	exec1(t, conn, "FLUSH")
+	for name, q := range views {
+		got, want := rows(t, conn, "SELECT * FROM "+name), rows(t, conn, q)
+		slices.Sort(got)
+		slices.Sort(want)
+		if len(got) == 0 || !slices.Equal(got, want) {
+			t.Errorf("view %s has %d rows, its query %d", name, len(got), len(want))
+		}
 	}
 }
