@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,12 +89,12 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 		return nil, err
 	}
 	var storeRows bool
-	switch v := opt["store_rows"]; strings.ToLower(v) {
-	case "", "false", "off", "no":
-	case "true", "on", "yes":
-		storeRows = true
-	default:
-		return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option store_rows must be true or false, not %q", v)
+	if v, given := opt["store_rows"]; given {
+		b, ok := parseBoolSetting(v)
+		if !ok {
+			return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option store_rows must be true or false, not %q", v)
+		}
+		storeRows = b == "on"
 	}
 	gen, err := nexmark.NewGenerator(nexmark.Config{Seed: seed})
 	if err != nil {
@@ -411,15 +410,7 @@ func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog
 // reads stream rel: it reads the stream's rows again at each change, so
 // they are worth storing rather than generating again each time.
 func (e *Engine) rereadBy(rel *catalog.Relation) bool {
-	e.mu.RLock()
-	jobs := make([]*viewJob, 0, len(e.jobs))
-	for _, j := range e.jobs {
-		if slices.Contains(j.rel.DependsOn, rel.Name) {
-			jobs = append(jobs, j)
-		}
-	}
-	e.mu.RUnlock()
-	for _, j := range jobs {
+	for _, j := range e.readersOf(rel) {
 		j.mu.Lock()
 		re := j.status == JobRunning && j.plan != nil && j.plan.Mode == planner.Recompute
 		j.mu.Unlock()
@@ -430,18 +421,25 @@ func (e *Engine) rereadBy(rel *catalog.Relation) bool {
 	return false
 }
 
+// readersOf returns the view jobs that read relation rel directly.
+func (e *Engine) readersOf(rel *catalog.Relation) []*viewJob {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var jobs []*viewJob
+	for _, j := range e.jobs {
+		if slices.Contains(j.rel.DependsOn, rel.Name) {
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs
+}
+
 // readersBehind returns how many rows before end the slowest running
 // incremental view reading partition part of stream rel has yet to
 // take; 0 when there is none.
 func (e *Engine) readersBehind(rel *catalog.Relation, part int, end int64) int64 {
-	e.mu.RLock()
-	jobs := make([]*viewJob, 0, len(e.jobs))
-	for _, j := range e.jobs {
-		jobs = append(jobs, j)
-	}
-	e.mu.RUnlock()
 	var behind int64
-	for _, j := range jobs {
+	for _, j := range e.readersOf(rel) {
 		j.mu.Lock()
 		if j.status == JobRunning && j.plan != nil && j.plan.Mode == planner.Incremental {
 			base := 0

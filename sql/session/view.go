@@ -1344,17 +1344,12 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 	if err != nil {
 		return 0, 0, err
 	}
-	if vp.Source != nil {
-		var in, out int64
-		for _, b := range st.byName[vp.Source.Name] {
-			in += b.NumRows()
-		}
+	if in := j.inputRows(st); in > 0 {
+		var out int64
 		for _, b := range parts {
 			out += b.NumRows()
 		}
-		if in > 0 {
-			j.aggReduce = float64(out) / float64(in)
-		}
+		j.aggReduce = float64(out) / float64(in)
 	}
 	defer releaseAll(parts)
 	if j.groups == nil {
@@ -1529,7 +1524,7 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64,
 	if split {
 		// Workers each aggregate a share of the rows: a group that came
 		// from more than one is merged row by row instead.
-		unique(parts, nk, masks)
+		dropSharedGroups(parts, nk, masks)
 	}
 	for bi, b := range parts {
 		var take []int64
@@ -1564,9 +1559,9 @@ func (j *viewJob) directRows(parts []arrow.RecordBatch, wmBefore, wmAfter int64,
 // windowed aggregation still splits its epochs' rows among workers.
 const splitMaxReduce = 0.25
 
-// unique clears the masked rows of parts whose group (the first nk
-// columns) has more than one masked row.
-func unique(parts []arrow.RecordBatch, nk int, masks [][]bool) {
+// dropSharedGroups clears the masked rows of parts whose group (the
+// first nk columns) has more than one masked row.
+func dropSharedGroups(parts []arrow.RecordBatch, nk int, masks [][]bool) {
 	type at struct{ b, i int }
 	first := map[string]at{}
 	var kb []byte
@@ -1793,14 +1788,12 @@ func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *
 				}
 				return 0, fmt.Errorf("view %q: %d rows for %d groups", j.rel.Name, int(n)+rows, partials[0].Len())
 			}
-			fields := append([]arrow.Field(nil), schema.Fields()...)
-			for a, p := range partials {
+			for _, p := range partials {
 				sl := array.NewSlice(p, n, n+int64(rows))
 				extra = append(extra, sl)
 				cols = append(cols, sl)
-				fields = append(fields, catalog.Field(fmt.Sprintf("_p%d", a), j.plan.Agg.Aggs[a].Agg.Ret, true))
 			}
-			schema = arrow.NewSchema(fields, nil)
+			schema = j.result.Schema
 		}
 		rec := array.NewRecordBatch(schema, cols, int64(rows))
 		err := batch.Upsert(j.result, rec, nil)

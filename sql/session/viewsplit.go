@@ -33,15 +33,24 @@ func splitWorkers(rows int64) int {
 // splitInput returns the number of workers for the epoch's input in st,
 // below 2 when it is not worth splitting or cannot be split.
 func (j *viewJob) splitInput(st exec.Storage) int {
-	ms, ok := st.(*memStorage)
-	if !ok || j.plan.Source == nil || j.eng.fw.remoteTask(j.rel.Name) != nil {
+	if _, ok := st.(*memStorage); !ok || j.plan.Source == nil || j.eng.fw.remoteTask(j.rel.Name) != nil {
 		return 1
+	}
+	return splitWorkers(j.inputRows(st))
+}
+
+// inputRows is the number of rows of the view's source in the epoch's
+// input st (0 unless st holds them in memory).
+func (j *viewJob) inputRows(st exec.Storage) int64 {
+	ms, ok := st.(*memStorage)
+	if !ok || j.plan.Source == nil {
+		return 0
 	}
 	var rows int64
 	for _, b := range ms.byName[j.plan.Source.Name] {
 		rows += b.NumRows()
 	}
-	return splitWorkers(rows)
+	return rows
 }
 
 // runSplit evaluates node over the epoch's input in st as runStage does,
