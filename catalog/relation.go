@@ -85,6 +85,9 @@ type Relation struct {
 	Indexes []string `json:"indexes,omitempty"`
 	// DependsOn lists the relations a view reads.
 	DependsOn []string `json:"depends_on,omitempty"`
+	// PlanVersion is the version of view planning a view was created
+	// with (planner.ViewPlanVersion); its state is laid out by that plan.
+	PlanVersion int `json:"plan_version,omitempty"`
 }
 
 // ColumnIndex returns the index of the named column, or -1.

@@ -25,6 +25,11 @@ type Query struct {
 	EmitOnWindowClose bool
 	// Relations lists the stored relations the query reads, by name.
 	Relations []string
+	// PlanVersion is, for a view's query, the version of view planning
+	// the view was created with (see ViewPlanVersion): a view's stored
+	// state is laid out by its plan, so a view created by an older build
+	// is planned as that build did. 0 is the first version.
+	PlanVersion int
 }
 
 // Binder resolves names and types of one statement. Its zero value is not

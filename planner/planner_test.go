@@ -121,6 +121,12 @@ func TestPlanner(t *testing.T) {
 				if err != nil {
 					return errText(err) + "\n"
 				}
+				// version=N plans as a view created by a build of that
+				// version of view planning.
+				q.PlanVersion = planner.ViewPlanVersion
+				if d.HasArg("version") {
+					d.ScanArgs(t, "version", &q.PlanVersion)
+				}
 				vp, err := planner.PlanView(q, cat)
 				if err != nil {
 					return errText(err) + "\n"

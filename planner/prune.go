@@ -5,14 +5,18 @@ package planner
 // what their parents use. A continuous view keeps the rows of its join
 // sides and windows in state, so every column pruned there is memory and
 // work saved for as long as the view runs. The root's columns all stay.
-func pruneColumns(root Node) Node {
+func pruneColumns(root Node, windows bool) Node {
 	need := make([]bool, len(root.Columns()))
 	for i := range need {
 		need[i] = true
 	}
-	n, _ := prune(root, need)
+	n, _ := pruner{windows: windows}.prune(root, need)
 	return n
 }
+
+// pruner prunes columns; windows says whether it prunes below window
+// functions (views planned before it did keep those columns).
+type pruner struct{ windows bool }
 
 // exprCols marks the columns e reads; false if e has a subquery, whose
 // references the pruning does not follow.
@@ -57,7 +61,7 @@ func identity(n int) []int {
 
 // keepAll prunes below a node that is left as it is: its children keep
 // every column.
-func keepAll(n Node) (Node, []int) {
+func (pr pruner) keepAll(n Node) (Node, []int) {
 	kids := n.Children()
 	if len(kids) == 0 {
 		return n, identity(len(n.Columns()))
@@ -68,7 +72,7 @@ func keepAll(n Node) (Node, []int) {
 		for j := range all {
 			all[j] = true
 		}
-		next[i], _ = prune(k, all)
+		next[i], _ = pr.prune(k, all)
 		if len(next[i].Columns()) != len(k.Columns()) {
 			return n, identity(len(n.Columns()))
 		}
@@ -78,7 +82,7 @@ func keepAll(n Node) (Node, []int) {
 
 // prune returns n computing at least the columns marked in need, and the
 // map from n's column indexes to the new node's (-1: dropped).
-func prune(n Node, need []bool) (Node, []int) {
+func (pr pruner) prune(n Node, need []bool) (Node, []int) {
 	switch x := n.(type) {
 	case *Scan:
 		if x.Filter != nil && !exprCols(x.Filter, append([]bool(nil), need...)) {
@@ -109,7 +113,7 @@ func prune(n Node, need []bool) (Node, []int) {
 		childNeed := make([]bool, len(x.Input.Columns()))
 		for i, e := range x.Exprs {
 			if need[i] && !exprCols(e, childNeed) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 		}
 		keep := append([]bool(nil), need...)
@@ -121,10 +125,10 @@ func prune(n Node, need []bool) (Node, []int) {
 			// Rows without columns are not a thing batches carry.
 			keep[0] = true
 			if !exprCols(x.Exprs[0], childNeed) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 		}
-		in, cm := prune(x.Input, childNeed)
+		in, cm := pr.prune(x.Input, childNeed)
 		p := &Project{Input: in}
 		m := make([]int, len(x.Exprs))
 		for i, e := range x.Exprs {
@@ -139,34 +143,34 @@ func prune(n Node, need []bool) (Node, []int) {
 	case *Filter:
 		childNeed := append([]bool(nil), need...)
 		if !exprCols(x.Cond, childNeed) {
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
-		in, cm := prune(x.Input, childNeed)
+		in, cm := pr.prune(x.Input, childNeed)
 		return &Filter{Input: in, Cond: remap(x.Cond, cm)}, cm
 	case *Join:
 		switch x.Kind {
 		case InnerJoin, LeftJoin, RightJoin, FullJoin:
 		default:
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
 		nl := len(x.Left.Columns())
 		all := append([]bool(nil), need...)
 		if !exprCols(x.Cond, all) {
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
 		ln, rn := all[:nl], all[nl:]
 		for _, k := range x.LeftKeys {
 			if !exprCols(k, ln) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 		}
 		for _, k := range x.RightKeys {
 			if !exprCols(k, rn) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 		}
-		l, lm := prune(x.Left, append([]bool(nil), ln...))
-		r, rm := prune(x.Right, append([]bool(nil), rn...))
+		l, lm := pr.prune(x.Left, append([]bool(nil), ln...))
+		r, rm := pr.prune(x.Right, append([]bool(nil), rn...))
 		nlNew := len(l.Columns())
 		m := make([]int, len(x.Cols))
 		j := &Join{Kind: x.Kind, Left: l, Right: r}
@@ -192,32 +196,32 @@ func prune(n Node, need []bool) (Node, []int) {
 		if len(j.Cols) != len(l.Columns())+len(r.Columns()) {
 			// A child kept a column no one above reads (a key): the
 			// join's columns are its children's.
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
 		return j, m
 	case *Aggregate:
 		childNeed := make([]bool, len(x.Input.Columns()))
 		for _, g := range x.GroupBy {
 			if !exprCols(g, childNeed) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 		}
 		for _, a := range x.Aggs {
 			for _, e := range a.Args {
 				if !exprCols(e, childNeed) {
-					return keepAll(n)
+					return pr.keepAll(n)
 				}
 			}
 			if !exprCols(a.Filter, childNeed) {
-				return keepAll(n)
+				return pr.keepAll(n)
 			}
 			for _, k := range a.OrderBy {
 				if !exprCols(k.Expr, childNeed) {
-					return keepAll(n)
+					return pr.keepAll(n)
 				}
 			}
 		}
-		in, cm := prune(x.Input, childNeed)
+		in, cm := pr.prune(x.Input, childNeed)
 		ag := &Aggregate{Input: in, Cols: x.Cols}
 		for _, g := range x.GroupBy {
 			ag.GroupBy = append(ag.GroupBy, remap(g, cm))
@@ -240,9 +244,9 @@ func prune(n Node, need []bool) (Node, []int) {
 		nin := len(x.Input.Columns())
 		childNeed := append([]bool(nil), need[:nin]...)
 		if !exprCols(x.Time, childNeed) {
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
-		in, cm := prune(x.Input, childNeed)
+		in, cm := pr.prune(x.Input, childNeed)
 		h := *x
 		h.Input = in
 		h.Time = remap(x.Time, cm)
@@ -259,9 +263,60 @@ func prune(n Node, need []bool) (Node, []int) {
 			}
 		}
 		if len(h.Cols) != len(in.Columns())+2 {
-			return keepAll(n)
+			return pr.keepAll(n)
 		}
 		return &h, m
+	case *Window:
+		// The window functions' values are kept; of the input, the
+		// columns read above and by the calls.
+		if !pr.windows {
+			return pr.keepAll(n)
+		}
+		nin := len(x.Input.Columns())
+		childNeed := append([]bool(nil), need[:nin]...)
+		for _, c := range x.Calls {
+			for _, e := range append(append([]Expr(nil), c.Args...), c.PartitionBy...) {
+				if !exprCols(e, childNeed) {
+					return pr.keepAll(n)
+				}
+			}
+			for _, k := range c.OrderBy {
+				if !exprCols(k.Expr, childNeed) {
+					return pr.keepAll(n)
+				}
+			}
+		}
+		in, cm := pr.prune(x.Input, childNeed)
+		w := &Window{Input: in}
+		m := make([]int, len(x.Cols))
+		for i := range x.Cols {
+			to := len(in.Columns()) + (i - nin) // a call's value
+			if i < nin {
+				to = cm[i]
+			}
+			m[i] = to
+			if to >= 0 {
+				w.Cols = append(w.Cols, x.Cols[i])
+			}
+		}
+		if len(w.Cols) != len(in.Columns())+len(x.Calls) {
+			return pr.keepAll(n)
+		}
+		for _, c := range x.Calls {
+			nc := c
+			nc.Args, nc.PartitionBy, nc.OrderBy = nil, nil, nil
+			for _, e := range c.Args {
+				nc.Args = append(nc.Args, remap(e, cm))
+			}
+			for _, e := range c.PartitionBy {
+				nc.PartitionBy = append(nc.PartitionBy, remap(e, cm))
+			}
+			for _, k := range c.OrderBy {
+				nc.OrderBy = append(nc.OrderBy, SortKey{Expr: remap(k.Expr, cm), Desc: k.Desc, NullsFirst: k.NullsFirst})
+			}
+			w.Calls = append(w.Calls, nc)
+		}
+		return w, m
 	}
-	return keepAll(n)
+	return pr.keepAll(n)
 }

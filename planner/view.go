@@ -158,6 +158,15 @@ func scanUnder(n Node, ok func(*Scan) bool) *Scan {
 	}
 }
 
+// ViewPlanVersion is the version of view planning of this build, recorded
+// with each view it creates (catalog.Relation.PlanVersion, given back to
+// PlanView as Query.PlanVersion).
+//
+//	0: the first.
+//	1: columns no one reads are pruned below window functions too, so a
+//	   top-N keeps only the columns its view shows.
+const ViewPlanVersion = 1
+
 // PlanView builds the streaming plan of a view query. It rejects what
 // would need unbounded memory it cannot bound.
 func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
@@ -179,7 +188,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	if !q.EmitOnWindowClose {
 		// The view keeps only the columns it uses, in its state too,
 		// and computes what its filter and projection share once.
-		root = pruneColumns(shareFilterExprs(q.Plan))
+		root = pruneColumns(shareFilterExprs(q.Plan), q.PlanVersion >= 1)
 	}
 	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
@@ -260,7 +269,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	}
 	// Recomputation reads only the columns the query uses.
 	pq := *q
-	pq.Plan = pruneColumns(q.Plan)
+	pq.Plan = pruneColumns(q.Plan, q.PlanVersion >= 1)
 	rp := &ViewPlan{Query: &pq, Mode: Recompute, Why: why, WindowKey: -1, RowCount: -1}
 	if streams > 0 {
 		rp.Notices = append(rp.Notices, "the view reads streams and is maintained by recomputation over all their retained rows: each change costs a full evaluation")

@@ -304,6 +304,7 @@ func (s *Session) explain(x *ast.Explain) (string, []arrow.RecordBatch, error) {
 		if err != nil {
 			return "", nil, err
 		}
+		q.PlanVersion = s.eng.viewPlanVersion
 		vp, err := planner.PlanView(q, s.eng)
 		if err != nil {
 			return "", nil, err

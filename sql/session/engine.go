@@ -56,6 +56,10 @@ type Engine struct {
 	relTab *widecol.Table
 	log_   *streamlog.Log
 
+	// viewPlanVersion is recorded with the views CREATE VIEW makes and
+	// plans them (planner.ViewPlanVersion).
+	viewPlanVersion int
+
 	// mu guards the catalog maps. DDL takes it for writing.
 	mu     sync.RWMutex
 	rels   map[string]*catalog.Relation
@@ -167,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("session: open log: %w", err)
 	}
 	e := &Engine{
-		cfg: cfg, log: lg, store: store, log_: lg2,
+		cfg: cfg, log: lg, store: store, log_: lg2, viewPlanVersion: planner.ViewPlanVersion,
 		rels: map[string]*catalog.Relation{}, tables: map[string]*widecol.Table{},
 		alloc: memory.DefaultAllocator, appended: make(chan struct{}),
 		versions: map[string]int64{}, parsed: map[string][]parser.Stmt{}, plans: map[string]cachedPlan{}, jobs: map[string]*viewJob{},

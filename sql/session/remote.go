@@ -40,6 +40,8 @@ type stageShipPlan struct {
 	View      string              `json:"view"`
 	Query     string              `json:"query"`
 	Relations []*catalog.Relation `json:"relations"`
+	// PlanVersion is the view's (catalog.Relation.PlanVersion).
+	PlanVersion int `json:"plan_version,omitempty"`
 }
 
 // stageRequest precedes a stage's input.
@@ -187,7 +189,7 @@ func (rr *remoteRunner) Run(ctx context.Context, spec scheduler.TaskSpec) error 
 		return fmt.Errorf("view %q cannot run on a remote agent", spec.Job)
 	}
 	deps := []*catalog.Relation{j.plan.Source}
-	plan, err := json.Marshal(stageShipPlan{View: j.rel.Name, Query: j.rel.Query, Relations: deps})
+	plan, err := json.Marshal(stageShipPlan{View: j.rel.Name, Query: j.rel.Query, Relations: deps, PlanVersion: j.rel.PlanVersion})
 	if err != nil {
 		return err
 	}
@@ -279,6 +281,7 @@ func (x stageExecutor) Launch(task, job string, b []byte) (agent.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view %q: %w", p.View, err)
 	}
+	q.PlanVersion = p.PlanVersion
 	vp, err := planner.PlanView(q, cat)
 	if err != nil {
 		return nil, fmt.Errorf("view %q: %w", p.View, err)

@@ -176,6 +176,7 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	if len(q.Params) > 0 {
 		return "", nil, pgerror.New(pgerror.CodeUndefinedParameter, "there is no parameter $1")
 	}
+	q.PlanVersion = s.eng.viewPlanVersion
 	vp, err := planner.PlanView(q, s.eng)
 	if err != nil {
 		return "", nil, err
@@ -183,7 +184,8 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	for _, n := range vp.Notices {
 		s.notices = append(s.notices, &pgerror.Error{Code: pgerror.CodeSuccessfulCompletion, Message: n})
 	}
-	rel := &catalog.Relation{Name: x.Name, Kind: catalog.KindView, SQL: text, Options: options(x.With), DependsOn: q.Relations}
+	rel := &catalog.Relation{Name: x.Name, Kind: catalog.KindView, SQL: text, Options: options(x.With), DependsOn: q.Relations,
+		PlanVersion: q.PlanVersion}
 	if _, err := joinBudget(rel); err != nil {
 		return "", nil, err
 	}
@@ -514,6 +516,7 @@ func (e *Engine) restoreJobLocked(ctx context.Context, rel *catalog.Relation) (*
 	if err != nil {
 		return nil, err
 	}
+	q.PlanVersion = rel.PlanVersion
 	vp, err := planner.PlanView(q, lockedCatalog{e})
 	if err != nil {
 		return nil, err
