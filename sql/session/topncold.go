@@ -100,6 +100,56 @@ func (t *coldTable) Get(key []byte) (worst []byte, stored int32, ok bool) {
 	return worst, stored, true
 }
 
+// coldSlot is where Lookup found a partition, or where Put adds it.
+type coldSlot struct {
+	h         uint64
+	at, free  int
+	off, size int
+}
+
+// Lookup is Get that also returns the partition's slot, for a Put of the
+// same key before any other change of the table.
+func (t *coldTable) Lookup(key []byte) (worst []byte, stored int32, ok bool, s coldSlot) {
+	s.h = maphash.Bytes(t.seed, key)
+	s.at, s.free = t.find(key, s.h)
+	if s.at < 0 {
+		return nil, 0, false, s
+	}
+	s.off = int(t.slots[s.at]&coldOffMask) - 1
+	_, worst, stored, s.size = t.entry(s.off)
+	return worst, stored, true, s
+}
+
+// Put is Set at the slot Lookup returned for key.
+func (t *coldTable) Put(s coldSlot, key, worst []byte, stored int32) {
+	if s.at >= 0 {
+		_, old, _, _ := t.entry(s.off)
+		if len(old) == len(worst) {
+			binary.LittleEndian.PutUint32(t.arena[s.off:], uint32(stored))
+			copy(old, worst)
+			return
+		}
+		t.dead += s.size
+		t.slots[s.at] = s.h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
+		return
+	}
+	t.add(s.h, s.free, key, worst, stored)
+}
+
+// add adds a partition not in the table, free being the slot find
+// returned for it.
+func (t *coldTable) add(h uint64, free int, key, worst []byte, stored int32) {
+	if free < 0 || (t.used+1)*4 > len(t.slots)*3 {
+		t.rehash()
+		_, free = t.find(key, h)
+	}
+	if t.slots[free] == 0 {
+		t.used++
+	}
+	t.slots[free] = h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
+	t.n++
+}
+
 // Set records a partition's worst row and number of rows.
 func (t *coldTable) Set(key, worst []byte, stored int32) {
 	h := maphash.Bytes(t.seed, key)
@@ -116,15 +166,14 @@ func (t *coldTable) Set(key, worst []byte, stored int32) {
 		t.slots[at] = h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
 		return
 	}
-	if (t.used+1)*4 > len(t.slots)*3 {
-		t.rehash()
-		_, free = t.find(key, h)
-	}
-	if t.slots[free] == 0 {
-		t.used++
-	}
-	t.slots[free] = h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
-	t.n++
+	t.add(h, free, key, worst, stored)
+}
+
+// Reset forgets every partition and keeps the memory for reuse.
+func (t *coldTable) Reset() {
+	clear(t.slots)
+	t.arena = t.arena[:0]
+	t.n, t.used, t.dead = 0, 0, 0
 }
 
 // Delete forgets a partition.

@@ -102,10 +102,10 @@ func keyFloatBits(f float64) uint64 {
 func decodeTopKey(s string, types []arrow.DataType) ([]any, error) {
 	b := []byte(s)
 	out := make([]any, len(types))
-	short := fmt.Errorf("top-N partition key %x is truncated", s)
+	short := func() error { return fmt.Errorf("top-N partition key %x is truncated", s) }
 	for c, t := range types {
 		if len(b) == 0 {
-			return nil, short
+			return nil, short()
 		}
 		tag := b[0]
 		b = b[1:]
@@ -116,32 +116,32 @@ func decodeTopKey(s string, types []arrow.DataType) ([]any, error) {
 		switch t.ID() {
 		case arrow.INT16, arrow.INT32, arrow.INT64, arrow.TIMESTAMP:
 			if !need(8) {
-				return nil, short
+				return nil, short()
 			}
 			out[c] = int64(binary.BigEndian.Uint64(b))
 			b = b[8:]
 		case arrow.DATE32:
 			if !need(4) {
-				return nil, short
+				return nil, short()
 			}
 			out[c] = int32(binary.BigEndian.Uint32(b))
 			b = b[4:]
 		case arrow.FLOAT32, arrow.FLOAT64:
 			if !need(8) {
-				return nil, short
+				return nil, short()
 			}
 			out[c] = math.Float64frombits(binary.BigEndian.Uint64(b))
 			b = b[8:]
 		case arrow.BOOL:
 			if !need(1) {
-				return nil, short
+				return nil, short()
 			}
 			out[c] = b[0] == 1
 			b = b[1:]
 		case arrow.STRING, arrow.BINARY:
 			n, w := binary.Uvarint(b)
 			if w <= 0 || uint64(len(b)-w) < n {
-				return nil, short
+				return nil, short()
 			}
 			v := b[w : w+int(n)]
 			if t.ID() == arrow.STRING {
@@ -152,14 +152,14 @@ func decodeTopKey(s string, types []arrow.DataType) ([]any, error) {
 			b = b[w+int(n):]
 		case arrow.DECIMAL128:
 			if !need(16) {
-				return nil, short
+				return nil, short()
 			}
 			num := decimal128.New(int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
 			out[c] = catalog.Decimal{Num: num, Scale: t.(*arrow.Decimal128Type).Scale}
 			b = b[16:]
 		case arrow.INTERVAL_MONTH_DAY_NANO:
 			if !need(16) {
-				return nil, short
+				return nil, short()
 			}
 			out[c] = arrow.MonthDayNanoInterval{Months: int32(binary.BigEndian.Uint32(b)), Days: int32(binary.BigEndian.Uint32(b[4:])),
 				Nanoseconds: int64(binary.BigEndian.Uint64(b[8:]))}

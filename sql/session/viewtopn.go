@@ -2,7 +2,9 @@ package session
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -228,6 +230,9 @@ type topNState struct {
 	cold *coldTable
 	// inMem counts the rows of partitions in memory.
 	inMem int
+	// epoch is applyDedup's table of the epoch's best row per partition,
+	// kept for its memory.
+	epoch *coldTable
 }
 
 func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
@@ -439,6 +444,9 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	}
 	tn := j.topN
 	epoch := j.epoch + 1
+	if tn.dedup() && vp.TopN.WindowKey < 0 && len(tn.parts) == 0 {
+		return j.applyDedup(ctx, batch, res)
+	}
 	var touched []*topPart
 	var late int64
 	var kb, ob []byte
@@ -514,9 +522,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	} else if len(touched) == 0 {
 		return 0, 0, nil
 	}
-	// In key order the epoch's batch reaches the store sorted, which
-	// makes its commit and flush cheaper.
-	slices.SortFunc(touched, func(a, b *topPart) int { return strings.Compare(a.key, b.key) })
+	sortParts(touched)
 	n, err := j.writeTopNSplit(ctx, batch, touched, mode)
 	if err != nil {
 		return 0, 0, err
@@ -862,4 +868,147 @@ func (j *viewJob) loadTopN(ctx context.Context) error {
 		tn.cold.Set([]byte(key), []byte(order), int32(pos+1))
 	})
 	return err
+}
+
+// applyDedup is applyTopN for a deduplication (ROW_NUMBER() <= 1, no
+// window to close), whose partitions are all cold between epochs. It
+// first keeps each partition's best row of the epoch in a table of its own
+// (tn.epoch: encoded partition -> best ORDER BY values and the row), then
+// compares each with the partition's kept row: only the rows that win are
+// held as partitions and written. Ties on the ORDER BY values, decided by
+// the other columns, take the general path.
+func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []arrow.RecordBatch) (int64, int64, error) {
+	tn := j.topN
+	epoch := j.epoch + 1
+	if tn.epoch == nil {
+		tn.epoch = newColdTable()
+	}
+	best := tn.epoch
+	best.Reset()
+	type at struct{ b, i int32 }
+	var rows []at
+	var kb, ob []byte
+	row := func(c at, order []byte) *topRow {
+		return &topRow{order: string(order), src: res[c.b], idx: int(c.i)}
+	}
+	for bi, b := range res {
+		kenc, oenc, _, release, err := j.topEncoders(b)
+		if err != nil {
+			return 0, 0, err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			kb, ob = kb[:0], ob[:0]
+			for _, e := range kenc {
+				kb = e(kb, i)
+			}
+			for _, e := range oenc {
+				ob = e(ob, i)
+			}
+			order, idx, ok, slot := best.Lookup(kb)
+			if ok {
+				c := bytes.Compare(ob, order)
+				if c == 0 {
+					c = tn.compareTop(row(at{int32(bi), int32(i)}, ob), row(rows[idx], order))
+				}
+				if c >= 0 {
+					continue
+				}
+				rows[idx] = at{int32(bi), int32(i)}
+				best.Put(slot, kb, ob, idx)
+				continue
+			}
+			best.Put(slot, kb, ob, int32(len(rows)))
+			rows = append(rows, at{int32(bi), int32(i)})
+		}
+		release()
+	}
+	var touched []*topPart
+	var partArena []topPart
+	var rowArena []topRow
+	var ptrArena []*topRow
+	err := best.Each(func(key, order []byte, idx int32) error {
+		worst, stored, ok, slot := tn.cold.Lookup(key)
+		if ok && (stored != 1 || bytes.Equal(order, worst)) {
+			// A tie with the kept row: rank it with that row's columns.
+			p, err := j.loadPart(ctx, string(key), stored)
+			if err != nil {
+				return err
+			}
+			before := len(p.rows)
+			at := tn.offer(p, row(rows[idx], order))
+			tn.inMem += len(p.rows) - before
+			if at >= 0 {
+				p.used, p.from = epoch, at
+				touched = append(touched, p)
+			}
+			return nil
+		}
+		if ok && bytes.Compare(order, worst) > 0 {
+			return nil
+		}
+		k := string(key)
+		keys, err := decodeTopKey(k, tn.keyTypes)
+		if err != nil {
+			return err
+		}
+		// The epoch's partitions and rows are allocated together, for
+		// writeTopN to read them from few places.
+		if len(partArena) == cap(partArena) {
+			partArena = make([]topPart, 0, best.Len())
+			rowArena = make([]topRow, 0, best.Len())
+			ptrArena = make([]*topRow, 0, best.Len())
+		}
+		c := rows[idx]
+		rowArena = append(rowArena, topRow{order: string(order), src: res[c.b], idx: int(c.i)})
+		ptrArena = append(ptrArena, &rowArena[len(rowArena)-1])
+		partArena = append(partArena, topPart{key: k, keys: keys, rows: ptrArena[len(ptrArena)-1 : len(ptrArena) : len(ptrArena)], used: epoch})
+		p := &partArena[len(partArena)-1]
+		if ok {
+			p.stored = int(stored)
+		}
+		tn.cold.Put(slot, key, order, 1)
+		touched = append(touched, p)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(touched) == 0 {
+		return 0, 0, nil
+	}
+	sortParts(touched)
+	n, err := j.writeTopNSplit(ctx, batch, touched, topNRewrite)
+	if err != nil {
+		return 0, 0, err
+	}
+	// Partitions read back for a tie go cold again.
+	tn.evictParts(0)
+	return n, 0, nil
+}
+
+// sortParts orders partitions by their encoded values, so that the
+// epoch's batch reaches the store sorted, which makes its commit and flush
+// cheaper. It compares the keys' first 24 bytes as numbers first.
+func sortParts(parts []*topPart) {
+	type sortKey struct {
+		pre [3]uint64
+		p   *topPart
+	}
+	keys := make([]sortKey, len(parts))
+	for i, p := range parts {
+		var b [24]byte
+		copy(b[:], p.key)
+		keys[i] = sortKey{[3]uint64{binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])}, p}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		for i := range a.pre {
+			if c := cmp.Compare(a.pre[i], b.pre[i]); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a.p.key, b.p.key)
+	})
+	for i, k := range keys {
+		parts[i] = k.p
+	}
 }
