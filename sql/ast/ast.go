@@ -559,7 +559,8 @@ type Explain struct {
 	Verbose bool
 }
 
-// Flush is FLUSH: wait until every view reflects every acknowledged write.
+// Flush is FLUSH: wait until every view reflects every acknowledged write,
+// and every generated stream what its source had produced.
 type Flush struct{}
 
 // Discard is DISCARD ALL|PLANS|SEQUENCES|TEMP; Deallocate is DEALLOCATE

@@ -27,25 +27,106 @@ func (e *Engine) captureTargets() *flushTargets {
 	for _, r := range e.relations() {
 		switch r.Kind {
 		case catalog.KindStream:
-			tp, err := e.topic(r)
-			if err != nil {
-				continue
-			}
-			ends := make([]int64, tp.Partitions())
-			var sum int64
-			for p := range ends {
-				if st, err := tp.Stats(p); err == nil {
-					ends[p] = st.StableOffset
-					sum += st.StableOffset
-				}
-			}
-			t.ends[r.Name] = ends
-			t.pos[r.Name] = sum
+			t.captureStream(e, r)
 		case catalog.KindTable:
 			t.pos[r.Name] = e.version(r.Name)
 		}
 	}
 	return t
+}
+
+// captureStream sets the targets of stream r to what its log holds now.
+func (t *flushTargets) captureStream(e *Engine, r *catalog.Relation) {
+	tp, err := e.topic(r)
+	if err != nil {
+		return
+	}
+	ends := make([]int64, tp.Partitions())
+	var sum int64
+	for p := range ends {
+		if st, err := tp.Stats(p); err == nil {
+			ends[p] = st.StableOffset
+			sum += st.StableOffset
+		}
+	}
+	t.ends[r.Name] = ends
+	t.pos[r.Name] = sum
+}
+
+// flushMark is how far a source must get for FLUSH: the end of the batch
+// it is generating, appending or recording now (its recorded progress when
+// it is between batches), or, when first is set, of the first batch it
+// begins (it is starting).
+type flushMark struct {
+	end   int64
+	first bool
+}
+
+// flushMark returns the source's mark now.
+func (s *nexmarkSource) flushMark() flushMark {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.begun < 0 {
+		return flushMark{first: true}
+	}
+	return flushMark{end: max(s.begun, s.next)}
+}
+
+// reached reports whether the source has recorded the events up to m, or
+// will never get there (it failed or stopped), and returns a channel
+// closed at its next change.
+func (s *nexmarkSource) reached(m flushMark) (bool, <-chan struct{}) {
+	select {
+	case <-s.done:
+		return true, nil
+	default:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return true, nil
+	}
+	if m.first {
+		if s.begun < 0 {
+			return false, s.changed
+		}
+		m.end = s.firstEnd
+	}
+	return s.next >= m.end, s.changed
+}
+
+// waitSources waits until every connector stream's source has recorded
+// the events it had produced when the call began (see flushMark), and
+// returns the streams it waited for. A source that stops or fails, or
+// whose stream is dropped, is not waited for any longer.
+func (e *Engine) waitSources(ctx context.Context) ([]*catalog.Relation, error) {
+	e.mu.RLock()
+	srcs := make([]*nexmarkSource, 0, len(e.sources))
+	for _, s := range e.sources {
+		srcs = append(srcs, s)
+	}
+	e.mu.RUnlock()
+	marks := make([]flushMark, len(srcs))
+	for i, s := range srcs {
+		marks[i] = s.flushMark()
+	}
+	rels := make([]*catalog.Relation, 0, len(srcs))
+	for i, s := range srcs {
+		for {
+			ok, changed := s.reached(marks[i])
+			if ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-s.done:
+			case <-changed:
+			}
+		}
+		rels = append(rels, s.rel)
+	}
+	return rels, nil
 }
 
 // caughtUp reports whether the job has processed its inputs up to the
@@ -119,7 +200,11 @@ func (e *Engine) topoJobs(only []*viewJob) []*viewJob {
 // waitViews waits until the given jobs (nil: all) reflect every write
 // acknowledged before the call.
 func (e *Engine) waitViews(ctx context.Context, jobs []*viewJob) error {
-	t := e.captureTargets()
+	return e.waitViewsFor(ctx, jobs, e.captureTargets())
+}
+
+// waitViewsFor waits until the given jobs (nil: all) reach the targets.
+func (e *Engine) waitViewsFor(ctx context.Context, jobs []*viewJob, t *flushTargets) error {
 	for _, j := range e.topoJobs(jobs) {
 		for {
 			sig := e.changeSignal()
@@ -147,10 +232,32 @@ func (e *Engine) waitViews(ctx context.Context, jobs []*viewJob) error {
 
 // flush implements FLUSH.
 func (s *Session) flush(ctx context.Context) (string, []arrow.RecordBatch, error) {
-	if err := s.eng.waitViews(ctx, nil); err != nil {
+	if err := s.eng.flush(ctx); err != nil {
 		return "", nil, err
 	}
 	return "FLUSH", nil, nil
+}
+
+// flush waits until the views reflect everything produced into the
+// database when it is called: every write acknowledged before, and the
+// events of connector streams up to their sources' positions (the batch a
+// source is generating or appending counts as produced, and so does the
+// first batch of a source that is starting). It does not wait for a
+// bounded source to produce all its events.
+func (e *Engine) flush(ctx context.Context) error {
+	t := e.captureTargets()
+	gen, err := e.waitSources(ctx)
+	if err != nil {
+		return err
+	}
+	// The generated streams' views wait for what their sources appended
+	// meanwhile; everything else's for what the log held at the start.
+	for _, r := range gen {
+		if _, ok := t.ends[r.Name]; ok {
+			t.captureStream(e, r)
+		}
+	}
+	return e.waitViewsFor(ctx, nil, t)
 }
 
 // systemRelations are the system tables, by qualified name.
@@ -202,6 +309,10 @@ func init() {
 		{Name: "events", Type: catalog.TypeInt8},
 		{Name: "done", Type: catalog.TypeBool},
 		{Name: "last_error", Type: catalog.TypeText},
+		// rows is how many rows the events before next_event give the
+		// stream (one kind of event among the three): after FLUSH, a
+		// count of the stream's rows is at least this.
+		{Name: "rows", Type: catalog.TypeInt8},
 	}}
 	systemRelations["sys.tasks"] = &catalog.Relation{Name: "sys.tasks", Kind: catalog.KindSystem, Columns: []catalog.Column{
 		{Name: "id", Type: catalog.TypeText},
@@ -264,7 +375,7 @@ func (e *Engine) sourceRows() [][]any {
 		if s.limit > 0 {
 			limit = s.limit
 		}
-		rows = append(rows, []any{s.rel.Name, "nexmark", s.next, limit, s.limit > 0 && s.next >= s.limit, errText})
+		rows = append(rows, []any{s.rel.Name, "nexmark", s.next, limit, s.limit > 0 && s.next >= s.limit, errText, s.gen.Count(s.kind, 0, s.next)})
 		s.mu.Unlock()
 	}
 	return rows

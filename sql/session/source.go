@@ -23,14 +23,43 @@ import (
 	"github.com/sqld/sqld/sql/pgerror"
 )
 
-// sourceBatchEvents is how many Nexmark events one generated batch spans.
+// sourceBatchEvents is how many Nexmark events one generated batch spans
+// at most, and always for a source without a rate.
 const sourceBatchEvents = 100_000
+
+// sourceBatchesPerSecond is how often a source with a rate appends: its
+// batches span a tenth of a second of events, so that its rows arrive
+// steadily rather than in bursts of sourceBatchEvents (over a minute apart
+// at 1,000 events a second).
+const sourceBatchesPerSecond = 10
+
+// batchEvents returns the events per batch of a source with the given rate
+// (0: none). recorded is the size its progress record names (0: none, or a
+// record written before the size was recorded), found whether there is a
+// record at all, and empty whether its stream has never been appended to.
+// NB: a stream's batch size never changes, since batch k is appended with
+// sequence k+1 and a batch appended again after a restart must carry the
+// same sequence to be recognized. Streams generated before the size was
+// recorded used sourceBatchEvents, and keep it.
+func batchEvents(rate float64, recorded int64, found, empty bool) int64 {
+	switch {
+	case recorded > 0:
+		return recorded
+	case found || !empty || rate <= 0:
+		return sourceBatchEvents
+	}
+	return min(sourceBatchEvents, max(1, int64(rate)/sourceBatchesPerSecond))
+}
 
 // nexmarkSource generates a Nexmark stream into the log. Events are a pure
 // function of (seed, event number), batch k covers event numbers
 // [k*B, (k+1)*B) and is appended with writer id = the stream's id and
-// sequence k, so a restart that appends a batch again is deduplicated by
+// sequence k+1, so a restart that appends a batch again is deduplicated by
 // the log: the stream holds every event exactly once.
+//
+// FLUSH waits for its progress (see flushMark): next, the events recorded
+// as in the log, and begun, the end of the newest batch being generated,
+// appended or recorded.
 type nexmarkSource struct {
 	rel  *catalog.Relation
 	kind nexmark.Kind
@@ -42,11 +71,17 @@ type nexmarkSource struct {
 	storeRows bool
 	limit     int64 // total events (all kinds); 0: unbounded
 	cancel    context.CancelFunc
-	done      chan struct{}
+	done      chan struct{} // closed when the generator has stopped
 
-	mu   sync.Mutex
-	next int64 // next event number to generate
-	err  error
+	mu    sync.Mutex
+	batch int64 // events per batch (see batchEvents); 0 until known
+	next  int64 // next event number to generate: all before it are recorded
+	// begun is the end of the newest batch begun (being generated,
+	// appended or recorded; next when none is), -1 before the first;
+	// firstEnd is the end of the first.
+	begun, firstEnd int64
+	err             error
+	changed         chan struct{} // closed and replaced when begun, next or err change
 }
 
 func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
@@ -110,7 +145,8 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 			return nil, pgerror.New(pgerror.CodeInvalidTableDefinition, "a nexmark %s stream has the columns %s", opt["event"], schemaText(want))
 		}
 	}
-	return &nexmarkSource{rel: rel, kind: kind, gen: gen, seed: seed, rate: float64(rate), limit: limit, storeRows: storeRows}, nil
+	return &nexmarkSource{rel: rel, kind: kind, gen: gen, seed: seed, rate: float64(rate), limit: limit, storeRows: storeRows,
+		begun: -1, changed: make(chan struct{})}, nil
 }
 
 func schemaText(s *arrow.Schema) string {
@@ -145,6 +181,7 @@ func (e *Engine) startSourceLocked(rel *catalog.Relation) {
 			e.log.Error("stream source failed", "stream", rel.Name, "err", err)
 			src.mu.Lock()
 			src.err = err
+			src.signalLocked()
 			src.mu.Unlock()
 		}
 	}()
@@ -162,8 +199,30 @@ func (e *Engine) stopSource(name string) {
 	}
 }
 
+// sourceProgress is a source's progress record. Batch is absent in
+// records written before it was kept (see batchEvents).
 type sourceProgress struct {
-	Next int64 `json:"next"`
+	Next  int64 `json:"next"`
+	Batch int64 `json:"batch,omitempty"`
+}
+
+// signalLocked wakes whoever waits for the source's progress; s.mu is
+// held.
+func (s *nexmarkSource) signalLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// beginBatch records that the batch ending before event end is being
+// generated.
+func (s *nexmarkSource) beginBatch(end int64) {
+	s.mu.Lock()
+	if s.begun < 0 {
+		s.firstEnd = end
+	}
+	s.begun = end
+	s.signalLocked()
+	s.mu.Unlock()
 }
 
 func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
@@ -176,19 +235,36 @@ func (s *nexmarkSource) run(ctx context.Context, e *Engine) error {
 	if err != nil && !errors.Is(err, widecol.ErrNotFound) {
 		return err
 	}
-	if b, ok := row["record"].([]byte); ok {
-		var p sourceProgress
+	var p sourceProgress
+	b, found := row["record"].([]byte)
+	if found {
 		if err := json.Unmarshal(b, &p); err != nil {
 			return fmt.Errorf("stream %q: corrupt source progress: %w", s.rel.Name, err)
 		}
-		s.mu.Lock()
-		s.next = p.Next
-		s.mu.Unlock()
 	}
 	t, err := e.topic(s.rel)
 	if err != nil {
 		return err
 	}
+	empty := true
+	for part := range t.Partitions() {
+		if st, err := t.Stats(part); err != nil || st.EndOffset > 0 {
+			empty = false
+		}
+	}
+	batch := batchEvents(s.rate, p.Batch, found, empty)
+	if p.Batch != batch {
+		// The size is recorded before the first batch is appended with
+		// it, so that after a restart every batch is appended again alike.
+		p.Batch = batch
+		if err := s.writeProgress(ctx, e, et, key, p); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.next, s.batch = p.Next, batch
+	s.signalLocked()
+	s.mu.Unlock()
 	return s.pipeline(ctx, e, t, et, key)
 }
 
@@ -219,6 +295,9 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 	defer cancel(nil)
 	schema := s.rel.Schema()
 	parts := s.rel.Partitions
+	s.mu.Lock()
+	first, size := s.next, s.batch
+	s.mu.Unlock()
 	slots := make(chan struct{}, sourceInFlight)
 	done := make(chan sourceBatch, sourceInFlight)
 	// One appender appends the batches in order: a partition whose log
@@ -249,7 +328,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 				// rows: they are regenerated when read (see regenerate).
 				opts := streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1}
 				if !s.storeRows && !e.rereadBy(s.rel) {
-					opts.Regen = nexmarkDesc(s.kind, s.seed, b.k*sourceBatchEvents, b.end)
+					opts.Regen = nexmarkDesc(s.kind, s.seed, b.k*size, b.end)
 				}
 				_, err := t.Append(ctx, part, b.rec, opts)
 				if err != nil {
@@ -261,9 +340,6 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 			}
 		}()
 	}
-	s.mu.Lock()
-	first := s.next
-	s.mu.Unlock()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -274,7 +350,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 		}()
 		start := time.Now()
 		for n := first; s.limit == 0 || n < s.limit; {
-			end := n + sourceBatchEvents
+			end := n + size
 			if s.limit > 0 && end > s.limit {
 				end = s.limit
 			}
@@ -293,7 +369,9 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 					}
 				}
 			}
-			s.waitReaders(ctx, e, t, int(n/sourceBatchEvents%int64(parts)), s.gen.Count(s.kind, n, end))
+			s.waitReaders(ctx, e, t, int(n/size%int64(parts)), s.gen.Count(s.kind, n, end))
+			// From here the batch counts as produced: FLUSH waits for it.
+			s.beginBatch(end)
 			// The generator is streaming work in this process: it holds a
 			// slot of the batch gate while it generates, like a view's
 			// epoch (and catches up after a pause).
@@ -307,7 +385,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 				cancel(fmt.Errorf("nexmark: no batch for %s", s.kind))
 				return
 			}
-			k := n / sourceBatchEvents
+			k := n / size
 			if b.NumRows() == 0 {
 				b.Release()
 				finish(sourceBatch{k: k, end: end})
@@ -326,7 +404,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 
 	// The recorder.
 	ready := map[int64]int64{} // appended batch number -> its end
-	frontier := first / sourceBatchEvents
+	frontier := first / size
 	for b := range done {
 		ready[b.k] = b.end
 		// Take whatever else has finished, so one write records it all.
@@ -495,21 +573,29 @@ func (s *nexmarkSource) regenerate(desc []byte, mem memory.Allocator) (arrow.Rec
 // record writes the source's progress: every event before next is in the
 // log.
 func (s *nexmarkSource) record(ctx context.Context, e *Engine, et *widecol.Table, key string, next int64) error {
-	p, _ := json.Marshal(sourceProgress{Next: next})
-	wb := e.store.NewBatch()
-	err := wb.UpsertRow(et, widecol.Row{"name": key, "record": p}, nil)
-	if err == nil {
-		err = wb.Commit(ctx)
-	}
-	wb.Close()
-	if err != nil {
+	s.mu.Lock()
+	batch := s.batch
+	s.mu.Unlock()
+	if err := s.writeProgress(ctx, e, et, key, sourceProgress{Next: next, Batch: batch}); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.next = next
+	s.signalLocked()
 	s.mu.Unlock()
 	e.notifyChange()
 	return nil
+}
+
+// writeProgress stores the source's progress record.
+func (s *nexmarkSource) writeProgress(ctx context.Context, e *Engine, et *widecol.Table, key string, p sourceProgress) error {
+	b, _ := json.Marshal(p)
+	wb := e.store.NewBatch()
+	defer wb.Close()
+	if err := wb.UpsertRow(et, widecol.Row{"name": key, "record": b}, nil); err != nil {
+		return err
+	}
+	return wb.Commit(ctx)
 }
 
 // sourceDone reports whether a bounded source stream has produced all its
