@@ -50,10 +50,16 @@ type Column struct {
 	Default string `json:"default,omitempty"`
 }
 
-// Watermark is a stream's WATERMARK FOR clause.
+// Watermark is a stream's WATERMARK FOR clause, or the watermark a view
+// carries from the relation it reads.
 type Watermark struct {
 	Column int    `json:"column"`
-	Expr   string `json:"expr"` // the SQL text of the expression
+	Expr   string `json:"expr"` // the SQL text of the expression; "" when From is set
+	// From, on a view, names the stream or view the view reads: the view
+	// passes that relation's watermarked column through unchanged as
+	// Column, and its watermark after each epoch is the source's as the
+	// epoch had read it. It is not computed from the view's rows.
+	From string `json:"from,omitempty"`
 }
 
 // Relation describes a table, stream or view. Relations are values owned by

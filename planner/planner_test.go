@@ -37,7 +37,16 @@ func (c *testCatalog) exec(t *testing.T, sql string) string {
 	if err != nil {
 		return errText(err)
 	}
+	var out strings.Builder
 	for _, st := range stmts {
+		if cv, ok := st.AST.(*ast.CreateView); ok {
+			text, err := c.createView(cv, st.Text)
+			if err != nil {
+				return errText(err)
+			}
+			out.WriteString(text + "\n")
+			continue
+		}
 		if cf, ok := st.AST.(*ast.CreateFunction); ok {
 			uf, err := planner.DefineFunction(cf, st.Text)
 			if err == nil {
@@ -53,7 +62,7 @@ func (c *testCatalog) exec(t *testing.T, sql string) string {
 		}
 		ct, ok := st.AST.(*ast.CreateTable)
 		if !ok {
-			t.Fatalf("exec-ddl takes CREATE TABLE/STREAM/FUNCTION, got %T", st.AST)
+			t.Fatalf("exec-ddl takes CREATE TABLE/STREAM/FUNCTION/VIEW, got %T", st.AST)
 		}
 		rel := &catalog.Relation{ID: uint64(len(c.rels) + 1), Name: ct.Name, Kind: catalog.KindTable, SQL: st.Text}
 		if ct.Kind == ast.ObjStream {
@@ -80,7 +89,47 @@ func (c *testCatalog) exec(t *testing.T, sql string) string {
 		}
 		c.rels[rel.Name] = rel
 	}
-	return ""
+	return out.String()
+}
+
+// createView adds a continuous view to the catalog as sqld records one:
+// its columns, whether it only adds rows (then other views read it as a
+// stream of its epochs) and the watermark it carries. It describes the
+// view in one line.
+func (c *testCatalog) createView(cv *ast.CreateView, text string) (string, error) {
+	b := planner.NewBinder(c, nil)
+	b.View = true
+	q, err := b.BindSelect(cv.Query)
+	if err != nil {
+		return "", err
+	}
+	vp, err := planner.PlanView(q, c)
+	if err != nil {
+		return "", err
+	}
+	rel := &catalog.Relation{ID: uint64(len(c.rels) + 1), Name: cv.Name, Kind: catalog.KindView, SQL: text,
+		AppendOnly: vp.AppendOnly(), Watermark: vp.CarriedWatermark(), DependsOn: q.Relations}
+	for i, col := range q.Cols {
+		name := col.Name
+		if i < len(cv.Columns) {
+			name = cv.Columns[i]
+		}
+		rel.Columns = append(rel.Columns, catalog.Column{Name: name, Type: col.Type})
+	}
+	desc := fmt.Sprintf("view %s: %s", rel.Name, vp.Mode)
+	if rel.AppendOnly {
+		// Such a view's rows are keyed by the epoch that added them.
+		for _, k := range []string{"_epoch", "_seq"} {
+			rel.PrimaryKey = append(rel.PrimaryKey, len(rel.Columns))
+			rel.Columns = append(rel.Columns, catalog.Column{Name: k, Type: catalog.TypeInt8, Hidden: true})
+		}
+		desc += ", append-only"
+	}
+	if wm := rel.Watermark; wm != nil {
+		desc += fmt.Sprintf(", watermark on %s from %s", rel.Columns[wm.Column].Name, wm.From)
+	}
+	c.rels[rel.Name] = rel
+	return desc, nil
 }
 
 func errText(err error) string {

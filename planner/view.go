@@ -115,6 +115,63 @@ func streamLike(r *catalog.Relation) bool {
 	return r.Kind == catalog.KindStream || (r.Kind == catalog.KindView && r.AppendOnly)
 }
 
+// AppendOnly reports whether a view with this plan only ever adds rows to
+// its result, keyed by (epoch, sequence): an incremental view without
+// aggregation, top-N or NULL-padded outer-join rows. Other views read
+// such a view as a stream of its epochs (catalog.Relation.AppendOnly).
+func (vp *ViewPlan) AppendOnly() bool {
+	return vp.Mode == Incremental && vp.Agg == nil && vp.TopN == nil && vp.TableJoin == nil &&
+		(vp.Join == nil || vp.Join.Kind == InnerJoin)
+}
+
+// CarriedWatermark returns the watermark a view with this plan carries
+// from its source, or nil: when the view only adds rows, reads one stream
+// or view that has a watermark (no join), and passes the watermarked
+// column through unchanged, possibly renamed. Column is then the first of
+// the view's columns that does. The view's watermark after an epoch is
+// the source's as the epoch read it, so a view reading this one judges
+// late rows and closes windows as it would over the source.
+func (vp *ViewPlan) CarriedWatermark() *catalog.Watermark {
+	if !vp.AppendOnly() || vp.Join != nil || len(vp.Lookups) > 0 || vp.Source == nil ||
+		!streamLike(vp.Source) || vp.Source.Watermark == nil || vp.Query == nil {
+		return nil
+	}
+	for c := range vp.Query.Cols {
+		if passesWatermarkCol(vp.Query.Plan, vp.Source, c) {
+			return &catalog.Watermark{Column: c, From: vp.Source.Name}
+		}
+	}
+	return nil
+}
+
+// passesWatermarkCol reports whether column col of a plan of projections,
+// filters and windows over a scan of src is src's watermarked column,
+// passed through unchanged. A window's bounds are not: their rows' lateness
+// differs from the rows'.
+func passesWatermarkCol(n Node, src *catalog.Relation, col int) bool {
+	for {
+		switch x := n.(type) {
+		case *Project:
+			ref, ok := x.Exprs[col].(*ColRef)
+			if !ok {
+				return false
+			}
+			col, n = ref.Idx, x.Input
+		case *Filter:
+			n = x.Input
+		case *HopWindow:
+			if col >= len(x.Input.Columns()) {
+				return false
+			}
+			n = x.Input
+		case *Scan:
+			return x.Rel.Name == src.Name && col < len(x.Project) && x.Project[col] == src.Watermark.Column
+		default:
+			return false
+		}
+	}
+}
+
 // topNInput returns the incremental plan of a top-N's input (a stream's
 // rows under projections and filters, or a join's pairs), or nil.
 func topNInput(root Node) *ViewPlan {
@@ -236,6 +293,11 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	}
 	if why == "" && vp.Source != nil && streamLike(vp.Source) {
 		if vp.EmitOnWindowClose {
+			if vp.Source.Watermark == nil && vp.Source.Kind == catalog.KindView {
+				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a watermark on view %q", vp.Source.Name).
+					WithDetail("A view has a watermark when it reads one stream or view with a watermark, only adds rows, and passes the watermarked column through unchanged.").
+					WithHint("Select the watermarked column in view %q, or read its source directly.", vp.Source.Name)
+			}
 			if vp.Source.Watermark == nil {
 				return nil, pgerror.New(pgerror.CodeFeatureNotSupported, "EMIT ON WINDOW CLOSE needs a watermark on stream %q", vp.Source.Name).
 					WithHint("Declare one with WATERMARK FOR column AS column - INTERVAL '...'.")

@@ -263,7 +263,11 @@ func (s *Session) describe(x *ast.Describe) (string, []arrow.RecordBatch, error)
 			desc = "not null"
 		}
 		if r.Watermark != nil && r.Watermark.Column == i {
-			desc = strings.TrimSpace(desc + " watermark: " + r.Watermark.Expr)
+			if r.Watermark.From != "" {
+				desc = strings.TrimSpace(desc + " watermark: from " + r.Watermark.From)
+			} else {
+				desc = strings.TrimSpace(desc + " watermark: " + r.Watermark.Expr)
+			}
 		}
 		rows = append(rows, []string{c.Name, c.Type.String(), fmt.Sprint(c.Hidden), desc})
 	}

@@ -411,7 +411,7 @@ func (e *Engine) jobRows() [][]any {
 			}
 		}
 		var wm any
-		if (j.tracker != nil || j.join != nil) && j.watermark != windows.NoWatermark {
+		if (j.tracker != nil || j.join != nil || (j.plan != nil && j.readsViewWatermark())) && j.watermark != windows.NoWatermark {
 			wm = j.watermark
 		}
 		var joinRows any

@@ -68,6 +68,10 @@ type epochRecord struct {
 	// Trackers are a join view's trackers, one per side.
 	Trackers [][]byte `json:"trackers,omitempty"`
 	Late     int64    `json:"late,omitempty"`
+	// Watermark, for a view reading a view that carries a watermark, is
+	// its watermark after Epoch. Records of other views (and of builds
+	// before views carried watermarks) have none.
+	Watermark *int64 `json:"watermark,omitempty"`
 	// Planned, when set, is the epoch planned after Epoch: its ranges
 	// are re-run exactly after a crash.
 	Planned *plannedEpoch `json:"planned,omitempty"`
@@ -80,7 +84,18 @@ type plannedEpoch struct {
 	// Idle marks the partitions read to their end: they do not hold the
 	// watermark back.
 	Idle []bool `json:"idle,omitempty"`
+	// Watermark, for a view reading a view that carries a watermark, is
+	// the watermark after the epoch: the source view's as of epoch
+	// Ends[0], when known, else the one before.
+	Watermark *int64 `json:"watermark,omitempty"`
 }
+
+// epochMark is a view's watermark after an epoch, for views reading it.
+type epochMark struct{ epoch, wm int64 }
+
+// maxMarks bounds the watermarks a view keeps for its readers: a reader
+// further behind does not advance its watermark until it catches up.
+const maxMarks = 1024
 
 // viewJob maintains one continuous view.
 type viewJob struct {
@@ -137,11 +152,16 @@ type viewJob struct {
 	ends  []int64
 	byEnd map[int64][]string
 
-	// Watermarks of a source stream that declares one.
+	// Watermarks of a source stream that declares one, or of a source
+	// view that carries one (no tracker then).
 	tracker   *windows.Tracker
 	wmExpr    planner.Expr
 	watermark int64
 	late      int64
+	// marks are the watermarks after recent epochs (one per change,
+	// ascending), kept when the view carries a watermark
+	// (catalog.Watermark.From), for the views reading it. Guarded by mu.
+	marks []epochMark
 
 	// join is the state of a join view; topN of a top-N view.
 	join *joinState
@@ -194,6 +214,7 @@ func (s *Session) createView(ctx context.Context, x *ast.CreateView, text string
 	}
 	rel.Query = parser.Format(x.Query)
 	rel.AppendOnly = appendOnlyResult(vp)
+	rel.Watermark = vp.CarriedWatermark()
 	seen := map[string]bool{}
 	for i, c := range q.Cols {
 		name := c.Name
@@ -388,14 +409,10 @@ func (e *Engine) createViewLocked(ctx context.Context, rel *catalog.Relation, vp
 }
 
 // appendOnlyResult reports whether a view only ever adds rows to its
-// result, keyed by (epoch, sequence): an incremental view without
-// aggregation, top-N or NULL-padded outer-join rows. Its table then keeps
-// rows in chunks (widecol's append-only tables), a key per epoch rather
-// than per row.
-func appendOnlyResult(vp *planner.ViewPlan) bool {
-	return vp.Mode == planner.Incremental && vp.Agg == nil && vp.TopN == nil && vp.TableJoin == nil &&
-		(vp.Join == nil || vp.Join.Kind == planner.InnerJoin)
-}
+// result (planner.ViewPlan.AppendOnly). Its table then keeps rows in
+// chunks (widecol's append-only tables), a key per epoch rather than per
+// row.
+func appendOnlyResult(vp *planner.ViewPlan) bool { return vp.AppendOnly() }
 
 func stateSpec(rel *catalog.Relation, vp *planner.ViewPlan) widecol.TableSpec {
 	if vp.Agg == nil {
@@ -465,7 +482,7 @@ func aggStateInResult(rel *catalog.Relation, vp *planner.ViewPlan) bool {
 }
 
 func (e *Engine) newJob(rel *catalog.Relation, vp *planner.ViewPlan, result, state *widecol.Table) *viewJob {
-	j := &viewJob{eng: e, rel: rel, plan: vp, result: result, state: state, seen: map[string]int64{}}
+	j := &viewJob{eng: e, rel: rel, plan: vp, result: result, state: state, seen: map[string]int64{}, watermark: windows.NoWatermark}
 	if vp.Agg != nil {
 		for _, g := range vp.Agg.GroupBy {
 			j.keyTypes = append(j.keyTypes, g.Type())
@@ -493,7 +510,7 @@ func (e *Engine) startViews(ctx context.Context) error {
 		if err != nil {
 			// The view stays in the catalog and reports its error.
 			e.log.Error("view cannot resume", "view", rel.Name, "err", err)
-			job = &viewJob{eng: e, rel: rel, status: JobFailed, lastErr: err, seen: map[string]int64{}}
+			job = &viewJob{eng: e, rel: rel, status: JobFailed, lastErr: err, seen: map[string]int64{}, watermark: windows.NoWatermark}
 		}
 		e.jobs[rel.Name] = job
 	}
@@ -636,10 +653,13 @@ func (j *viewJob) recover(ctx context.Context) error {
 			}
 		}
 	}
-	// Other jobs read a view's epoch (views over views) while it recovers.
+	// Other jobs read a view's epoch (views over views) while it recovers;
+	// its watermark is not known until the tracker is read.
 	j.mu.Lock()
 	j.epoch = rec.Epoch
 	j.late = rec.Late
+	j.watermark = windows.NoWatermark
+	j.marks = nil
 	j.mu.Unlock()
 	j.tj, j.outerT = nil, nil // a table join's and an outer aggregation's state are read again
 	if j.plan.Join != nil {
@@ -647,7 +667,11 @@ func (j *viewJob) recover(ctx context.Context) error {
 	}
 	if j.plan.Mode == planner.Incremental && j.plan.Source.Kind == catalog.KindView {
 		// A view read as a stream of its epochs: one offset, its epoch.
-		j.watermark = windows.NoWatermark
+		if rec.Watermark != nil && j.readsViewWatermark() {
+			j.setWatermark(*rec.Watermark)
+		} else {
+			j.setWatermark(windows.NoWatermark)
+		}
 		j.offsets = []int64{0}
 		if len(rec.Ends) == 1 {
 			j.offsets[0] = rec.Ends[0]
@@ -659,7 +683,6 @@ func (j *viewJob) recover(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		j.watermark = windows.NoWatermark
 		if wm := j.plan.Source.Watermark; wm != nil {
 			if j.wmExpr, err = bindWatermark(j.plan.Source, wm.Expr); err != nil {
 				return err
@@ -672,7 +695,9 @@ func (j *viewJob) recover(ctx context.Context) error {
 					return fmt.Errorf("view %q: %w", j.rel.Name, err)
 				}
 			}
-			j.watermark = j.tracker.Watermark()
+			j.setWatermark(j.tracker.Watermark())
+		} else {
+			j.setWatermark(windows.NoWatermark)
 		}
 		j.offsets = make([]int64, t.Partitions())
 		for p := range j.offsets {
@@ -705,7 +730,11 @@ func (j *viewJob) resume(ctx context.Context, rec *epochRecord) error {
 		}
 	}
 	if rec.Planned != nil && rec.Planned.Epoch == rec.Epoch+1 {
-		return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle)
+		wm := j.watermark
+		if rec.Planned.Watermark != nil {
+			wm = *rec.Planned.Watermark
+		}
+		return j.runIncremental(ctx, rec.Planned.Starts, rec.Planned.Ends, rec.Planned.Idle, wm)
 	}
 	return nil
 }
@@ -835,7 +864,7 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	if !more && !(first && j.epoch == 0) && !j.tjCheck {
 		return false, nil
 	}
-	if err := j.runIncremental(ctx, starts, ends, idle); err != nil {
+	if err := j.runIncremental(ctx, starts, ends, idle, windows.NoWatermark); err != nil {
 		return false, err
 	}
 	if tableName != "" {
@@ -999,7 +1028,9 @@ func (j *viewJob) runStage(ctx context.Context, node planner.Node, st exec.Stora
 }
 
 // runIncremental runs one epoch over the source rows in [starts, ends).
-func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle []bool) error {
+// For a view reading a view that carries a watermark, wm is the
+// watermark after the epoch (see stepViewSource); otherwise it is unused.
+func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle []bool, wm int64) error {
 	e := j.eng
 	epoch := j.epoch + 1
 	et, err := e.epochTable(ctx)
@@ -1014,8 +1045,14 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	}
 	// Record the plan first, so a crash re-runs exactly these ranges with
 	// the same watermark.
-	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Tracker: trackerBefore, Late: j.late,
-		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle}})
+	carried := j.readsViewWatermark()
+	var wmPrev, wmNext *int64
+	if carried {
+		wm = max(wm, j.watermark)
+		wmPrev, wmNext = &j.watermark, &wm
+	}
+	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Tracker: trackerBefore, Late: j.late, Watermark: wmPrev,
+		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle, Watermark: wmNext}})
 	pb := e.store.NewBatch()
 	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
 		pb.Close()
@@ -1043,6 +1080,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	if err != nil {
 		j.restoreTracker(trackerBefore)
 		return err
+	}
+	if carried {
+		wmAfter = wm
 	}
 	st := &memStorage{batches: map[*catalog.Relation][]arrow.RecordBatch{}, byName: map[string][]arrow.RecordBatch{j.plan.Source.Name: delta}}
 	if len(j.plan.Lookups) > 0 {
@@ -1075,7 +1115,11 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 			return err
 		}
 	}
-	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Tracker: trackerAfter, Late: j.late + late})
+	var wmRec *int64
+	if carried {
+		wmRec = &wmAfter
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Tracker: trackerAfter, Late: j.late + late, Watermark: wmRec})
 	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
 		return err
 	}
@@ -1092,6 +1136,7 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	j.rowsOut += out
 	j.late += late
 	j.watermark = wmAfter
+	j.markLocked()
 	j.lastTime = time.Now()
 	j.mu.Unlock()
 	e.notifyChange()
@@ -1108,6 +1153,58 @@ func (j *viewJob) advanceWatermark(delta []arrow.RecordBatch, parts []int, idle 
 		return 0, err
 	}
 	return j.tracker.Advance(), nil
+}
+
+// readsViewWatermark reports whether the job reads a view, as a stream of
+// its epochs, that carries a watermark: the job's watermark is then that
+// view's, not computed by a tracker.
+func (j *viewJob) readsViewWatermark() bool {
+	src := j.plan.Source
+	return j.plan.Mode == planner.Incremental && j.plan.Join == nil && src != nil && src.Kind == catalog.KindView && src.Watermark != nil
+}
+
+// setWatermark sets the watermark after the last committed epoch, as
+// recovery finds it.
+func (j *viewJob) setWatermark(wm int64) {
+	j.mu.Lock()
+	j.watermark = wm
+	j.markLocked()
+	j.mu.Unlock()
+}
+
+// markLocked records the watermark after the job's epoch for the views
+// reading it, when the view carries one. j.mu is held.
+func (j *viewJob) markLocked() {
+	if j.rel.Watermark == nil {
+		return
+	}
+	n := len(j.marks)
+	switch {
+	case n > 0 && j.marks[n-1].epoch == j.epoch:
+		j.marks[n-1].wm = j.watermark
+	case n > 0 && j.marks[n-1].wm == j.watermark:
+		// Unchanged since the last mark.
+	default:
+		if n == maxMarks {
+			j.marks = j.marks[1:]
+		}
+		j.marks = append(j.marks, epochMark{epoch: j.epoch, wm: j.watermark})
+	}
+}
+
+// watermarkAt returns the view's watermark after its epoch, when it
+// carries one and still knows it.
+func (j *viewJob) watermarkAt(epoch int64) (int64, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if epoch > j.epoch {
+		return 0, false
+	}
+	i := sort.Search(len(j.marks), func(i int) bool { return j.marks[i].epoch > epoch }) - 1
+	if i < 0 {
+		return 0, false
+	}
+	return j.marks[i].wm, true
 }
 
 // restoreTracker puts back the tracker state of before a failed epoch.

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sqld/sqld/connectors/widecol"
+	"github.com/sqld/sqld/windows"
 )
 
 // A view over an append-only view (one whose rows are only ever added,
@@ -15,6 +16,13 @@ import (
 // each epoch of this view reads the rows the other view's epochs since
 // the last one added. Rows, once added, never change, so a replayed
 // epoch reads the same rows again.
+//
+// When the view read carries a watermark (catalog.Watermark.From), an
+// epoch that reads up to its epoch E takes its watermark after E, which
+// that view keeps for its recent epochs (viewJob.marks). The value is
+// recorded in the epoch's plan, so a replay uses it again; when it is no
+// longer known (the reader is far behind, or the view read restarted
+// since E) the watermark stays as it was, which only delays windows.
 
 // maxSourceEpochs caps the upstream epochs one epoch reads.
 const maxSourceEpochs = 64
@@ -32,10 +40,29 @@ func (j *viewJob) stepViewSource(ctx context.Context, first bool) (bool, error) 
 		return false, nil
 	}
 	end = max(end, start)
-	if err := j.runIncremental(ctx, []int64{start}, []int64{end}, []bool{true}); err != nil {
+	wm := windows.NoWatermark
+	if j.readsViewWatermark() {
+		wm = j.watermark
+		if w, ok := j.eng.watermarkAt(j.plan.Source.Name, end); ok {
+			wm = max(wm, w)
+		}
+	}
+	if err := j.runIncremental(ctx, []int64{start}, []int64{end}, []bool{true}, wm); err != nil {
 		return false, err
 	}
 	return end < upstream, nil
+}
+
+// watermarkAt returns view name's watermark after its epoch, when the
+// view carries one and still knows it.
+func (e *Engine) watermarkAt(name string, epoch int64) (int64, bool) {
+	e.mu.RLock()
+	j := e.jobs[name]
+	e.mu.RUnlock()
+	if j == nil {
+		return 0, false
+	}
+	return j.watermarkAt(epoch)
 }
 
 // readViewEpochs reads the rows the view read added in epochs (from, to].
