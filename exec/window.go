@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -111,12 +112,15 @@ func (o *windowOp) layout(c *planner.WindowCall, all arrow.RecordBatch) (*window
 		return nil, err
 	}
 	defer releaseSortKeys(okeys)
-	// Rows that tie in the ORDER BY are ordered by all their columns, so
-	// that ranks do not depend on the input's order: a continuous view
-	// ranks rows as they arrive and must agree with a batch query.
+	// Rows that tie in the ORDER BY are ordered by their columns the
+	// query reads (planner.Window.Ties), so that ranks do not depend on
+	// the input's order: a continuous view ranks rows as they arrive and
+	// must agree with a batch query.
 	var rest []planner.SortKey
 	for i, f := range all.Schema().Fields() {
-		rest = append(rest, planner.SortKey{Expr: &planner.ColRef{Idx: i, Typ: o.n.Input.Columns()[i].Type, Name: f.Name}})
+		if o.n.Ties == nil || slices.Contains(o.n.Ties, i) {
+			rest = append(rest, planner.SortKey{Expr: &planner.ColRef{Idx: i, Typ: o.n.Input.Columns()[i].Type, Name: f.Name}})
+		}
 	}
 	tkeys, err := evalSortKeys(o.env, rest, all)
 	if err != nil {

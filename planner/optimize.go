@@ -6,8 +6,12 @@ package planner
 //     the join kinds allow, into Scan.Filter at the leaves.
 //  2. (within pushFilters) joinKeys: equality conjuncts between the two
 //     sides of a join become hash-join keys.
+//  3. markWindowTies: windows order tied rows by the columns the query
+//     reads.
 func Optimize(n Node) Node {
-	return pushFilters(n, nil)
+	n = pushFilters(n, nil)
+	markWindowTies(n)
+	return n
 }
 
 // splitAnd returns the conjuncts of e.

@@ -180,6 +180,10 @@ type Window struct {
 	Input Node
 	Calls []WindowCall
 	Cols  []Column
+	// Ties are the input columns, ascending, that order rows tied in a
+	// call's PARTITION BY and ORDER BY: those the query reads (see
+	// markWindowTies). Nil means every input column.
+	Ties []int
 }
 
 // Columns implements Node.

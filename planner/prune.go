@@ -15,8 +15,21 @@ func pruneColumns(root Node, windows bool) Node {
 }
 
 // pruner prunes columns; windows says whether it prunes below window
-// functions (views planned before it did keep those columns).
-type pruner struct{ windows bool }
+// functions (views planned before it did keep those columns), and mark
+// whether it sets the Ties of the plan's own windows (markWindowTies).
+type pruner struct{ windows, mark bool }
+
+// markWindowTies sets the Ties of every window of the plan, outside
+// subqueries, to the input columns the query reads: the columns a view's
+// pruning keeps below it, so that a continuous view and a batch query of
+// the same SELECT order tied rows alike.
+func markWindowTies(root Node) {
+	need := make([]bool, len(root.Columns()))
+	for i := range need {
+		need[i] = true
+	}
+	pruner{windows: true, mark: true}.prune(root, need)
+}
 
 // exprCols marks the columns e reads; false if e has a subquery, whose
 // references the pruning does not follow.
@@ -274,20 +287,38 @@ func (pr pruner) prune(n Node, need []bool) (Node, []int) {
 		}
 		nin := len(x.Input.Columns())
 		childNeed := append([]bool(nil), need[:nin]...)
+		all := func() (Node, []int) {
+			if pr.mark {
+				x.Ties = nil
+			}
+			return pr.keepAll(n)
+		}
 		for _, c := range x.Calls {
 			for _, e := range append(append([]Expr(nil), c.Args...), c.PartitionBy...) {
 				if !exprCols(e, childNeed) {
-					return pr.keepAll(n)
+					return all()
 				}
 			}
 			for _, k := range c.OrderBy {
 				if !exprCols(k.Expr, childNeed) {
-					return pr.keepAll(n)
+					return all()
 				}
 			}
 		}
+		var ties []int
+		for i, u := range childNeed {
+			if u {
+				ties = append(ties, i)
+			}
+		}
+		if pr.mark {
+			x.Ties = ties
+		}
 		in, cm := pr.prune(x.Input, childNeed)
 		w := &Window{Input: in}
+		for _, t := range ties {
+			w.Ties = append(w.Ties, cm[t])
+		}
 		m := make([]int, len(x.Cols))
 		for i := range x.Cols {
 			to := len(in.Columns()) + (i - nin) // a call's value

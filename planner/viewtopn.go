@@ -43,6 +43,9 @@ type TopNPlan struct {
 	// its state, and it keeps no separate state rows.
 	ResultCols []int
 	ResultKeys []int
+	// Ties are the input columns that order rows tied in the ORDER BY
+	// (planner.Window.Ties); nil means every column.
+	Ties []int
 }
 
 // topNResultState sets ResultCols and ResultKeys when Post keeps every
@@ -196,7 +199,7 @@ func topNShape(root Node) (*TopNPlan, []Node, Node) {
 			keepsAll = false
 		}
 	}
-	tp := &TopNPlan{Call: call, N: limit, WindowKey: -1, PostKeepsAll: keepsAll}
+	tp := &TopNPlan{Call: call, N: limit, WindowKey: -1, PostKeepsAll: keepsAll, Ties: w.Ties}
 	rel := &catalog.Relation{Name: "top rows", Kind: catalog.KindSystem}
 	for _, c := range w.Cols {
 		rel.Columns = append(rel.Columns, catalog.Column{Name: c.Name, Type: c.Type})

@@ -131,6 +131,14 @@ func (tn *topNState) compareTop(a, b *topRow) int {
 	if c := strings.Compare(a.order, b.order); c != 0 {
 		return c
 	}
+	if tn.plan.Ties != nil {
+		for _, i := range tn.plan.Ties {
+			if c := compareSortValue(tn.val(a, i), tn.val(b, i), false, false); c != 0 {
+				return c
+			}
+		}
+		return 0
+	}
 	for i := 0; i < tn.ncols; i++ {
 		if c := compareSortValue(tn.val(a, i), tn.val(b, i), false, false); c != 0 {
 			return c
