@@ -27,6 +27,12 @@ type AppendOptions struct {
 	// times, not the rows. Readers that follow the writer closely still
 	// get the appended batch itself. It has 8 bytes to 4 KiB.
 	Regen []byte
+	// Columns, with Regen, says which columns of the batch hold its values
+	// (nil: all of them). The others may hold anything of their type (a
+	// generator leaves out the columns no reader wants): a reader that asks
+	// for one of them (Topic.ReadBeforeColumns) gets the batch regenerated
+	// instead. The event-time column must be among them.
+	Columns []bool
 }
 
 // Regenerator rebuilds a batch from the description it was appended with

@@ -183,8 +183,9 @@ type encoded struct {
 	minTime    int64
 	maxTime    int64
 	hasTime    bool
-	pooled     bool // buf came from bufPool
-	regen      bool // the payload is a regeneration description
+	pooled     bool   // buf came from bufPool
+	regen      bool   // the payload is a regeneration description
+	cols       []bool // with regen, the columns of rec that hold values (nil: all)
 }
 
 // size is the number of bytes the batch occupies on disk.

@@ -98,6 +98,7 @@ type tailBatch struct {
 	hdr  [headerSize]byte // the header as written, to check against
 	rec  arrow.RecordBatch
 	size int
+	cols []bool // the columns of rec that hold values (nil: all)
 }
 
 // The tail keeps at most tailBatches batches and tailBytes bytes per
@@ -109,12 +110,12 @@ const (
 
 // keepTailLocked remembers the batch just written at pos in s, taking over
 // a reference to rec, and drops the oldest ones beyond the bounds.
-func (p *partition) keepTailLocked(s *segment, pos int64, hdr []byte, rec arrow.RecordBatch, size int) {
+func (p *partition) keepTailLocked(s *segment, pos int64, hdr []byte, rec arrow.RecordBatch, size int, cols []bool) {
 	if size > tailBytes {
 		rec.Release()
 		return
 	}
-	t := tailBatch{seg: s, pos: pos, rec: rec, size: size}
+	t := tailBatch{seg: s, pos: pos, rec: rec, size: size, cols: cols}
 	copy(t.hdr[:], hdr)
 	p.tail = append(p.tail, t)
 	total := 0
@@ -130,17 +131,29 @@ func (p *partition) keepTailLocked(s *segment, pos int64, hdr []byte, rec arrow.
 }
 
 // tailAt returns a new reference to the record written at pos in s, if the
-// partition still keeps it and its header is hdr, else nil.
-func (p *partition) tailAt(s *segment, pos int64, hdr []byte) arrow.RecordBatch {
+// partition still keeps it with the columns need flags (nil: all) and its
+// header is hdr, else nil.
+func (p *partition) tailAt(s *segment, pos int64, hdr []byte, need []bool) arrow.RecordBatch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.tail {
-		if t.seg == s && t.pos == pos && bytes.Equal(t.hdr[:], hdr[:headerSize]) {
+		if t.seg == s && t.pos == pos && bytes.Equal(t.hdr[:], hdr[:headerSize]) && holds(t.cols, need) {
 			t.rec.Retain()
 			return t.rec
 		}
 	}
 	return nil
+}
+
+// holds reports whether a batch with the columns have (nil: all) has the
+// columns need (nil: all).
+func holds(have, need []bool) bool {
+	for i, h := range have {
+		if !h && (need == nil || (i < len(need) && need[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // releaseTailLocked drops every kept batch.
@@ -426,7 +439,7 @@ func (p *partition) writeLocked(enc *encoded, flags uint8, writerID, seq, txnID 
 			// The description is small; the rows kept are not.
 			size = bodyBound(enc.rec.Columns())
 		}
-		p.keepTailLocked(s, pos, enc.buf, enc.rec, size)
+		p.keepTailLocked(s, pos, enc.buf, enc.rec, size, enc.cols)
 		enc.rec = nil
 	}
 	p.end = h.end()
@@ -600,7 +613,7 @@ type cursor struct {
 // skipped (aborted or control batches), after it. It blocks until one is
 // visible or ctx is done.
 func (p *partition) read(ctx context.Context, off int64, cur *cursor, mem memory.Allocator) (Batch, error) {
-	return p.readBefore(ctx, off, -1, cur, mem)
+	return p.readBefore(ctx, off, -1, cur, mem, nil)
 }
 
 // errEnd reports that no visible batch starts before the end offset given
@@ -609,7 +622,7 @@ var errEnd = errors.New("log: no batch before the end offset")
 
 // readBefore is read bounded by end: with end >= 0 it returns errEnd
 // instead of returning or waiting for a batch that starts at or after end.
-func (p *partition) readBefore(ctx context.Context, off, end int64, cur *cursor, mem memory.Allocator) (Batch, error) {
+func (p *partition) readBefore(ctx context.Context, off, end int64, cur *cursor, mem memory.Allocator, need []bool) (Batch, error) {
 	var hb [headerSize]byte
 	for {
 		if end >= 0 && off >= end {
@@ -668,7 +681,7 @@ func (p *partition) readBefore(ctx context.Context, off, end int64, cur *cursor,
 				off, pos = h.end(), next
 				continue
 			}
-			b, err := p.readPayload(s, pos, &h, hb[:], mem)
+			b, err := p.readPayload(s, pos, &h, hb[:], mem, need)
 			s.unref()
 			if err != nil {
 				return Batch{}, err
@@ -699,8 +712,8 @@ func (p *partition) isAborted(txnID int64) bool {
 
 // readPayload reads, verifies and decodes the payload of the batch at pos,
 // or decodes it from the tail when the partition still has its bytes.
-func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem memory.Allocator) (Batch, error) {
-	if rec := p.tailAt(s, pos, hb); rec != nil {
+func (p *partition) readPayload(s *segment, pos int64, h *header, hb []byte, mem memory.Allocator, need []bool) (Batch, error) {
+	if rec := p.tailAt(s, pos, hb, need); rec != nil {
 		// Written by this process; checked against its header.
 		p.tailHits.Add(1)
 		return p.batchOf(rec, h), nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -133,4 +134,78 @@ func TestRegenDescriptionBounds(t *testing.T) {
 			t.Fatalf("description of %d bytes: %v", len(desc), err)
 		}
 	}
+}
+
+// A batch appended with some columns left out is given as it is to
+// readers that do not use them, and regenerated whole for the others.
+func TestRegenPartialColumns(t *testing.T) {
+	e := newEnv(t)
+	l := e.open()
+	tp, _ := l.CreateTopic("gen", bidConfig(1))
+	var calls atomic.Int64
+	tp.SetRegenerator(bidRegenerator(&calls, 0))
+	const rows = 100
+	// The url column (4) holds empty strings instead of its values.
+	partial := func() arrow.RecordBatch {
+		full := bids(e.mem, 0, rows)
+		defer full.Release()
+		b := array.NewStringBuilder(e.mem)
+		defer b.Release()
+		for range rows {
+			b.Append("")
+		}
+		empty := b.NewArray()
+		defer empty.Release()
+		cols := slices.Clone(full.Columns())
+		cols[4] = empty
+		return array.NewRecordBatch(full.Schema(), cols, rows)
+	}
+	without := []bool{true, true, true, true, false, true, true}
+	for _, c := range []struct {
+		opts AppendOptions
+		why  string
+	}{
+		{AppendOptions{Columns: without}, "column flags without a description"},
+		{AppendOptions{Regen: regenDesc(0, rows), Columns: without[:3]}, "too few flags"},
+		{AppendOptions{Regen: regenDesc(0, rows), Columns: []bool{true, true, true, true, true, false, true}}, "the event time left out"},
+	} {
+		rec := partial()
+		if _, err := tp.Append(bg, 0, rec, c.opts); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%s: %v", c.why, err)
+		}
+		rec.Release()
+	}
+	if _, err := tp.Append(bg, 0, partial(), AppendOptions{Regen: regenDesc(0, rows), Columns: without}); err != nil {
+		t.Fatal(err)
+	}
+	urls := func(need []bool) []string {
+		t.Helper()
+		b, ok, err := tp.ReadBeforeColumns(bg, 0, 0, rows, need)
+		if err != nil || !ok {
+			t.Fatalf("read: %v %v", ok, err)
+		}
+		defer b.Record.Release()
+		if got := auctionsOf(b.Record, 0); len(got) != rows || got[rows-1] != 1000+rows-1 {
+			t.Fatalf("auctions %v", got)
+		}
+		var out []string
+		for i := range rows {
+			out = append(out, b.Record.Column(4).(*array.String).Value(i))
+		}
+		return out
+	}
+	// Auction and price only: the appended batch, placeholders and all.
+	if got := urls([]bool{true, false, true, false, false, false, false}); calls.Load() != 0 || got[7] != "" {
+		t.Fatalf("%d regenerated, url %q", calls.Load(), got[7])
+	}
+	// The url, or every column: the batch generated again.
+	want := "https://www.nexmark.com/item.htm?query=1&channel_id=7"
+	if got := urls([]bool{false, false, false, false, true, false, false}); calls.Load() != 1 || got[7] != want {
+		t.Fatalf("%d regenerated, url %q", calls.Load(), got[7])
+	}
+	if got := urls(nil); calls.Load() != 2 || got[7] != want {
+		t.Fatalf("%d regenerated, url %q", calls.Load(), got[7])
+	}
+	l.Close()
+	e.checkMem()
 }

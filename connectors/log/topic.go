@@ -250,8 +250,20 @@ func (t *Topic) append(ctx context.Context, partition int, batch arrow.RecordBat
 		if err := t.l.needFormat(formatVersionRegen); err != nil {
 			return 0, err
 		}
+		if c := opts.Columns; c != nil {
+			if len(c) != len(t.cfg.Schema.Fields()) {
+				return 0, fmt.Errorf("%w: %d column flags for %d columns", ErrInvalidArgument, len(c), len(t.cfg.Schema.Fields()))
+			}
+			if et := t.cfg.EventTimeColumn; et >= 0 && !c[et] {
+				return 0, fmt.Errorf("%w: the event-time column must hold its values", ErrInvalidArgument)
+			}
+		}
 		enc, err = encodeRegen(batch, opts.Regen, t.cfg.EventTimeColumn)
+		enc.cols = opts.Columns
 	} else {
+		if opts.Columns != nil {
+			return 0, fmt.Errorf("%w: column flags without a regeneration description", ErrInvalidArgument)
+		}
 		enc, err = encodeBatch(batch, t.l.mem, t.cfg.EventTimeColumn)
 	}
 	if err != nil {
@@ -280,11 +292,18 @@ func (t *Topic) Read(ctx context.Context, partition int, offset int64) (Batch, e
 // transactions held are skipped). A bounded scan of what a partition
 // held at some moment reads with end = that moment's StableOffset.
 func (t *Topic) ReadBefore(ctx context.Context, partition int, offset, end int64) (Batch, bool, error) {
+	return t.ReadBeforeColumns(ctx, partition, offset, end, nil)
+}
+
+// ReadBeforeColumns is ReadBefore for a reader that uses only the columns
+// need flags (nil: all): the returned batch's other columns may hold
+// anything of their type (see AppendOptions.Columns).
+func (t *Topic) ReadBeforeColumns(ctx context.Context, partition int, offset, end int64, need []bool) (Batch, bool, error) {
 	p, err := t.partition(partition)
 	if err != nil {
 		return Batch{}, false, err
 	}
-	b, err := p.readBefore(ctx, offset, end, nil, t.l.mem)
+	b, err := p.readBefore(ctx, offset, end, nil, t.l.mem, need)
 	if err == errEnd {
 		return Batch{}, false, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 func TestSchemas(t *testing.T) {
@@ -189,4 +191,50 @@ func TestEventNegative(t *testing.T) {
 		}
 	}()
 	newGen(t, Config{}).Event(-1)
+}
+
+// Bids generated for a reader of some columns have those columns' values;
+// the string columns it does not use are empty.
+func TestBatchColumns(t *testing.T) {
+	g, err := NewGenerator(Config{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	full, next := g.Batch(KindBid, 1000, 30000, mem)
+	defer full.Release()
+	for _, cols := range [][]bool{
+		{true, false, true, false, false, true, false},
+		{false, false, false, false, true, true, false},
+		{true, true, true, true, true, true, true},
+	} {
+		part, pnext := g.BatchColumns(KindBid, 1000, 30000, mem, cols)
+		if pnext != next || part.NumRows() != full.NumRows() {
+			t.Fatalf("%v: %d rows to %d, want %d to %d", cols, part.NumRows(), pnext, full.NumRows(), next)
+		}
+		for c := range cols {
+			want := full.Column(c)
+			if !cols[c] {
+				if s, ok := part.Column(c).(*array.String); ok {
+					if s.ValueLen(int(part.NumRows())-1) != 0 || s.Len() != want.Len() {
+						t.Errorf("%v: unused column %d not empty", cols, c)
+					}
+					continue
+				}
+			}
+			if !array.Equal(part.Column(c), want) {
+				t.Errorf("%v: column %d differs", cols, c)
+			}
+		}
+		part.Release()
+	}
+	// Other kinds, and no flags, are Batch.
+	a, _ := g.BatchColumns(KindAuction, 0, 1000, mem, []bool{true})
+	b, _ := g.Batch(KindAuction, 0, 1000, mem)
+	if !array.RecordEqual(a, b) {
+		t.Error("auctions differ")
+	}
+	a.Release()
+	b.Release()
 }

@@ -78,7 +78,7 @@ func (g *Generator) Event(n int64) Event {
 		}
 	case KindBid:
 		var b bidRow
-		g.bid(e, nil, &b)
+		g.bid(e, nil, &b, true)
 		ev.Bid = Bid{
 			Auction: b.auction, Bidder: b.bidder, Price: b.price,
 			Channel: string(g.t.chans.get(b.channel)), URL: string(g.t.urls.get(b.channel)),

@@ -141,8 +141,9 @@ func (g *Generator) initialBidOf(a int64, c *initialBids) int64 {
 }
 
 // bid generates the bid with event id e into b; ib, if not nil, caches
-// initial bids across calls.
-func (g *Generator) bid(e int64, ib *initialBids, b *bidRow) {
+// initial bids across calls. Without extra, b.extra is left empty (it is
+// drawn last, so the other values do not change).
+func (g *Generator) bid(e int64, ib *initialBids, b *bidRow, extra bool) {
 	r := g.rngFor(e)
 	t := g.t
 	lastA := lastAuction(e)
@@ -167,6 +168,10 @@ func (g *Generator) bid(e int64, ib *initialBids, b *bidRow) {
 		c = int64(len(hotChannels)) + r.intn(numChannels)
 	}
 	b.channel = c
+	if !extra {
+		b.extra = nil
+		return
+	}
 	fixed := 3*8 + t.chans.size(c) + t.urls.size(c) + 8
 	b.extra = t.randString(&r, extraLen(&r, fixed, bidTarget))
 }

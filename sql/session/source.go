@@ -280,6 +280,9 @@ const sourceInFlight = 2
 type sourceBatch struct {
 	k, end int64 // batch number, and the event number after it
 	rec    arrow.RecordBatch
+	// cols are the columns rec holds, when the views reading the stream
+	// use only those (nil: all); such a batch is logged as a description.
+	cols []bool
 }
 
 // pipeline generates batches from s.next on, appends them and records
@@ -326,8 +329,8 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 				part := int(b.k % int64(parts))
 				// The log keeps which events the batch holds, not its
 				// rows: they are regenerated when read (see regenerate).
-				opts := streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1}
-				if !s.storeRows && !e.rereadBy(s.rel) {
+				opts := streamlog.AppendOptions{WriterID: int64(s.rel.ID), Sequence: b.k + 1, Columns: b.cols}
+				if b.cols != nil || (!s.storeRows && !e.rereadBy(s.rel)) {
 					opts.Regen = nexmarkDesc(s.kind, s.seed, b.k*size, b.end)
 				}
 				_, err := t.Append(ctx, part, b.rec, opts)
@@ -379,7 +382,13 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 			if err != nil {
 				return
 			}
-			b, _ := s.gen.Batch(s.kind, n, end, e.alloc)
+			// Only the columns the views reading the stream use are
+			// generated; anyone else gets the batch generated again.
+			var cols []bool
+			if !s.storeRows && !e.rereadBy(s.rel) {
+				cols = e.streamColumns(s.rel, t.Config().EventTimeColumn)
+			}
+			b, _ := s.gen.BatchColumns(s.kind, n, end, e.alloc, cols)
 			leave()
 			if b == nil {
 				cancel(fmt.Errorf("nexmark: no batch for %s", s.kind))
@@ -392,7 +401,7 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 			} else {
 				rec := array.NewRecordBatch(schema, b.Columns(), b.NumRows())
 				b.Release()
-				queues[0] <- sourceBatch{k: k, end: end, rec: rec}
+				queues[0] <- sourceBatch{k: k, end: end, rec: rec, cols: cols}
 			}
 			n = end
 		}
@@ -497,6 +506,90 @@ func (e *Engine) rereadBy(rel *catalog.Relation) bool {
 		}
 	}
 	return false
+}
+
+// streamColumns returns the columns of stream rel that its running views
+// read, with the log's event-time column et (-1: none); nil when all of
+// them, or no view reads it.
+func (e *Engine) streamColumns(rel *catalog.Relation, et int) []bool {
+	var need []bool
+	for _, j := range e.readersOf(rel) {
+		j.mu.Lock()
+		running, vp := j.status == JobRunning, j.plan
+		j.mu.Unlock()
+		if !running {
+			continue
+		}
+		cols := viewColumns(vp, rel)
+		if cols == nil {
+			return nil
+		}
+		if need == nil {
+			need = cols
+			continue
+		}
+		for c, u := range cols {
+			need[c] = need[c] || u
+		}
+	}
+	return withTimeColumns(need, rel, et)
+}
+
+// withTimeColumns adds to need, unless nil, the columns the watermark and
+// the log's event times (et, -1: none) of stream rel are read from.
+func withTimeColumns(need []bool, rel *catalog.Relation, et int) []bool {
+	if need == nil {
+		return nil
+	}
+	if et >= 0 && et < len(need) {
+		need[et] = true
+	}
+	if w := rel.Watermark; w != nil && w.Column < len(need) {
+		need[w.Column] = true
+	}
+	return need
+}
+
+// viewColumns returns the columns of stream rel that an incremental
+// view's plan reads, or nil when that is all of them or not known.
+func viewColumns(vp *planner.ViewPlan, rel *catalog.Relation) []bool {
+	if vp == nil || vp.Mode != planner.Incremental {
+		return nil
+	}
+	roots := []planner.Node{vp.Input}
+	if vp.Join != nil {
+		for _, s := range vp.Join.Sides {
+			roots = append(roots, s.Input)
+		}
+	}
+	need := make([]bool, len(rel.Columns))
+	found, ok := false, true
+	var walk func(n planner.Node)
+	walk = func(n planner.Node) {
+		if n == nil || !ok {
+			return
+		}
+		if s, isScan := n.(*planner.Scan); isScan && s.Rel != nil && s.Rel.Name == rel.Name {
+			found = true
+			for _, p := range s.Project {
+				if p < 0 || p >= len(need) {
+					ok = false
+					return
+				}
+				need[p] = true
+			}
+		}
+		for _, c := range n.Children() {
+			walk(c)
+		}
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	if !found || !ok || !slices.Contains(need, false) {
+		return nil
+	}
+	return need
 }
 
 // readersOf returns the view jobs that read relation rel directly.

@@ -438,7 +438,7 @@ func (o *streamScanOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 			continue
 		}
-		b, ok, err := readBounded(ctx, o.t, o.part, o.off, o.ends[o.part])
+		b, ok, err := readBounded(ctx, o.t, o.part, o.off, o.ends[o.part], nil)
 		if err != nil {
 			return nil, err
 		}
@@ -474,12 +474,12 @@ func (o *streamScanOp) Close() error { return nil }
 
 // readBounded reads the committed batch at or after off, if one starts
 // before end.
-func readBounded(ctx context.Context, t *streamlog.Topic, part int, off, end int64) (streamlog.Batch, bool, error) {
+func readBounded(ctx context.Context, t *streamlog.Topic, part int, off, end int64, need []bool) (streamlog.Batch, bool, error) {
 	// A view reading its epoch's input yields between batches.
 	if err := yieldPoint(ctx); err != nil {
 		return streamlog.Batch{}, false, err
 	}
-	b, ok, err := t.ReadBefore(ctx, part, off, end)
+	b, ok, err := t.ReadBeforeColumns(ctx, part, off, end, need)
 	if errors.Is(err, streamlog.ErrOffsetOutOfRange) {
 		return streamlog.Batch{}, false, pgerror.Wrap(err, pgerror.CodeObjectInUse, "stream %s partition %d", t.Name(), part)
 	}

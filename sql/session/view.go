@@ -950,7 +950,7 @@ func (j *viewJob) readDelta(ctx context.Context, starts, ends []int64) ([]arrow.
 	if err != nil {
 		return nil, nil, err
 	}
-	return j.readTopic(ctx, t, starts, ends)
+	return j.readTopic(ctx, t, starts, ends, j.readColumns(j.plan.Source, t))
 }
 
 // memStorage serves in-memory batches for given relations, and the

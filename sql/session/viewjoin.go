@@ -750,7 +750,8 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	var size int64
 	for i, base := range []int{0, js.parts[0]} {
 		np := js.parts[i]
-		if deltas[i], parts[i], err = j.readTopic(ctx, js.topics[i], starts[base:base+np], ends[base:base+np]); err != nil {
+		need := j.readColumns(j.plan.Join.Sides[i].Source, js.topics[i])
+		if deltas[i], parts[i], err = j.readTopic(ctx, js.topics[i], starts[base:base+np], ends[base:base+np], need); err != nil {
 			return err
 		}
 		for _, b := range deltas[i] {
@@ -918,7 +919,10 @@ func (js *joinState) shownWatermark() int64 {
 }
 
 // readTopic reads the rows of a topic in [starts, ends) per partition.
-func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, ends []int64) ([]arrow.RecordBatch, []int, error) {
+//
+// need flags the columns the view uses (nil: all); the others may hold
+// anything (see streamlog.AppendOptions.Columns).
+func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, ends []int64, need []bool) ([]arrow.RecordBatch, []int, error) {
 	var out []arrow.RecordBatch
 	var parts []int
 	for p := range starts {
@@ -932,7 +936,7 @@ func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, end
 			} else {
 				var ok bool
 				var err error
-				if b, ok, err = readBounded(ctx, t, p, off, ends[p]); err != nil {
+				if b, ok, err = readBounded(ctx, t, p, off, ends[p], need); err != nil {
 					releaseAll(out)
 					return nil, nil, err
 				}
@@ -956,6 +960,13 @@ func (j *viewJob) readTopic(ctx context.Context, t *streamlog.Topic, starts, end
 		}
 	}
 	return out, parts, nil
+}
+
+// readColumns returns the columns of stream rel (read through topic t)
+// that the view uses, with its watermark and event-time columns; nil for
+// all of them.
+func (j *viewJob) readColumns(rel *catalog.Relation, t *streamlog.Topic) []bool {
+	return withTimeColumns(viewColumns(j.plan, rel), rel, t.Config().EventTimeColumn)
 }
 
 // carryKey names a partition of a topic.
