@@ -243,14 +243,21 @@ func (g *Generator) bids(from, to, rows int64, capped bool, mem memory.Allocator
 func (g *Generator) bidColumns(from, to, rows int64, capped bool, mem memory.Allocator, cols []bool) (arrow.RecordBatch, int64) {
 	want := func(c int) bool { return cols == nil || cols[c] }
 	wantChannel, wantURL, wantExtra := want(3), want(4), want(6)
+	// The data of a column left empty needs no room.
+	avg := func(want bool, n int) int {
+		if want {
+			return n
+		}
+		return 0
+	}
 	var (
 		auction = newInt64Col(mem, rows)
 		bidder  = newInt64Col(mem, rows)
 		price   = newInt64Col(mem, rows)
-		channel = newStringCol(mem, rows, len(hotChannels[0])+2)
-		url     = newStringCol(mem, rows, g.t.hotURLLen+2)
+		channel = newStringCol(mem, rows, avg(wantChannel, len(hotChannels[0])+2))
+		url     = newStringCol(mem, rows, avg(wantURL, g.t.hotURLLen+2))
 		dt      = newInt64Col(mem, rows)
-		extra   = newStringCol(mem, rows, 6)
+		extra   = newStringCol(mem, rows, avg(wantExtra, 6))
 		cache   initialBids
 		b       bidRow
 		t       = g.t
