@@ -422,6 +422,18 @@ func (j *viewJob) topEncoders(b arrow.RecordBatch) (keys, order []rowEnc, pks []
 	return keys, order, pks, release, nil
 }
 
+// encodeTop appends row i's encoded partition values to kb and its
+// encoded ORDER BY values to ob.
+func encodeTop(kb, ob []byte, kenc, oenc []rowEnc, i int) ([]byte, []byte) {
+	for _, e := range kenc {
+		kb = e(kb, i)
+	}
+	for _, e := range oenc {
+		ob = e(ob, i)
+	}
+	return kb, ob
+}
+
 // applyTopN ranks the epoch's input rows and rewrites the partitions they
 // changed, in the state table and in the view's rows.
 //
@@ -464,13 +476,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 			return 0, 0, err
 		}
 		for i := 0; i < int(b.NumRows()); i++ {
-			kb, ob = kb[:0], ob[:0]
-			for _, e := range kenc {
-				kb = e(kb, i)
-			}
-			for _, e := range oenc {
-				ob = e(ob, i)
-			}
+			kb, ob = encodeTop(kb[:0], ob[:0], kenc, oenc, i)
 			p := tn.parts[string(kb)]
 			if p == nil {
 				if worst, stored, ok := tn.cold.Get(kb); ok {
@@ -905,13 +911,7 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 			return 0, 0, err
 		}
 		for i := 0; i < int(b.NumRows()); i++ {
-			kb, ob = kb[:0], ob[:0]
-			for _, e := range kenc {
-				kb = e(kb, i)
-			}
-			for _, e := range oenc {
-				ob = e(ob, i)
-			}
+			kb, ob = encodeTop(kb[:0], ob[:0], kenc, oenc, i)
 			order, idx, ok, slot := best.Lookup(kb)
 			if ok {
 				c := bytes.Compare(ob, order)
