@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sqld/sqld/catalog"
@@ -46,6 +47,11 @@ type TopNPlan struct {
 	// Ties are the input columns that order rows tied in the ORDER BY
 	// (planner.Window.Ties); nil means every column.
 	Ties []int
+	// ViewFrom, with ResultCols, is set when every view column passes a
+	// column of Rel unchanged: for each view column, that column (an
+	// input column, the rank, a partition value or the position). The
+	// view's rows are then written from the kept rows directly.
+	ViewFrom []int
 }
 
 // topNResultState sets ResultCols and ResultKeys when Post keeps every
@@ -78,6 +84,9 @@ func topNResultState(tp *TopNPlan, post Node) {
 		}
 	}
 	tp.ResultCols, tp.ResultKeys = cols, keys
+	if !slices.Contains(src, -1) {
+		tp.ViewFrom = src
+	}
 }
 
 // passedCols returns, for each column of n, the column of the scan below

@@ -174,6 +174,92 @@ func (b *Batch) Upsert(t *Table, rec arrow.RecordBatch, o *WriteOptions) error {
 	return nil
 }
 
+// RowWriter writes whole rows of one table cell by cell, each cell taken
+// from an Arrow array or given as a Go value: Upsert without a record
+// built first. Every column is set before each Write. It is valid until
+// the batch commits or closes.
+type RowWriter struct {
+	b     *Batch
+	t     *Table
+	vals  []scalar
+	set   []bool
+	typed []arrow.DataType // the type last checked per column
+	exp   int64
+}
+
+// Rows returns a RowWriter of table t.
+func (b *Batch) Rows(t *Table, o *WriteOptions) (*RowWriter, error) {
+	if err := b.start(t); err != nil {
+		return nil, err
+	}
+	if t.appendOnly {
+		return nil, b.fail(errAppendOnly(t, "rows are written as records with Append"))
+	}
+	n := len(t.kinds)
+	return &RowWriter{b: b, t: t, vals: make([]scalar, n), set: make([]bool, n), typed: make([]arrow.DataType, n), exp: b.expiry(t, o)}, nil
+}
+
+// FromArray sets column col (an index of the table's schema) of the row
+// being written to row i of arr, which has the column's type. A string or
+// binary cell refers to arr until Write.
+func (w *RowWriter) FromArray(col int, arr arrow.Array, i int) error {
+	if dt := arr.DataType(); dt != w.typed[col] {
+		if tf := w.t.Schema.Field(col); !arrow.TypeEqual(dt, tf.Type) {
+			return w.b.fail(fmt.Errorf("%w: table %s, column %q: got type %s, want %s", ErrSchemaMismatch, w.t, tf.Name, dt, tf.Type))
+		}
+		w.typed[col] = dt
+	}
+	w.vals[col].fromArray(arr, i, w.t.kinds[col])
+	w.set[col] = true
+	return nil
+}
+
+// Set sets column col of the row being written to v, a Go value as
+// UpsertRow takes them.
+func (w *RowWriter) Set(col int, v any) error {
+	tf := w.t.Schema.Field(col)
+	sc, err := fromGo(v, tf.Type)
+	if err != nil {
+		return w.b.fail(fmt.Errorf("%w: table %s, column %q: %v", ErrSchemaMismatch, w.t, tf.Name, err))
+	}
+	w.vals[col], w.set[col] = sc, true
+	return nil
+}
+
+// Write writes the row, replacing the stored one, and starts the next.
+func (w *RowWriter) Write() error {
+	b, t := w.b, w.t
+	if b.err != nil {
+		return b.err
+	}
+	for c, ok := range w.set {
+		if !ok {
+			return b.fail(fmt.Errorf("%w: table %s: column %q not set", ErrSchemaMismatch, t, t.Schema.Field(c).Name))
+		}
+		if w.vals[c].null && !t.Schema.Field(c).Nullable {
+			return b.fail(fmt.Errorf("%w: table %s, column %q: NULL in a NOT NULL column", ErrSchemaMismatch, t, t.Schema.Field(c).Name))
+		}
+	}
+	key := append(b.key[:0], t.prefix...)
+	for _, kc := range t.keyCols {
+		key = appendKey(key, t.kinds[kc.col], &w.vals[kc.col], kc.desc)
+	}
+	val := appendHeader(b.val[:0], w.exp)
+	for c := range t.kinds {
+		if t.isKey[c] || w.vals[c].null {
+			continue // absent reads as NULL and Set replaces the row
+		}
+		val = appendCell(val, c, t.kinds[c], &w.vals[c], w.exp)
+	}
+	b.key, b.val = key, val
+	if err := b.pb.Set(key, val, nil); err != nil {
+		return b.fail(fmt.Errorf("widecol: table %s: %w", t, err))
+	}
+	clear(w.set)
+	b.rows++
+	return nil
+}
+
 // UpsertRow writes one row given as Go values. Every key column must be
 // present; other columns not in row keep their stored cells.
 func (b *Batch) UpsertRow(t *Table, row Row, o *WriteOptions) error {

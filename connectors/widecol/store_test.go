@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -772,5 +773,67 @@ func TestCompressionOnlyAtTheBottom(t *testing.T) {
 	}
 	if blobs == 0 || blobs > 400<<10 {
 		t.Fatalf("blob files hold %d bytes of chunks", blobs)
+	}
+}
+
+// Rows written cell by cell with a RowWriter are the rows Upsert writes
+// from a record; a wrong type, a column not set and a NULL key are errors.
+func TestRowWriter(t *testing.T) {
+	mem := checkedAlloc(t)
+	s := openTest(t, nil, nil)
+	defer s.Close()
+	byRecord := seedEvents(t, s, mem)
+	spec := eventsSpec()
+	spec.Name = "events_by_cell"
+	byCell, err := s.CreateTable(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := makeRecord(t, mem, byRecord.Schema, scanAll(t, s, byRecord, Range{}, &ReadOptions{Allocator: mem}))
+	defer rec.Release()
+	mustCommit(t, s, func(b *Batch) error {
+		w, err := b.Rows(byCell, nil)
+		if err != nil {
+			return err
+		}
+		for r := range int(rec.NumRows()) {
+			for c := range rec.NumCols() {
+				var err error
+				if c == 0 {
+					// The partition given as a Go value, the rest
+					// taken from the record.
+					err = w.Set(0, rec.Column(0).(*array.String).Value(r))
+				} else {
+					err = w.FromArray(int(c), rec.Column(int(c)), r)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if err := w.Write(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := scanAll(t, s, byRecord, Range{}, &ReadOptions{Allocator: mem})
+	if got := scanAll(t, s, byCell, Range{}, &ReadOptions{Allocator: mem}); !reflect.DeepEqual(got, want) || len(got) != 6 {
+		t.Fatalf("written by cell:\n got %v\nwant %v", got, want)
+	}
+	b := s.NewBatch()
+	defer b.Close()
+	w, err := b.Rows(byCell, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.FromArray(0, rec.Column(3), 0); !errors.Is(err, ErrSchemaMismatch) {
+		t.Fatalf("an int64 array for a string column: %v", err)
+	}
+	b2 := s.NewBatch()
+	defer b2.Close()
+	w, _ = b2.Rows(byCell, nil)
+	w.Set(0, "x")
+	if err := w.Write(); !errors.Is(err, ErrSchemaMismatch) {
+		t.Fatalf("a row with columns not set: %v", err)
 	}
 }

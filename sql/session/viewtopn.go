@@ -650,6 +650,17 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 		relApp[c] = newColumnAppender(relCols[c])
 		stApp[c] = newColumnAppender(stCols[c])
 	}
+	// When the view's rows are the kept rows with their rank, partition
+	// values and position, they are written cell by cell from where the
+	// rows are, without a record built first.
+	var direct *widecol.RowWriter
+	if from := vp.TopN.ViewFrom; inResult && mode == topNRewrite && len(from) == len(j.result.Schema.Fields()) {
+		var err error
+		if direct, err = batch.Rows(j.result, nil); err != nil {
+			return 0, err
+		}
+	}
+	var written int64
 	for _, p := range parts {
 		if mode == topNClose {
 			p.from = 0
@@ -672,6 +683,13 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 		ranks := tn.ranks(p.rows)
 		for pos := p.from; pos < len(p.rows); pos++ {
 			r := p.rows[pos]
+			if direct != nil {
+				if err := j.writeTopRow(direct, p, r, ranks[pos], pos); err != nil {
+					return 0, err
+				}
+				written++
+				continue
+			}
 			if r.src == nil {
 				if err := appendEncodedRow(relCols, r.row, tn.inTypes); err != nil {
 					return 0, err
@@ -728,9 +746,53 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 	if mode == topNStateOnly {
 		return 0, nil
 	}
+	if direct != nil {
+		return written, nil
+	}
 	kept := relB.NewRecordBatch()
 	defer kept.Release()
 	return j.upsertPlanRows(ctx, batch, vp.Post, rel, kept)
+}
+
+// writeTopRow writes the view row of kept row r of partition p, at
+// position pos with rank rank (planner.TopNPlan.ViewFrom).
+func (j *viewJob) writeTopRow(w *widecol.RowWriter, p *topPart, r *topRow, rank int64, pos int) error {
+	tn := j.topN
+	nin, np := tn.ncols, len(p.keys)
+	var vals []any
+	if r.src == nil {
+		var err error
+		if vals, err = decodeTopKey(r.row, tn.inTypes); err != nil {
+			return err
+		}
+	}
+	for vc, src := range j.plan.TopN.ViewFrom {
+		var err error
+		switch {
+		case src < nin && r.src != nil:
+			err = w.FromArray(vc, r.src.Column(src), r.idx)
+		case src < nin:
+			err = w.Set(vc, storeValue(vals[src]))
+		case src == nin:
+			err = w.Set(vc, rank)
+		case src <= nin+np:
+			err = w.Set(vc, storeValue(p.keys[src-nin-1]))
+		default:
+			err = w.Set(vc, int64(pos))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return w.Write()
+}
+
+// storeValue is v, a value as valueAt gives it, as the store takes it.
+func storeValue(v any) any {
+	if d, ok := v.(catalog.Decimal); ok {
+		return d.Num
+	}
+	return v
 }
 
 // writeTopNSplit is writeTopN on several cores when the partitions have
