@@ -9,12 +9,19 @@ import (
 
 // coldTable holds the cold partitions of a top-N view: encoded partition
 // key -> (worst row's encoded ORDER BY values, number of rows). A view may
-// have millions of partitions, so the table is two pointer-free slices
-// that the garbage collector never scans: an open-addressing index of
-// slots and an arena of entries. An entry whose worst row changes size is
-// appended anew; the arena is compacted when the index grows and more
-// than half of it is dead.
+// have millions of partitions, so the table is made of pointer-free
+// slices that the garbage collector never scans. It has coldShards shards
+// chosen by the key's hash; work on different shards may run on
+// different goroutines (see ShardOf), anything else on one at a time.
 type coldTable struct {
+	seed   maphash.Seed
+	shards [coldShards]coldShard
+}
+
+// coldShard is an open-addressing index of slots and an arena of entries.
+// An entry whose worst row changes size is appended anew; the arena is
+// compacted when the index grows and more than half of it is dead.
+type coldShard struct {
 	seed  maphash.Seed
 	slots []uint64 // 0: empty; coldTomb: deleted; else fingerprint<<coldOffBits | (offset+1)
 	arena []byte   // entries: stored (4 bytes), uvarint key length, key, uvarint worst length, worst
@@ -27,15 +34,43 @@ const (
 	coldOffBits = 48
 	coldOffMask = 1<<coldOffBits - 1
 	coldTomb    = ^uint64(0)
+	// coldShards is a power of two; a key's shard is bits 40 to 43 of
+	// its hash, below the fingerprint's.
+	coldShards     = 16
+	coldShardShift = 40
 )
 
-func newColdTable() *coldTable { return &coldTable{seed: maphash.MakeSeed()} }
+func newColdTable() *coldTable { return newColdTableSeed(maphash.MakeSeed()) }
+
+// newColdTableSeed is a table whose Hash is that of tables of the same
+// seed.
+func newColdTableSeed(seed maphash.Seed) *coldTable {
+	t := &coldTable{seed: seed}
+	for i := range t.shards {
+		t.shards[i].seed = t.seed
+	}
+	return t
+}
+
+// Hash is the hash of key that ShardOf and the shards use.
+func (t *coldTable) Hash(key []byte) uint64 { return maphash.Bytes(t.seed, key) }
+
+// ShardOf is the shard of a key of hash h.
+func ShardOf(h uint64) int { return int(h>>coldShardShift) & (coldShards - 1) }
+
+func (t *coldTable) shard(h uint64) *coldShard { return &t.shards[ShardOf(h)] }
 
 // Len is the number of cold partitions.
-func (t *coldTable) Len() int { return t.n }
+func (t *coldTable) Len() int {
+	n := 0
+	for i := range t.shards {
+		n += t.shards[i].n
+	}
+	return n
+}
 
 // entry decodes the entry at off.
-func (t *coldTable) entry(off int) (key, worst []byte, stored int32, size int) {
+func (t *coldShard) entry(off int) (key, worst []byte, stored int32, size int) {
 	b := t.arena[off:]
 	stored = int32(binary.LittleEndian.Uint32(b))
 	p := 4
@@ -50,7 +85,7 @@ func (t *coldTable) entry(off int) (key, worst []byte, stored int32, size int) {
 	return key, worst, stored, p
 }
 
-func (t *coldTable) appendEntry(key, worst []byte, stored int32) uint64 {
+func (t *coldShard) appendEntry(key, worst []byte, stored int32) uint64 {
 	off := len(t.arena)
 	t.arena = binary.LittleEndian.AppendUint32(t.arena, uint32(stored))
 	t.arena = binary.AppendUvarint(t.arena, uint64(len(key)))
@@ -62,7 +97,7 @@ func (t *coldTable) appendEntry(key, worst []byte, stored int32) uint64 {
 
 // find returns the slot holding key, or -1 and the slot a new entry of
 // key goes to.
-func (t *coldTable) find(key []byte, h uint64) (found, free int) {
+func (t *coldShard) find(key []byte, h uint64) (found, free int) {
 	free = -1
 	if len(t.slots) == 0 {
 		return -1, -1
@@ -92,12 +127,8 @@ func (t *coldTable) find(key []byte, h uint64) (found, free int) {
 // Get returns a partition's worst row and number of rows. worst points
 // into the table and is valid until the next change.
 func (t *coldTable) Get(key []byte) (worst []byte, stored int32, ok bool) {
-	at, _ := t.find(key, maphash.Bytes(t.seed, key))
-	if at < 0 {
-		return nil, 0, false
-	}
-	_, worst, stored, _ = t.entry(int(t.slots[at]&coldOffMask) - 1)
-	return worst, stored, true
+	worst, stored, ok, _ = t.LookupHashed(key, t.Hash(key))
+	return worst, stored, ok
 }
 
 // coldSlot is where Lookup found a partition, or where Put adds it.
@@ -108,93 +139,98 @@ type coldSlot struct {
 }
 
 // Lookup is Get that also returns the partition's slot, for a Put of the
-// same key before any other change of the table.
+// same key before any other change of its shard.
 func (t *coldTable) Lookup(key []byte) (worst []byte, stored int32, ok bool, s coldSlot) {
-	s.h = maphash.Bytes(t.seed, key)
-	s.at, s.free = t.find(key, s.h)
+	return t.LookupHashed(key, t.Hash(key))
+}
+
+// LookupHashed is Lookup of a key of hash h (Hash).
+func (t *coldTable) LookupHashed(key []byte, h uint64) (worst []byte, stored int32, ok bool, s coldSlot) {
+	sh := t.shard(h)
+	s.h = h
+	s.at, s.free = sh.find(key, h)
 	if s.at < 0 {
 		return nil, 0, false, s
 	}
-	s.off = int(t.slots[s.at]&coldOffMask) - 1
-	_, worst, stored, s.size = t.entry(s.off)
+	s.off = int(sh.slots[s.at]&coldOffMask) - 1
+	_, worst, stored, s.size = sh.entry(s.off)
 	return worst, stored, true, s
 }
 
 // Put is Set at the slot Lookup returned for key.
 func (t *coldTable) Put(s coldSlot, key, worst []byte, stored int32) {
+	sh := t.shard(s.h)
 	if s.at >= 0 {
-		_, old, _, _ := t.entry(s.off)
+		_, old, _, _ := sh.entry(s.off)
 		if len(old) == len(worst) {
-			binary.LittleEndian.PutUint32(t.arena[s.off:], uint32(stored))
+			binary.LittleEndian.PutUint32(sh.arena[s.off:], uint32(stored))
 			copy(old, worst)
 			return
 		}
-		t.dead += s.size
-		t.slots[s.at] = s.h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
+		sh.dead += s.size
+		sh.slots[s.at] = s.h>>coldOffBits<<coldOffBits | sh.appendEntry(key, worst, stored)
 		return
 	}
-	t.add(s.h, s.free, key, worst, stored)
-}
-
-// add adds a partition not in the table, free being the slot find
-// returned for it.
-func (t *coldTable) add(h uint64, free int, key, worst []byte, stored int32) {
-	if free < 0 || (t.used+1)*4 > len(t.slots)*3 {
-		t.rehash()
-		_, free = t.find(key, h)
+	free := s.free
+	if free < 0 || (sh.used+1)*4 > len(sh.slots)*3 {
+		sh.rehash()
+		_, free = sh.find(key, s.h)
 	}
-	if t.slots[free] == 0 {
-		t.used++
+	if sh.slots[free] == 0 {
+		sh.used++
 	}
-	t.slots[free] = h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
-	t.n++
+	sh.slots[free] = s.h>>coldOffBits<<coldOffBits | sh.appendEntry(key, worst, stored)
+	sh.n++
 }
 
 // Set records a partition's worst row and number of rows.
 func (t *coldTable) Set(key, worst []byte, stored int32) {
-	h := maphash.Bytes(t.seed, key)
-	at, free := t.find(key, h)
-	if at >= 0 {
-		off := int(t.slots[at]&coldOffMask) - 1
-		_, old, _, size := t.entry(off)
-		if len(old) == len(worst) {
-			binary.LittleEndian.PutUint32(t.arena[off:], uint32(stored))
-			copy(old, worst)
-			return
-		}
-		t.dead += size
-		t.slots[at] = h>>coldOffBits<<coldOffBits | t.appendEntry(key, worst, stored)
-		return
-	}
-	t.add(h, free, key, worst, stored)
+	_, _, _, s := t.Lookup(key)
+	t.Put(s, key, worst, stored)
 }
 
 // Reset forgets every partition and keeps the memory for reuse.
 func (t *coldTable) Reset() {
-	clear(t.slots)
-	t.arena = t.arena[:0]
-	t.n, t.used, t.dead = 0, 0, 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		clear(sh.slots)
+		sh.arena = sh.arena[:0]
+		sh.n, sh.used, sh.dead = 0, 0, 0
+	}
 }
 
 // Delete forgets a partition.
 func (t *coldTable) Delete(key []byte) {
-	at, _ := t.find(key, maphash.Bytes(t.seed, key))
+	h := t.Hash(key)
+	sh := t.shard(h)
+	at, _ := sh.find(key, h)
 	if at < 0 {
 		return
 	}
-	_, _, _, size := t.entry(int(t.slots[at]&coldOffMask) - 1)
-	t.dead += size
-	t.slots[at] = coldTomb
-	t.n--
+	_, _, _, size := sh.entry(int(sh.slots[at]&coldOffMask) - 1)
+	sh.dead += size
+	sh.slots[at] = coldTomb
+	sh.n--
 }
 
 // Each calls fn with every partition; fn must not change the table.
 func (t *coldTable) Each(fn func(key, worst []byte, stored int32) error) error {
-	for _, s := range t.slots {
+	for i := range t.shards {
+		if err := t.EachOf(i, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachOf is Each over the partitions of one shard.
+func (t *coldTable) EachOf(shard int, fn func(key, worst []byte, stored int32) error) error {
+	sh := &t.shards[shard]
+	for _, s := range sh.slots {
 		if s == 0 || s == coldTomb {
 			continue
 		}
-		k, w, st, _ := t.entry(int(s&coldOffMask) - 1)
+		k, w, st, _ := sh.entry(int(s&coldOffMask) - 1)
 		if err := fn(k, w, st); err != nil {
 			return err
 		}
@@ -205,7 +241,7 @@ func (t *coldTable) Each(fn func(key, worst []byte, stored int32) error) error {
 // rehash rebuilds the index at twice the live entries (at least 16
 // slots), without tombstones, compacting the arena when most of it is
 // dead.
-func (t *coldTable) rehash() {
+func (t *coldShard) rehash() {
 	size := 16
 	if t.n > 0 {
 		size = max(16, 1<<bits.Len(uint(t.n*2)))
@@ -226,7 +262,7 @@ func (t *coldTable) rehash() {
 		}
 		off := uint64(s&coldOffMask) - 1
 		if compact {
-			k, w, st, _ := (&coldTable{arena: arena}).entry(int(off))
+			k, w, st, _ := (&coldShard{arena: arena}).entry(int(off))
 			off = t.appendEntry(k, w, st) - 1
 		}
 		fp := s >> coldOffBits

@@ -71,8 +71,10 @@ func TestColdTableMatchesMap(t *testing.T) {
 		}
 		check()
 	}
-	if ct.dead > len(ct.arena) {
-		t.Fatalf("dead bytes %d exceed the arena's %d", ct.dead, len(ct.arena))
+	for i := range ct.shards {
+		if sh := &ct.shards[i]; sh.dead > len(sh.arena) {
+			t.Fatalf("shard %d: dead bytes %d exceed the arena's %d", i, sh.dead, len(sh.arena))
+		}
 	}
 }
 
@@ -83,14 +85,21 @@ func TestColdTableInPlace(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		ct.Set([]byte(fmt.Sprint(i)), []byte("12345678"), 1)
 	}
-	size := len(ct.arena)
+	arena := func() int {
+		n := 0
+		for i := range ct.shards {
+			n += len(ct.shards[i].arena)
+		}
+		return n
+	}
+	size := arena()
 	for r := 0; r < 5; r++ {
 		for i := 0; i < 1000; i++ {
 			ct.Set([]byte(fmt.Sprint(i)), []byte(fmt.Sprintf("%08d", r)), 1)
 		}
 	}
-	if len(ct.arena) != size {
-		t.Fatalf("arena grew from %d to %d bytes", size, len(ct.arena))
+	if arena() != size {
+		t.Fatalf("arena grew from %d to %d bytes", size, arena())
 	}
 	if w, _, _ := ct.Get([]byte("7")); string(w) != "00000004" {
 		t.Fatalf("worst %q", w)

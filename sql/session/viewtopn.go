@@ -238,9 +238,9 @@ type topNState struct {
 	cold *coldTable
 	// inMem counts the rows of partitions in memory.
 	inMem int
-	// epoch is applyDedup's table of the epoch's best row per partition,
-	// kept for its memory.
-	epoch *coldTable
+	// epochs are applyDedup's tables of the epoch's best row per
+	// partition, one per worker, kept for their memory.
+	epochs []*coldTable
 }
 
 func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
@@ -949,17 +949,99 @@ func (j *viewJob) loadTopN(ctx context.Context) error {
 // applyDedup is applyTopN for a deduplication (ROW_NUMBER() <= 1, no
 // window to close), whose partitions are all cold between epochs. It
 // first keeps each partition's best row of the epoch in a table of its own
-// (tn.epoch: encoded partition -> best ORDER BY values and the row), then
-// compares each with the partition's kept row: only the rows that win are
-// held as partitions and written. Ties on the ORDER BY values, decided by
-// the other columns, take the general path.
+// (encoded partition -> best ORDER BY values and the row), then compares
+// each with the partition's kept row: only the rows that win are held as
+// partitions and written. Ties on the ORDER BY values, decided by the
+// other columns, take the general path. Partitions are split among
+// workers by the cold table's shards, each worker keeping the shards of
+// its share (ShardOf(hash) % workers).
 func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []arrow.RecordBatch) (int64, int64, error) {
 	tn := j.topN
-	epoch := j.epoch + 1
-	if tn.epoch == nil {
-		tn.epoch = newColdTable()
+	var rowsIn int64
+	type encs struct{ keys, order []rowEnc }
+	enc := make([]encs, len(res))
+	for bi, b := range res {
+		kenc, oenc, _, release, err := j.topEncoders(b)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer release()
+		enc[bi] = encs{kenc, oenc}
+		rowsIn += b.NumRows()
 	}
-	best := tn.epoch
+	workers := max(1, min(splitWorkers(rowsIn), coldShards))
+	for len(tn.epochs) < workers {
+		tn.epochs = append(tn.epochs, newColdTableSeed(tn.cold.seed))
+	}
+	outs := make([]dedupShare, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[w] = j.dedupShare(ctx, res, func(bi int) ([]rowEnc, []rowEnc) { return enc[bi].keys, enc[bi].order }, w, workers)
+		}()
+	}
+	wg.Wait()
+	lists := make([][]*topPart, 0, workers+1)
+	var ties []*topPart
+	for _, o := range outs {
+		if o.err != nil {
+			return 0, 0, o.err
+		}
+		lists = append(lists, o.touched)
+	}
+	// Ties with a kept row: rank them with that row's columns.
+	for _, o := range outs {
+		for _, t := range o.ties {
+			p, err := j.loadPart(ctx, t.key, t.stored)
+			if err != nil {
+				return 0, 0, err
+			}
+			before := len(p.rows)
+			at := tn.offer(p, t.row)
+			tn.inMem += len(p.rows) - before
+			if at >= 0 {
+				p.used, p.from = j.epoch+1, at
+				ties = append(ties, p)
+			}
+		}
+	}
+	sortParts(ties)
+	touched := mergeParts(append(lists, ties))
+	if len(touched) == 0 {
+		return 0, 0, nil
+	}
+	n, err := j.writeTopNSplit(ctx, batch, touched, topNRewrite)
+	if err != nil {
+		return 0, 0, err
+	}
+	// Partitions read back for a tie go cold again.
+	tn.evictParts(0)
+	return n, 0, nil
+}
+
+// dedupShare is what one worker of applyDedup found: the partitions whose
+// new row wins, sorted (sortParts), and the rows tied with a kept row.
+type dedupShare struct {
+	touched []*topPart
+	ties    []dedupTie
+	err     error
+}
+
+// dedupTie is a new row tied on the ORDER BY with its partition's kept row.
+type dedupTie struct {
+	key    string
+	stored int32
+	row    *topRow
+}
+
+// dedupShare does applyDedup's work for the partitions of the cold
+// table's shards s with s % workers == w, on its own epoch table.
+func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encoders func(int) ([]rowEnc, []rowEnc), w, workers int) dedupShare {
+	tn := j.topN
+	epoch := j.epoch + 1
+	best := tn.epochs[w]
 	best.Reset()
 	type at struct{ b, i int32 }
 	var rows []at
@@ -968,13 +1050,24 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 		return &topRow{order: string(order), src: res[c.b], idx: int(c.i)}
 	}
 	for bi, b := range res {
-		kenc, oenc, _, release, err := j.topEncoders(b)
-		if err != nil {
-			return 0, 0, err
+		if ctx.Err() != nil {
+			return dedupShare{err: ctx.Err()}
 		}
+		kenc, oenc := encoders(bi)
 		for i := 0; i < int(b.NumRows()); i++ {
-			kb, ob = encodeTop(kb[:0], ob[:0], kenc, oenc, i)
-			order, idx, ok, slot := best.Lookup(kb)
+			kb = kb[:0]
+			for _, e := range kenc {
+				kb = e(kb, i)
+			}
+			h := tn.cold.Hash(kb)
+			if ShardOf(h)%workers != w {
+				continue
+			}
+			ob = ob[:0]
+			for _, e := range oenc {
+				ob = e(ob, i)
+			}
+			order, idx, ok, slot := best.LookupHashed(kb, h)
 			if ok {
 				c := bytes.Compare(ob, order)
 				if c == 0 {
@@ -990,27 +1083,17 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 			best.Put(slot, kb, ob, int32(len(rows)))
 			rows = append(rows, at{int32(bi), int32(i)})
 		}
-		release()
 	}
-	var touched []*topPart
-	var partArena []topPart
-	var rowArena []topRow
-	var ptrArena []*topRow
-	err := best.Each(func(key, order []byte, idx int32) error {
+	var out dedupShare
+	// The epoch's partitions and rows are allocated together, for
+	// writeTopN to read them from few places.
+	parts := make([]topPart, 0, best.Len())
+	kept := make([]topRow, 0, best.Len())
+	ptrs := make([]*topRow, 0, best.Len())
+	out.err = best.Each(func(key, order []byte, idx int32) error {
 		worst, stored, ok, slot := tn.cold.Lookup(key)
 		if ok && (stored != 1 || bytes.Equal(order, worst)) {
-			// A tie with the kept row: rank it with that row's columns.
-			p, err := j.loadPart(ctx, string(key), stored)
-			if err != nil {
-				return err
-			}
-			before := len(p.rows)
-			at := tn.offer(p, row(rows[idx], order))
-			tn.inMem += len(p.rows) - before
-			if at >= 0 {
-				p.used, p.from = epoch, at
-				touched = append(touched, p)
-			}
+			out.ties = append(out.ties, dedupTie{key: string(key), stored: stored, row: row(rows[idx], order)})
 			return nil
 		}
 		if ok && bytes.Compare(order, worst) > 0 {
@@ -1021,39 +1104,40 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 		if err != nil {
 			return err
 		}
-		// The epoch's partitions and rows are allocated together, for
-		// writeTopN to read them from few places.
-		if len(partArena) == cap(partArena) {
-			partArena = make([]topPart, 0, best.Len())
-			rowArena = make([]topRow, 0, best.Len())
-			ptrArena = make([]*topRow, 0, best.Len())
-		}
 		c := rows[idx]
-		rowArena = append(rowArena, topRow{order: string(order), src: res[c.b], idx: int(c.i)})
-		ptrArena = append(ptrArena, &rowArena[len(rowArena)-1])
-		partArena = append(partArena, topPart{key: k, keys: keys, rows: ptrArena[len(ptrArena)-1 : len(ptrArena) : len(ptrArena)], used: epoch})
-		p := &partArena[len(partArena)-1]
+		kept = append(kept, topRow{order: string(order), src: res[c.b], idx: int(c.i)})
+		ptrs = append(ptrs, &kept[len(kept)-1])
+		parts = append(parts, topPart{key: k, keys: keys, rows: ptrs[len(ptrs)-1 : len(ptrs) : len(ptrs)], used: epoch})
+		p := &parts[len(parts)-1]
 		if ok {
 			p.stored = int(stored)
 		}
 		tn.cold.Put(slot, key, order, 1)
-		touched = append(touched, p)
+		out.touched = append(out.touched, p)
 		return nil
 	})
-	if err != nil {
-		return 0, 0, err
+	sortParts(out.touched)
+	return out
+}
+
+// mergeParts merges lists of partitions each in sortParts order into one.
+func mergeParts(lists [][]*topPart) []*topPart {
+	var n int
+	for _, l := range lists {
+		n += len(l)
 	}
-	if len(touched) == 0 {
-		return 0, 0, nil
+	out := make([]*topPart, 0, n)
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].key < lists[best][0].key) {
+				best = i
+			}
+		}
+		out = append(out, lists[best][0])
+		lists[best] = lists[best][1:]
 	}
-	sortParts(touched)
-	n, err := j.writeTopNSplit(ctx, batch, touched, topNRewrite)
-	if err != nil {
-		return 0, 0, err
-	}
-	// Partitions read back for a tie go cold again.
-	tn.evictParts(0)
-	return n, 0, nil
+	return out
 }
 
 // sortParts orders partitions by their encoded values, so that the
