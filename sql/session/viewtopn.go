@@ -308,6 +308,17 @@ func stateKey(p *topPart) []any {
 // loadPart reads a cold partition's rows back from the state table and
 // holds it in memory.
 func (j *viewJob) loadPart(ctx context.Context, key string, stored int32) (*topPart, error) {
+	p, err := j.readPart(ctx, key, stored)
+	if err != nil {
+		return nil, err
+	}
+	j.topN.inMem += len(p.rows)
+	j.topN.parts[key] = p
+	return p, nil
+}
+
+// readPart reads a cold partition's rows back from the state table.
+func (j *viewJob) readPart(ctx context.Context, key string, stored int32) (*topPart, error) {
 	tn := j.topN
 	keys, err := decodeTopKey(key, tn.keyTypes)
 	if err != nil {
@@ -322,8 +333,6 @@ func (j *viewJob) loadPart(ctx context.Context, key string, stored int32) (*topP
 		return nil, fmt.Errorf("view %q: top-N partition holds %d rows in the store, want %d", j.rel.Name, len(rows), p.stored)
 	}
 	p.rows = rows
-	tn.inMem += len(rows)
-	tn.parts[key] = p
 	return p, nil
 }
 
@@ -422,16 +431,12 @@ func (j *viewJob) topEncoders(b arrow.RecordBatch) (keys, order []rowEnc, pks []
 	return keys, order, pks, release, nil
 }
 
-// encodeTop appends row i's encoded partition values to kb and its
-// encoded ORDER BY values to ob.
-func encodeTop(kb, ob []byte, kenc, oenc []rowEnc, i int) ([]byte, []byte) {
-	for _, e := range kenc {
-		kb = e(kb, i)
+// encodeWith appends row i's values encoded by encs to dst.
+func encodeWith(dst []byte, encs []rowEnc, i int) []byte {
+	for _, e := range encs {
+		dst = e(dst, i)
 	}
-	for _, e := range oenc {
-		ob = e(ob, i)
-	}
-	return kb, ob
+	return dst
 }
 
 // applyTopN ranks the epoch's input rows and rewrites the partitions they
@@ -463,80 +468,55 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		j.topN = newTopNState(vp.TopN, vp.Input.Columns())
 	}
 	tn := j.topN
-	epoch := j.epoch + 1
 	if tn.dedup() && vp.TopN.WindowKey < 0 && len(tn.parts) == 0 {
 		return j.applyDedup(ctx, batch, res)
 	}
-	var touched []*topPart
-	var late int64
-	var kb, ob []byte
-	for _, b := range res {
+	encs := make([]topEnc, len(res))
+	var rowsIn int64
+	for bi, b := range res {
 		kenc, oenc, pks, release, err := j.topEncoders(b)
 		if err != nil {
 			return 0, 0, err
 		}
-		for i := 0; i < int(b.NumRows()); i++ {
-			kb, ob = encodeTop(kb[:0], ob[:0], kenc, oenc, i)
-			p := tn.parts[string(kb)]
-			if p == nil {
-				if worst, stored, ok := tn.cold.Get(kb); ok {
-					if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
-						// Worse than every kept row on the ORDER BY alone.
-						continue
-					}
-					if tn.dedup() && bytes.Compare(ob, worst) < 0 {
-						// It replaces the partition's only row.
-						k := string(kb)
-						keys, err := decodeTopKey(k, tn.keyTypes)
-						if err != nil {
-							release()
-							return 0, 0, err
-						}
-						p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
-						tn.parts[k] = p
-					} else if p, err = j.loadPart(ctx, string(kb), stored); err != nil {
-						release()
-						return 0, 0, err
-					}
-				} else {
-					keys := make([]any, len(pks))
-					for c, a := range pks {
-						keys[c] = valueAt(a, i)
-					}
-					if end, ok := tn.windowEnd(keys); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
-						late++
-						continue
-					}
-					p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
-					tn.parts[p.key] = p
-				}
-			} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
-				continue
-			}
-			r := &topRow{order: string(ob), src: b, idx: i}
-			before := len(p.rows)
-			at := tn.offer(p, r)
-			tn.inMem += len(p.rows) - before
-			if at < 0 {
-				continue
-			}
-			if p.used != epoch {
-				p.used = epoch
-				p.from = at
-				touched = append(touched, p)
-			} else {
-				p.from = min(p.from, at)
-			}
-		}
-		release()
+		defer release()
+		encs[bi] = topEnc{kenc, oenc, pks}
+		rowsIn += b.NumRows()
 	}
+	workers := max(1, min(splitWorkers(rowsIn), coldShards))
+	shares := make([]topNShare, workers)
+	if workers == 1 {
+		shares[0] = j.topNShare(ctx, res, encs, wmBefore, 0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				shares[w] = j.topNShare(ctx, res, encs, wmBefore, w, workers)
+			}()
+		}
+		wg.Wait()
+	}
+	var late int64
+	lists := make([][]*topPart, 0, workers)
+	for _, sh := range shares {
+		if sh.err != nil {
+			return 0, 0, sh.err
+		}
+		for k, p := range sh.added {
+			tn.parts[k] = p
+		}
+		tn.inMem += sh.inMem
+		late += sh.late
+		lists = append(lists, sh.touched)
+	}
+	touched := mergeParts(lists)
 	mode := topNRewrite
 	if vp.TopN.WindowKey >= 0 {
 		mode = topNStateOnly
 	} else if len(touched) == 0 {
 		return 0, 0, nil
 	}
-	sortParts(touched)
 	n, err := j.writeTopNSplit(ctx, batch, touched, mode)
 	if err != nil {
 		return 0, 0, err
@@ -911,15 +891,9 @@ func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key
 		}
 		pos := b.Column(keyCols[np]).(*array.Int64)
 		for i := 0; i < int(b.NumRows()); i++ {
-			ob = ob[:0]
-			for _, e := range oenc {
-				ob = e(ob, i)
-			}
+			ob = encodeWith(ob[:0], oenc, i)
 			if fn != nil {
-				kb = kb[:0]
-				for _, e := range kenc {
-					kb = e(kb, i)
-				}
+				kb = encodeWith(kb[:0], kenc, i)
 				fn(string(kb), pos.Value(i), string(ob))
 				continue
 			}
@@ -1055,18 +1029,12 @@ func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encod
 		}
 		kenc, oenc := encoders(bi)
 		for i := 0; i < int(b.NumRows()); i++ {
-			kb = kb[:0]
-			for _, e := range kenc {
-				kb = e(kb, i)
-			}
+			kb = encodeWith(kb[:0], kenc, i)
 			h := tn.cold.Hash(kb)
 			if ShardOf(h)%workers != w {
 				continue
 			}
-			ob = ob[:0]
-			for _, e := range oenc {
-				ob = e(ob, i)
-			}
+			ob = encodeWith(ob[:0], oenc, i)
 			order, idx, ok, slot := best.LookupHashed(kb, h)
 			if ok {
 				c := bytes.Compare(ob, order)
@@ -1116,6 +1084,108 @@ func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encod
 		out.touched = append(out.touched, p)
 		return nil
 	})
+	sortParts(out.touched)
+	return out
+}
+
+// topEnc are the encoders of an epoch input batch's partition and ORDER BY
+// values, and its partition values.
+type topEnc struct {
+	keys, order []rowEnc
+	pks         []arrow.Array
+}
+
+// topNShare is what one worker of applyTopN found: the partitions it
+// changed, sorted (sortParts), those it created or read back, the rows
+// they added to memory and the late rows.
+type topNShare struct {
+	touched []*topPart
+	added   map[string]*topPart
+	inMem   int
+	late    int64
+	err     error
+}
+
+// topNShare ranks the epoch's rows of the partitions of the cold table's
+// shards s with s % workers == w (every partition with one worker). It
+// reads tn.parts and tn.cold but changes neither: the partitions it
+// creates or reads back go to its own map, and the only partitions it
+// changes are of its shards.
+func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs []topEnc, wmBefore int64, w, workers int) (out topNShare) {
+	tn := j.topN
+	epoch := j.epoch + 1
+	out.added = map[string]*topPart{}
+	var kb, ob []byte
+	for bi, b := range res {
+		if err := ctx.Err(); err != nil {
+			out.err = err
+			return out
+		}
+		kenc, oenc, pks := encs[bi].keys, encs[bi].order, encs[bi].pks
+		for i := 0; i < int(b.NumRows()); i++ {
+			kb = encodeWith(kb[:0], kenc, i)
+			if workers > 1 && ShardOf(tn.cold.Hash(kb))%workers != w {
+				continue
+			}
+			ob = encodeWith(ob[:0], oenc, i)
+			p := out.added[string(kb)]
+			if p == nil {
+				p = tn.parts[string(kb)]
+			}
+			if p == nil {
+				if worst, stored, ok := tn.cold.Get(kb); ok {
+					if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
+						// Worse than every kept row on the ORDER BY alone.
+						continue
+					}
+					if tn.dedup() && bytes.Compare(ob, worst) < 0 {
+						// It replaces the partition's only row.
+						k := string(kb)
+						keys, err := decodeTopKey(k, tn.keyTypes)
+						if err != nil {
+							out.err = err
+							return out
+						}
+						p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
+					} else {
+						var err error
+						if p, err = j.readPart(ctx, string(kb), stored); err != nil {
+							out.err = err
+							return out
+						}
+						out.inMem += len(p.rows)
+					}
+				} else {
+					keys := make([]any, len(pks))
+					for c, a := range pks {
+						keys[c] = valueAt(a, i)
+					}
+					if end, ok := tn.windowEnd(keys); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
+						out.late++
+						continue
+					}
+					p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
+				}
+				out.added[p.key] = p
+			} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
+				continue
+			}
+			r := &topRow{order: string(ob), src: b, idx: i}
+			before := len(p.rows)
+			at := tn.offer(p, r)
+			out.inMem += len(p.rows) - before
+			if at < 0 {
+				continue
+			}
+			if p.used != epoch {
+				p.used = epoch
+				p.from = at
+				out.touched = append(out.touched, p)
+			} else {
+				p.from = min(p.from, at)
+			}
+		}
+	}
 	sortParts(out.touched)
 	return out
 }
