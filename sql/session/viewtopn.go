@@ -40,7 +40,10 @@ import (
 
 // topPart is a partition whose rows are in memory.
 type topPart struct {
-	key  string // encoded partition values (keyEncoder)
+	key string // encoded partition values (keyEncoder)
+	// keys are the partition values; nil for a partition of
+	// deduplication written from its new row, whose columns hold them
+	// (topNState.keyCols), until they are needed.
 	keys []any
 	rows []*topRow // best first
 	used int64     // the epoch that last changed it
@@ -232,7 +235,10 @@ type topNState struct {
 	ncols     int              // input columns
 	inTypes   []arrow.DataType // of the input columns
 	keyTypes  []arrow.DataType // of the partition values
-	parts     map[string]*topPart
+	// keyCols are, per partition value, the input column it is (-1: an
+	// expression of them).
+	keyCols []int
+	parts   map[string]*topPart
 	// cold has every partition not in parts whose rows are only in the
 	// state table; it may also hold stale entries of partitions in parts.
 	cold *coldTable
@@ -248,6 +254,11 @@ func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
 		parts: map[string]*topPart{}, cold: newColdTable()}
 	for _, p := range tp.Call.PartitionBy {
 		tn.keyTypes = append(tn.keyTypes, catalog.Field("", p.Type(), true).Type)
+		col := -1
+		if r, ok := p.(*planner.ColRef); ok {
+			col = r.Idx
+		}
+		tn.keyCols = append(tn.keyCols, col)
 	}
 	for _, c := range input {
 		tn.inTypes = append(tn.inTypes, catalog.Field("", c.Type, true).Type)
@@ -645,6 +656,14 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 		if mode == topNClose {
 			p.from = 0
 		}
+		if p.keys == nil && (direct == nil || p.stored > len(p.rows)) {
+			// A partition whose rows give its values (topPart.keys).
+			keys, err := decodeTopKey(p.key, tn.keyTypes)
+			if err != nil {
+				return 0, err
+			}
+			p.keys = keys
+		}
 		// Positions no longer used, and those about to be rewritten
 		// when the rows above the ranking may not keep every row.
 		for pos := p.from; pos < p.stored; pos++ {
@@ -738,7 +757,7 @@ func (j *viewJob) writeTopN(ctx context.Context, batch *widecol.Batch, parts []*
 // position pos with rank rank (planner.TopNPlan.ViewFrom).
 func (j *viewJob) writeTopRow(w *widecol.RowWriter, p *topPart, r *topRow, rank int64, pos int) error {
 	tn := j.topN
-	nin, np := tn.ncols, len(p.keys)
+	nin, np := tn.ncols, len(tn.keyTypes)
 	var vals []any
 	if r.src == nil {
 		var err error
@@ -755,7 +774,14 @@ func (j *viewJob) writeTopRow(w *widecol.RowWriter, p *topPart, r *topRow, rank 
 			err = w.Set(vc, storeValue(vals[src]))
 		case src == nin:
 			err = w.Set(vc, rank)
+		case src <= nin+np && r.src != nil && tn.keyCols[src-nin-1] >= 0:
+			err = w.FromArray(vc, r.src.Column(tn.keyCols[src-nin-1]), r.idx)
 		case src <= nin+np:
+			if p.keys == nil {
+				if p.keys, err = decodeTopKey(p.key, tn.keyTypes); err != nil {
+					return err
+				}
+			}
 			err = w.Set(vc, storeValue(p.keys[src-nin-1]))
 		default:
 			err = w.Set(vc, int64(pos))
@@ -1053,6 +1079,9 @@ func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encod
 		}
 	}
 	var out dedupShare
+	// A winner's partition values are read from its row when the view's
+	// rows are written from the rows and hold them (writeTopRow).
+	fromRow := j.plan.TopN.ViewFrom != nil && j.state == j.result && !slices.Contains(tn.keyCols, -1)
 	// The epoch's partitions and rows are allocated together, for
 	// writeTopN to read them from few places.
 	parts := make([]topPart, 0, best.Len())
@@ -1068,9 +1097,12 @@ func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encod
 			return nil
 		}
 		k := string(key)
-		keys, err := decodeTopKey(k, tn.keyTypes)
-		if err != nil {
-			return err
+		var keys []any
+		if !fromRow {
+			var err error
+			if keys, err = decodeTopKey(k, tn.keyTypes); err != nil {
+				return err
+			}
 		}
 		c := rows[idx]
 		kept = append(kept, topRow{order: string(order), src: res[c.b], idx: int(c.i)})
