@@ -113,11 +113,8 @@ func newNexmarkSource(rel *catalog.Relation) (*nexmarkSource, error) {
 		return nil, err
 	}
 	rate, err := num("rate")
-	if err != nil {
-		return nil, err
-	}
-	if _, given := opt["rate"]; given && rate <= 0 {
-		return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option rate must be a positive number of events per second (omit it for no limit)")
+	if _, given := opt["rate"]; given && (err != nil || rate <= 0) {
+		return nil, pgerror.New(pgerror.CodeInvalidParameterValue, "option rate must be a positive whole number of events per second (omit it for no limit), not %q", opt["rate"])
 	}
 	limit, err := num("events")
 	if err != nil {
