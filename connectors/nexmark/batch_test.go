@@ -238,3 +238,34 @@ func TestBatchColumns(t *testing.T) {
 	a.Release()
 	b.Release()
 }
+
+// A batch of event times only has Batch's rows and times, and nothing
+// else, for every kind and with MaxBatchRows.
+func TestBatchTimes(t *testing.T) {
+	for _, max := range []int{0, 700} {
+		g, err := NewGenerator(Config{Seed: 9, MaxBatchRows: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		for _, k := range []Kind{KindPerson, KindAuction, KindBid} {
+			full, next := g.Batch(k, 500, 21000, mem)
+			times, tnext := g.BatchTimes(k, 500, 21000, mem)
+			if tnext != next || times.NumRows() != full.NumRows() || !times.Schema().Equal(full.Schema()) {
+				t.Fatalf("%v max %d: %d rows to %d, want %d to %d", k, max, times.NumRows(), tnext, full.NumRows(), next)
+			}
+			for c, f := range full.Schema().Fields() {
+				same := array.Equal(times.Column(c), full.Column(c))
+				if f.Name == "date_time" && !same {
+					t.Errorf("%v max %d: event times differ", k, max)
+				}
+				if f.Name != "date_time" && same {
+					t.Errorf("%v max %d: column %s was generated", k, max, f.Name)
+				}
+			}
+			full.Release()
+			times.Release()
+		}
+		mem.AssertSize(t, 0)
+	}
+}

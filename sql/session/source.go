@@ -385,7 +385,12 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 			if !s.storeRows && !e.rereadBy(s.rel) {
 				cols = e.streamColumns(s.rel, t.Config().EventTimeColumn)
 			}
-			b, _ := s.gen.BatchColumns(s.kind, n, end, e.alloc, cols)
+			var b arrow.RecordBatch
+			if timesOnly(s.rel, cols) {
+				b, _ = s.gen.BatchTimes(s.kind, n, end, e.alloc)
+			} else {
+				b, _ = s.gen.BatchColumns(s.kind, n, end, e.alloc, cols)
+			}
 			leave()
 			if b == nil {
 				cancel(fmt.Errorf("nexmark: no batch for %s", s.kind))
@@ -506,10 +511,11 @@ func (e *Engine) rereadBy(rel *catalog.Relation) bool {
 }
 
 // streamColumns returns the columns of stream rel that its running views
-// read, with the log's event-time column et (-1: none); nil when all of
-// them, or no view reads it.
+// read, with its watermark and the log's event-time column et (-1: none);
+// nil when that is all of them. A stream no view reads needs only those.
 func (e *Engine) streamColumns(rel *catalog.Relation, et int) []bool {
 	var need []bool
+	readers := 0
 	for _, j := range e.readersOf(rel) {
 		j.mu.Lock()
 		running, vp := j.status == JobRunning, j.plan
@@ -521,6 +527,7 @@ func (e *Engine) streamColumns(rel *catalog.Relation, et int) []bool {
 		if cols == nil {
 			return nil
 		}
+		readers++
 		if need == nil {
 			need = cols
 			continue
@@ -529,7 +536,24 @@ func (e *Engine) streamColumns(rel *catalog.Relation, et int) []bool {
 			need[c] = need[c] || u
 		}
 	}
+	if readers == 0 {
+		need = make([]bool, len(rel.Columns))
+	}
 	return withTimeColumns(need, rel, et)
+}
+
+// timesOnly reports whether cols (nil: all) flags no column of generated
+// stream rel but its date_time, which BatchTimes generates alone.
+func timesOnly(rel *catalog.Relation, cols []bool) bool {
+	if cols == nil {
+		return false
+	}
+	for c, u := range cols {
+		if u && rel.Columns[c].Name != "date_time" {
+			return false
+		}
+	}
+	return true
 }
 
 // withTimeColumns adds to need, unless nil, the columns the watermark and

@@ -337,3 +337,29 @@ func TestGeneratedColumnsForViews(t *testing.T) {
 		t.Fatalf("the stream holds count and text lengths %s, the generator gives %s", got, want)
 	}
 }
+
+// TestUnreadGeneratedStream: for a stream no view reads, the generator
+// makes only the event times; queries get its batches generated whole.
+func TestUnreadGeneratedStream(t *testing.T) {
+	_, conn := startServer(t, t.TempDir())
+	const events = 400_000
+	execSQL(t, conn, fmt.Sprintf(`CREATE STREAM person (id BIGINT, name VARCHAR, email_address VARCHAR, credit_card VARCHAR, city VARCHAR,
+  state VARCHAR, date_time TIMESTAMP, extra VARCHAR) WITH (connector = 'nexmark', event = 'person', seed = 17, events = %d, partitions = 2)`, events))
+	waitSources(t, conn)
+	g, err := nexmark.NewGenerator(nexmark.Config{Seed: 17})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := g.Batch(nexmark.KindPerson, 0, events, memory.NewGoAllocator())
+	defer rec.Release()
+	var ids int64
+	var names int
+	for r := range int(rec.NumRows()) {
+		ids += rec.Column(0).(*array.Int64).Value(r)
+		names += rec.Column(1).(*array.String).ValueLen(r)
+	}
+	if got, want := rows(t, conn, "SELECT count(*), sum(id), sum(length(name)), count(DISTINCT date_time) FROM person")[0],
+		fmt.Sprintf("%d|%d|%d|%d", rec.NumRows(), ids, names, rec.NumRows()); got != want {
+		t.Fatalf("the stream holds %s, the generator gives %s", got, want)
+	}
+}
