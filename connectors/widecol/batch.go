@@ -226,6 +226,16 @@ func (w *RowWriter) Set(col int, v any) error {
 	return nil
 }
 
+// SetInt64 sets column col, a BIGINT one, of the row being written to v.
+func (w *RowWriter) SetInt64(col int, v int64) error {
+	if w.t.kinds[col] != kInt64 {
+		return w.Set(col, v)
+	}
+	w.vals[col] = scalar{i: v}
+	w.set[col] = true
+	return nil
+}
+
 // Write writes the row, replacing the stored one, and starts the next.
 func (w *RowWriter) Write() error {
 	b, t := w.b, w.t

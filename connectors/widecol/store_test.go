@@ -799,10 +799,13 @@ func TestRowWriter(t *testing.T) {
 		for r := range int(rec.NumRows()) {
 			for c := range rec.NumCols() {
 				var err error
+				v := rec.Column(3).(*array.Int64)
 				if c == 0 {
-					// The partition given as a Go value, the rest
-					// taken from the record.
+					// The partition given as a Go value, a number
+					// as one, the rest taken from the record.
 					err = w.Set(0, rec.Column(0).(*array.String).Value(r))
+				} else if c == 3 && v.IsValid(r) {
+					err = w.SetInt64(3, v.Value(r))
 				} else {
 					err = w.FromArray(int(c), rec.Column(int(c)), r)
 				}

@@ -773,7 +773,7 @@ func (j *viewJob) writeTopRow(w *widecol.RowWriter, p *topPart, r *topRow, rank 
 		case src < nin:
 			err = w.Set(vc, storeValue(vals[src]))
 		case src == nin:
-			err = w.Set(vc, rank)
+			err = w.SetInt64(vc, rank)
 		case src <= nin+np && r.src != nil && tn.keyCols[src-nin-1] >= 0:
 			err = w.FromArray(vc, r.src.Column(tn.keyCols[src-nin-1]), r.idx)
 		case src <= nin+np:
@@ -784,7 +784,7 @@ func (j *viewJob) writeTopRow(w *widecol.RowWriter, p *topPart, r *topRow, rank 
 			}
 			err = w.Set(vc, storeValue(p.keys[src-nin-1]))
 		default:
-			err = w.Set(vc, int64(pos))
+			err = w.SetInt64(vc, int64(pos))
 		}
 		if err != nil {
 			return err
