@@ -1576,8 +1576,62 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		n, err := j.applyOuter(ctx, batch, keys, touched, old)
 		return n, late, err
 	}
-	n, err := j.writeGroupRows(ctx, batch, st, emit, direct)
+	n, err := j.writeGroupRowsSplit(ctx, batch, st, emit, direct)
 	return n, late, err
+}
+
+// writeGroupRowsSplit is writeGroupRows on several cores when many groups
+// changed: each worker writes a share of the groups into a batch of its
+// own (the first one with the windows written straight from their
+// partials), and batch absorbs the others' in order.
+func (j *viewJob) writeGroupRowsSplit(ctx context.Context, batch *widecol.Batch, st *memStorage, order []*aggGroup, direct []arrow.RecordBatch) (int64, error) {
+	n := splitWorkers(int64(len(order)))
+	if n < 2 || j.eng.fw.remoteTask(j.rel.Name) != nil {
+		return j.writeGroupRows(ctx, batch, st, order, direct)
+	}
+	per := (len(order) + n - 1) / n
+	batches := make([]*widecol.Batch, n)
+	batches[0] = batch
+	for w := 1; w < n; w++ {
+		batches[w] = j.eng.store.NewBatchSize(j.batchHint / n)
+	}
+	counts := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		share := order[min(w*per, len(order)):min((w+1)*per, len(order))]
+		d := direct
+		if w > 0 {
+			d = nil
+		}
+		// Each worker's plan reads the groups from a storage of its own.
+		var sw *memStorage
+		if st != nil {
+			sw = &memStorage{batches: maps.Clone(st.batches), byName: st.byName, lookup: st.lookup}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts[w], errs[w] = j.writeGroupRows(ctx, batches[w], sw, share, d)
+		}()
+	}
+	wg.Wait()
+	var total int64
+	var err error
+	for w := range n {
+		total += counts[w]
+		if err == nil {
+			err = errs[w]
+		}
+		if w > 0 {
+			if err == nil {
+				err = batch.Absorb(batches[w])
+			} else {
+				batches[w].Close()
+			}
+		}
+	}
+	return total, err
 }
 
 // directRows picks the partial rows of windows that open and close within
