@@ -1590,15 +1590,7 @@ func (j *viewJob) writeGroupRowsSplit(ctx context.Context, batch *widecol.Batch,
 		return j.writeGroupRows(ctx, batch, st, order, direct)
 	}
 	per := (len(order) + n - 1) / n
-	batches := make([]*widecol.Batch, n)
-	batches[0] = batch
-	for w := 1; w < n; w++ {
-		batches[w] = j.eng.store.NewBatchSize(j.batchHint / n)
-	}
-	counts := make([]int64, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for w := range n {
+	return j.writeShares(batch, n, func(w int, b *widecol.Batch) (int64, error) {
 		share := order[min(w*per, len(order)):min((w+1)*per, len(order))]
 		d := direct
 		if w > 0 {
@@ -1609,29 +1601,8 @@ func (j *viewJob) writeGroupRowsSplit(ctx context.Context, batch *widecol.Batch,
 		if st != nil {
 			sw = &memStorage{batches: maps.Clone(st.batches), byName: st.byName, lookup: st.lookup}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			counts[w], errs[w] = j.writeGroupRows(ctx, batches[w], sw, share, d)
-		}()
-	}
-	wg.Wait()
-	var total int64
-	var err error
-	for w := range n {
-		total += counts[w]
-		if err == nil {
-			err = errs[w]
-		}
-		if w > 0 {
-			if err == nil {
-				err = batch.Absorb(batches[w])
-			} else {
-				batches[w].Close()
-			}
-		}
-	}
-	return total, err
+		return j.writeGroupRows(ctx, b, sw, share, d)
+	})
 }
 
 // directRows picks the partial rows of windows that open and close within

@@ -826,25 +826,34 @@ func (j *viewJob) writeTopNSplit(ctx context.Context, batch *widecol.Batch, part
 	if start < len(parts) {
 		shares = append(shares, parts[start:])
 	}
-	batches := make([]*widecol.Batch, len(shares))
+	return j.writeShares(batch, len(shares), func(w int, b *widecol.Batch) (int64, error) {
+		return j.writeTopN(ctx, b, shares[w], mode)
+	})
+}
+
+// writeShares runs write for shares 0..n-1 of an epoch's writes on as many
+// goroutines, share 0 into batch and each other into a batch of its own,
+// which batch then absorbs in share order. It returns the rows written.
+func (j *viewJob) writeShares(batch *widecol.Batch, n int, write func(w int, b *widecol.Batch) (int64, error)) (int64, error) {
+	batches := make([]*widecol.Batch, n)
 	batches[0] = batch
-	for w := 1; w < len(shares); w++ {
-		batches[w] = j.eng.store.NewBatchSize(j.batchHint / len(shares))
+	for w := 1; w < n; w++ {
+		batches[w] = j.eng.store.NewBatchSize(j.batchHint / n)
 	}
-	counts := make([]int64, len(shares))
-	errs := make([]error, len(shares))
+	counts := make([]int64, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for w := range shares {
+	for w := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			counts[w], errs[w] = j.writeTopN(ctx, batches[w], shares[w], mode)
+			counts[w], errs[w] = write(w, batches[w])
 		}()
 	}
 	wg.Wait()
 	var total int64
 	var err error
-	for w := range shares {
+	for w := range n {
 		total += counts[w]
 		if err == nil {
 			err = errs[w]

@@ -131,26 +131,10 @@ func TestKillDuringCopy(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	next := 0
 	for round := 0; round < 4; round++ {
-		conn := connect(t, c.addr)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 0; i < 200; i++ {
-				var sb strings.Builder
-				for r := 0; r < 500; r++ {
-					fmt.Fprintf(&sb, "%d\t%d\t2024-01-01 10:00:00\n", next%97, (next*7919)%1000)
-					next++
-				}
-				_, err := conn.PgConn().CopyFrom(context.Background(), strings.NewReader(sb.String()), "COPY bid FROM STDIN")
-				if err != nil {
-					return // killed mid-copy
-				}
-			}
-		}()
-		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
-		c.kill()
-		<-done
-		conn.Close(context.Background())
+		copyUntilKilled(t, c, rng, "COPY bid FROM STDIN", 200, 500, func(sb *strings.Builder) {
+			fmt.Fprintf(sb, "%d\t%d\t2024-01-01 10:00:00\n", next%97, (next*7919)%1000)
+			next++
+		})
 
 		start := time.Now()
 		c = startChild(t, dir)
@@ -172,4 +156,29 @@ func TestKillDuringCopy(t *testing.T) {
 		conn.Close(context.Background())
 	}
 	c.kill()
+}
+
+// copyUntilKilled copies batches of rows (row appends one, tab-separated)
+// with copySQL on a connection to c while it kills c after 100 to 500 ms,
+// and returns once the copy has stopped.
+func copyUntilKilled(t *testing.T, c *child, rng *rand.Rand, copySQL string, batches, rows int, row func(*strings.Builder)) {
+	t.Helper()
+	conn := connect(t, c.addr)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < batches; i++ {
+			var sb strings.Builder
+			for r := 0; r < rows; r++ {
+				row(&sb)
+			}
+			if _, err := conn.PgConn().CopyFrom(context.Background(), strings.NewReader(sb.String()), copySQL); err != nil {
+				return // killed mid-copy
+			}
+		}
+	}()
+	time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
+	c.kill()
+	<-done
+	conn.Close(context.Background())
 }

@@ -32,28 +32,12 @@ func TestKillWithViewWatermarks(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	next := 0
 	for round := 0; round < 4; round++ {
-		conn := connect(t, c.addr)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 0; i < 500; i++ {
-				// Event times only grow, so no row is ever late.
-				var sb strings.Builder
-				for r := 0; r < 100; r++ {
-					ts := base.Add(time.Duration(next) * 5 * time.Millisecond)
-					fmt.Fprintf(&sb, "%d\t%d\t%s\n", next%7, (next*7919)%1000, ts.Format("2006-01-02 15:04:05.000"))
-					next++
-				}
-				_, err := conn.PgConn().CopyFrom(context.Background(), strings.NewReader(sb.String()), "COPY ev FROM STDIN")
-				if err != nil {
-					return // killed mid-copy
-				}
-			}
-		}()
-		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
-		c.kill()
-		<-done
-		conn.Close(context.Background())
+		// Event times only grow, so no row is ever late.
+		copyUntilKilled(t, c, rng, "COPY ev FROM STDIN", 500, 100, func(sb *strings.Builder) {
+			ts := base.Add(time.Duration(next) * 5 * time.Millisecond)
+			fmt.Fprintf(sb, "%d\t%d\t%s\n", next%7, (next*7919)%1000, ts.Format("2006-01-02 15:04:05.000"))
+			next++
+		})
 
 		c = startChild(t, dir)
 		conn = connect(t, c.addr)
