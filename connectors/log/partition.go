@@ -101,11 +101,11 @@ type tailBatch struct {
 	cols []bool // the columns of rec that hold values (nil: all)
 }
 
-// The tail keeps at most tailBatches batches and tailBytes bytes per
+// The tail keeps at most TailBatches batches and tailBytes bytes per
 // partition.
 const (
-	tailBatches = 2
-	tailBytes   = 16 << 20
+	TailBatches = 4
+	tailBytes   = 32 << 20
 )
 
 // keepTailLocked remembers the batch just written at pos in s, taking over
@@ -122,7 +122,7 @@ func (p *partition) keepTailLocked(s *segment, pos int64, hdr []byte, rec arrow.
 	for _, t := range p.tail {
 		total += t.size
 	}
-	for len(p.tail) > tailBatches || total > tailBytes {
+	for len(p.tail) > TailBatches || total > tailBytes {
 		total -= p.tail[0].size
 		p.tail[0].rec.Release()
 		p.tail[0] = tailBatch{}

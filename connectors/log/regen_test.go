@@ -89,8 +89,8 @@ func TestRegenerableAppend(t *testing.T) {
 		t.Fatalf("read %v", got)
 	}
 	// The partition keeps the newest batches; the older ones were rebuilt.
-	if n := calls.Load(); n != batches-tailBatches {
-		t.Fatalf("%d batches regenerated, want %d", n, batches-tailBatches)
+	if n := calls.Load(); n != batches-TailBatches {
+		t.Fatalf("%d batches regenerated, want %d", n, batches-TailBatches)
 	}
 	// Event times are in the headers, as for stored rows.
 	if off, err := tp.OffsetForTime(0, 250*100); err != nil || off != 200 {

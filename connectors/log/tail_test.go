@@ -13,7 +13,7 @@ import (
 // TestTailReads checks that large batches read right after they are
 // written come from the bytes the partition kept, hold the same rows as
 // the same batches read from the segment after a reopen, and that only the
-// newest tailBatches batches are kept.
+// newest TailBatches batches are kept.
 func TestTailReads(t *testing.T) {
 	e := newEnv(t)
 	l := e.open()
@@ -23,7 +23,7 @@ func TestTailReads(t *testing.T) {
 	}
 	const rows = 8192 // encodes to more than poolMax
 	ctx := context.Background()
-	const n = tailBatches + 2
+	const n = TailBatches + 2
 	for i := range n {
 		if _, err := tp.Append(ctx, 0, bids(e.mem, i*rows, rows), AppendOptions{}); err != nil {
 			t.Fatal(err)
@@ -46,8 +46,8 @@ func TestTailReads(t *testing.T) {
 	}
 	first := read(tp)
 	st, _ := tp.Stats(0)
-	if st.TailReads != tailBatches {
-		t.Errorf("TailReads = %d, want %d (the newest batches)", st.TailReads, tailBatches)
+	if st.TailReads != TailBatches {
+		t.Errorf("TailReads = %d, want %d (the newest batches)", st.TailReads, TailBatches)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

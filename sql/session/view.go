@@ -39,6 +39,9 @@ const epochsTable = "epochs"
 // of a long stream runs as several epochs of bounded memory.
 const maxEpochRows = 1 << 18
 
+// epochRows is maxEpochRows, which tests lower to run many epochs.
+var epochRows = maxEpochRows
+
 // JobState is the state of a view job.
 type JobState uint8
 
@@ -144,6 +147,10 @@ type viewJob struct {
 	mark uint64
 	// aggReduce is the last epoch's partial rows per input row.
 	aggReduce float64
+	// pre is the next epoch, read ahead (viewprefetch.go); cur is the
+	// current epoch's, and nextFrom where the current epoch ends.
+	pre, cur *epochPrefetch
+	nextFrom []int64
 	valChunk  []partialVal
 	lastTime  time.Time
 
@@ -587,6 +594,8 @@ func (j *viewJob) setStatus(s JobState, err error) {
 // committed epoch and runs epochs until ctx ends (nil) or an epoch fails
 // (the error, for the supervisor).
 func (j *viewJob) runTask(ctx context.Context) error {
+	// A task's read-ahead ends with it.
+	defer j.dropPrefetch()
 	j.mu.Lock()
 	j.groups, j.ends, j.byEnd = nil, nil, nil
 	j.topN = nil
@@ -837,29 +846,9 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	starts := append([]int64(nil), j.offsets...)
-	ends := make([]int64, len(starts))
-	idle := make([]bool, len(starts))
-	more := false
-	budget := int64(maxEpochRows)
-	stats, err := j.eng.stableStats(t)
+	starts, ends, idle, more, err := j.epochRanges(t, j.offsets)
 	if err != nil {
 		return false, err
-	}
-	for p := range ends {
-		st := stats[0][p]
-		if starts[p] < st.OldestOffset {
-			starts[p] = st.OldestOffset
-		}
-		ends[p] = st.StableOffset
-		share := budget / int64(len(ends))
-		if ends[p]-starts[p] > share {
-			ends[p] = starts[p] + share
-		}
-		if ends[p] > starts[p] {
-			more = true
-		}
-		idle[p] = ends[p] == st.StableOffset
 	}
 	if !more && !(first && j.epoch == 0) && !j.tjCheck {
 		return false, nil
@@ -878,6 +867,37 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 		j.mu.Unlock()
 	}
 	return more, nil
+}
+
+// epochRanges returns the ranges of the source's partitions an epoch
+// starting at offsets from takes now: up to what is stable, at most
+// epochRows in all; idle tells the partitions read to their end, more
+// whether there is anything to read.
+func (j *viewJob) epochRanges(t *streamlog.Topic, from []int64) (starts, ends []int64, idle []bool, more bool, err error) {
+	starts = append([]int64(nil), from...)
+	ends = make([]int64, len(starts))
+	idle = make([]bool, len(starts))
+	budget := int64(epochRows)
+	stats, err := j.eng.stableStats(t)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	for p := range ends {
+		st := stats[0][p]
+		if starts[p] < st.OldestOffset {
+			starts[p] = st.OldestOffset
+		}
+		ends[p] = st.StableOffset
+		share := budget / int64(len(ends))
+		if ends[p]-starts[p] > share {
+			ends[p] = starts[p] + share
+		}
+		if ends[p] > starts[p] {
+			more = true
+		}
+		idle[p] = ends[p] == st.StableOffset
+	}
+	return starts, ends, idle, more, nil
 }
 
 func equalVersions(a, b map[string]int64) bool {
@@ -1033,6 +1053,23 @@ func (j *viewJob) runStage(ctx context.Context, node planner.Node, st exec.Stora
 func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle []bool, wm int64) error {
 	e := j.eng
 	epoch := j.epoch + 1
+	// An epoch read ahead is taken when it is a part of this one.
+	pre := j.takePrefetch(starts, ends)
+	if pre != nil {
+		idle = slices.Clone(idle)
+		for p := range idle {
+			idle[p] = idle[p] && pre.ends[p] == ends[p]
+		}
+		ends = pre.ends
+		j.cur = pre
+	}
+	defer func() {
+		if j.cur != nil {
+			j.cur.release()
+			j.cur = nil
+		}
+		j.nextFrom = nil
+	}()
 	et, err := e.epochTable(ctx)
 	if err != nil {
 		return err
@@ -1064,11 +1101,16 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	}
 	pb.Close()
 
-	delta, parts, err := j.readDelta(ctx, starts, ends)
-	if err != nil {
+	var delta []arrow.RecordBatch
+	var parts []int
+	if pre != nil {
+		delta, parts = pre.delta, pre.parts
+		pre.delta = nil
+	} else if delta, parts, err = j.readDelta(ctx, starts, ends); err != nil {
 		return err
 	}
 	defer releaseAll(delta)
+	j.nextFrom = ends
 	var in int64
 	for _, b := range delta {
 		in += b.NumRows()
@@ -1426,24 +1468,37 @@ func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st
 // CLOSE, of the windows the watermark closed). Rows of windows already
 // closed before the epoch are late: dropped and counted. Closed windows'
 // state is freed.
+// splitAgg reports whether an aggregation's partials over the epoch's
+// input st are computed on several workers. Partials merge into their
+// groups one row at a time, so a group may come from several workers;
+// directRows checks for that. Each worker keeps its own groups, so a
+// windowed aggregation whose epochs have about as many groups as rows (a
+// short hop over many keys) splits its rows only while they reduce well
+// (reduce: the last epoch's partial rows per input row).
+func (j *viewJob) splitAgg(st *memStorage, reduce float64) bool {
+	return j.splitInput(st) >= 2 && (j.plan.WindowKey < 0 || reduce < splitMaxReduce)
+}
+
 func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
 	var parts []arrow.RecordBatch
 	var err error
-	// Partials merge into their groups one row at a time, so a group may
-	// come from several workers; directRows checks for that. Each worker
-	// keeps its own groups, so a windowed aggregation whose epochs have
-	// about as many groups as rows (a short hop over many keys) splits
-	// its rows only while they reduce well.
-	split := j.splitInput(st) >= 2 && (vp.WindowKey < 0 || j.aggReduce < splitMaxReduce)
-	if split {
-		parts, err = j.runSplit(ctx, vp.Agg, st)
+	var split bool
+	if pre := j.cur; pre != nil {
+		// Computed ahead, while the last epoch merged its partials.
+		parts, split = pre.stage, pre.split
+		pre.stage = nil
 	} else {
-		parts, err = j.runStage(ctx, vp.Agg, st)
+		if split = j.splitAgg(st, j.aggReduce); split {
+			parts, err = j.runSplit(ctx, vp.Agg, st)
+		} else {
+			parts, err = j.runStage(ctx, vp.Agg, st)
+		}
+		if err != nil {
+			return 0, 0, err
+		}
 	}
-	if err != nil {
-		return 0, 0, err
-	}
+	defer releaseAll(parts)
 	if in := j.inputRows(st); in > 0 {
 		var out int64
 		for _, b := range parts {
@@ -1451,7 +1506,9 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		}
 		j.aggReduce = float64(out) / float64(in)
 	}
-	defer releaseAll(parts)
+	if j.nextFrom != nil {
+		j.startPrefetch(ctx, j.nextFrom)
+	}
 	if j.groups == nil {
 		j.groups = map[string]*aggGroup{}
 	}

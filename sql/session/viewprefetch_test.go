@@ -1,0 +1,68 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// Aggregations read their next epoch ahead while they merge the current
+// one. Views that backfill a stream over many epochs, and keep up while
+// rows arrive during their epochs, equal their queries, and the epochs
+// took their prefetches.
+func TestPrefetchedEpochs(t *testing.T) {
+	defer func(n int) { epochRows = n }(epochRows)
+	// Epochs large enough to split among workers (splitMinRows).
+	epochRows = 4 * splitMinRows
+	ctx := context.Background()
+	e, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	insert := func(from, to int) string {
+		return fmt.Sprintf("INSERT INTO s SELECT g, (g * 7919) %% 1009, TIMESTAMP '2026-01-01 00:00:00' + g * INTERVAL '1' SECOND FROM generate_series(%d, %d) AS t(g)", from, to)
+	}
+	testSQL(t, e, "CREATE STREAM s (k BIGINT, v BIGINT, ts TIMESTAMP) WITH (partitions = 2)", insert(1, 150000))
+	queries := map[string]string{
+		"grouped":  "SELECT k % 997 AS g, count(*) AS n, sum(v) AS total, min(v) AS lo, max(v) AS hi FROM s GROUP BY k % 997",
+		"windowed": "SELECT window_start, count(*) AS n, sum(v) AS total FROM TUMBLE(s, ts, INTERVAL '1' HOUR) GROUP BY window_start",
+		"filtered": "SELECT v % 7 AS r, count(*) AS n, avg(k) AS mean FROM s WHERE v > 100 GROUP BY v % 7",
+	}
+	hits := prefetchHits.Load()
+	for name, q := range queries {
+		testSQL(t, e, "CREATE VIEW "+name+" AS "+q)
+	}
+	// Rows that arrive while the views run their epochs.
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := 150001 + w*40000
+			for i := 0; i < 4; i++ {
+				testSQL(t, e, insert(from+i*10000, from+i*10000+9999))
+			}
+		}()
+	}
+	wg.Wait()
+	testSQL(t, e, "FLUSH")
+	for name, q := range queries {
+		got, want := testSQL(t, e, "SELECT * FROM "+name), testSQL(t, e, q)
+		if got != want {
+			t.Errorf("view %s differs from its query:\nview:\n%.600s\nquery:\n%.600s", name, got, want)
+		}
+		if n := testSQL(t, e, "SELECT count(*) FROM "+name); n == "0" {
+			t.Errorf("view %s is empty", name)
+		}
+	}
+	if n := testSQL(t, e, "SELECT count(*) FROM s"); n != "270000" {
+		t.Fatalf("stream holds %s rows, want 270000", n)
+	}
+	// 270,000 rows in epochs of 32,768 rows: most epochs of the three
+	// views were read ahead.
+	if took := prefetchHits.Load() - hits; took < 6 {
+		t.Errorf("%d epochs took a prefetch, want most of them", took)
+	}
+}
