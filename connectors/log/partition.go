@@ -104,8 +104,8 @@ type tailBatch struct {
 // The tail keeps at most TailBatches batches and tailBytes bytes per
 // partition.
 const (
-	TailBatches = 4
-	tailBytes   = 32 << 20
+	TailBatches = 8
+	tailBytes   = 16 << 20
 )
 
 // keepTailLocked remembers the batch just written at pos in s, taking over
@@ -900,6 +900,7 @@ func (p *partition) stats() PartitionStats {
 	st.Syncs = p.syncs.Load()
 	st.DuplicateAppends = p.dups.Load()
 	st.TailReads = p.tailHits.Load()
+	st.TailBatches = len(p.tail)
 	return st
 }
 

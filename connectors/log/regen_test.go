@@ -62,7 +62,7 @@ func TestRegenerableAppend(t *testing.T) {
 	}
 	var calls atomic.Int64
 	tp.SetRegenerator(bidRegenerator(&calls, 0))
-	const batches, rows = 5, 100
+	const batches, rows = TailBatches + 3, 100
 	for k := range batches {
 		off, err := tp.Append(bg, 0, bids(e.mem, k*rows, rows), AppendOptions{WriterID: 3, Sequence: int64(k + 1), Regen: regenDesc(k*rows, rows)})
 		if err != nil || off != int64(k*rows) {
@@ -73,7 +73,8 @@ func TestRegenerableAppend(t *testing.T) {
 		t.Fatalf("format %q after descriptions", f)
 	}
 	// A batch appended again is recognized by its sequence, as any other.
-	if off, err := tp.Append(bg, 0, bids(e.mem, rows, rows), AppendOptions{WriterID: 3, Sequence: 2, Regen: regenDesc(rows, rows)}); err != nil || off != rows {
+	last := int64(batches-1) * rows
+	if off, err := tp.Append(bg, 0, bids(e.mem, int(last), rows), AppendOptions{WriterID: 3, Sequence: batches, Regen: regenDesc(int(last), rows)}); err != nil || off != last {
 		t.Fatalf("duplicate: %d %v", off, err)
 	}
 	st, _ := tp.Stats(0)

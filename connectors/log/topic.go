@@ -406,6 +406,9 @@ type PartitionStats struct {
 	// TailReads counts batches read from the bytes the partition kept
 	// after writing them, without reading the segment.
 	TailReads uint64
+	// TailBatches is the number of batches the partition keeps now (at
+	// most TailBatches, fewer when they are large).
+	TailBatches int
 	// ReaderLag maps each named reader with a committed offset for this
 	// partition to EndOffset minus that offset.
 	ReaderLag map[string]int64

@@ -462,19 +462,16 @@ func (s *nexmarkSource) pipeline(parent context.Context, e *Engine, t *streamlog
 // reading its stream before it generates a batch anyway.
 const sourceReaderWait = time.Second
 
-// sourceReaderLead is how many batches of a partition the generator may
-// be ahead of its slowest view: all but one of those the log keeps in
-// memory, so that the next batch is generated while a view's epoch runs
-// (an epoch reads up to maxEpochRows, a few batches) and the view still
-// finds the batches in memory when it reads them.
-const sourceReaderLead = streamlog.TailBatches - 1
-
 // waitReaders holds the generator back while a running view reading
-// the stream is more than sourceReaderLead batches of rows behind in
-// partition part, for up to sourceReaderWait. The log keeps the newest
-// batches of a partition in memory and the rest as descriptions, so a
-// view that follows closely takes the generated rows as they are, where
-// one that has fallen behind would generate them again. A source without running incremental views
+// the stream is behind in partition part by more batches of rows than the
+// log keeps in memory there, less one (at least one batch), for up to
+// sourceReaderWait. The log keeps the newest batches of a partition in
+// memory (up to streamlog.TailBatches, fewer when they are large) and
+// the rest as descriptions, so a view that follows closely takes the
+// generated rows as they are, where one that has fallen behind would
+// generate them again. Small batches let the generator run a few batches
+// ahead, generating while a view's epoch (up to maxEpochRows, a few
+// batches) runs. A source without running incremental views
 // reading it is not held at all; one with a view slower than its rate is
 // held to that view's pace, up to sourceReaderWait a batch.
 func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog.Topic, part int, rows int64) {
@@ -485,7 +482,7 @@ func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog
 			return
 		}
 		changed := e.changeSignal()
-		if e.readersBehind(s.rel, part, st.EndOffset) <= rows*sourceReaderLead {
+		if e.readersBehind(s.rel, part, st.EndOffset) <= rows*int64(max(1, st.TailBatches-1)) {
 			return
 		}
 		d := time.Until(deadline)

@@ -16,7 +16,7 @@ import (
 
 // topnArrays builds one array per type with random values, NULLs and
 // edge cases.
-func topnArrays(t *testing.T, rng *rand.Rand, n int) []arrow.Array {
+func topnArrays(t testing.TB, rng *rand.Rand, n int) []arrow.Array {
 	t.Helper()
 	mem := memory.NewGoAllocator()
 	ints := array.NewInt64Builder(mem)

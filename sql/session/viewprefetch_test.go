@@ -12,9 +12,9 @@ import (
 // rows arrive during their epochs, equal their queries, and the epochs
 // took their prefetches.
 func TestPrefetchedEpochs(t *testing.T) {
-	defer func(n int) { epochRows = n }(epochRows)
+	defer func(n int64) { testEpochRows = n }(testEpochRows)
 	// Epochs large enough to split among workers (splitMinRows).
-	epochRows = 4 * splitMinRows
+	testEpochRows = 4 * splitMinRows
 	ctx := context.Background()
 	e, err := Open(ctx, Config{DataDir: t.TempDir()})
 	if err != nil {

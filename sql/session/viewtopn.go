@@ -6,14 +6,17 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/connectors/widecol"
@@ -62,19 +65,6 @@ type topRow struct {
 	row   string
 	src   arrow.RecordBatch
 	idx   int
-}
-
-// val returns input column c of the row (ties only: it decodes the row).
-func (tn *topNState) val(r *topRow, c int) any {
-	if r.src != nil {
-		return valueAt(r.src.Column(c), r.idx)
-	}
-	vals, err := decodeTopKey(r.row, tn.inTypes)
-	if err != nil {
-		// Rows are encoded by this process from their own types.
-		panic(err)
-	}
-	return vals[c]
 }
 
 // rowEncoders encodes rows of epoch input batches, one encoder list per
@@ -134,20 +124,277 @@ func (tn *topNState) compareTop(a, b *topRow) int {
 	if c := strings.Compare(a.order, b.order); c != 0 {
 		return c
 	}
+	// Tie columns ascend, so a cursor reads an encoded row once.
+	ca, cb := rowCursor{row: a.row}, rowCursor{row: b.row}
 	if tn.plan.Ties != nil {
 		for _, i := range tn.plan.Ties {
-			if c := compareSortValue(tn.val(a, i), tn.val(b, i), false, false); c != 0 {
+			if c := tn.compareAt(a, b, i, &ca, &cb); c != 0 {
 				return c
 			}
 		}
 		return 0
 	}
 	for i := 0; i < tn.ncols; i++ {
-		if c := compareSortValue(tn.val(a, i), tn.val(b, i), false, false); c != 0 {
+		if c := tn.compareAt(a, b, i, &ca, &cb); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// compareAt compares input column c of two rows as compareSortValue
+// compares their values, ascending and NULLs last.
+func (tn *topNState) compareAt(a, b *topRow, c int, ca, cb *rowCursor) int {
+	// The values are filled in place: returned, a tieVal (too large to
+	// stay in registers) costs copies through memory.
+	var x, y tieVal
+	tn.tieAt(a, c, ca, &x)
+	tn.tieAt(b, c, cb, &y)
+	return compareTie(&x, &y)
+}
+
+// tieAt sets v to input column c of the row; cur reads it when the row
+// is held encoded.
+func (tn *topNState) tieAt(r *topRow, c int, cur *rowCursor, v *tieVal) {
+	if r.src != nil {
+		tieOfArray(r.src.Column(c), r.idx, v)
+		return
+	}
+	if err := cur.at(tn.inTypes, c, v); err != nil {
+		// Rows are encoded by this process from their own types.
+		panic(err)
+	}
+}
+
+// tieKind is how compareTie compares a tieVal: by the Go type valueAt
+// gives its column.
+type tieKind uint8
+
+const (
+	tieNull     tieKind = iota
+	tieInt              // n (int64)
+	tieDate             // n (int32)
+	tieBool             // n (0 or 1)
+	tieFloat            // n (float64 bits)
+	tieString           // s
+	tieBinary           // s
+	tieDecimal          // n and u (high and low bits), scale
+	tieInterval         // n (nanoseconds), u (months, days)
+	tieText             // s: valueAt's text of another type
+)
+
+// tieVal is a column value of a kept row as valueAt would give it, but
+// unboxed: comparing ties costs no allocation. s points into the row's
+// array or encoding and must not outlive the comparison.
+type tieVal struct {
+	kind  tieKind
+	scale int32
+	n     int64
+	u     uint64
+	s     string
+}
+
+// tieOfArray sets v to valueAt(a, i).
+func tieOfArray(a arrow.Array, i int, v *tieVal) {
+	if a.IsNull(i) {
+		*v = tieVal{}
+		return
+	}
+	switch x := a.(type) {
+	case *array.Int64:
+		*v = tieVal{kind: tieInt, n: x.Value(i)}
+	case *array.Timestamp:
+		*v = tieVal{kind: tieInt, n: int64(x.Value(i))}
+	case *array.String:
+		*v = tieVal{kind: tieString, s: x.Value(i)}
+	case *array.Int32:
+		*v = tieVal{kind: tieInt, n: int64(x.Value(i))}
+	case *array.Int16:
+		*v = tieVal{kind: tieInt, n: int64(x.Value(i))}
+	case *array.Date32:
+		*v = tieVal{kind: tieDate, n: int64(x.Value(i))}
+	case *array.Boolean:
+		*v = tieVal{kind: tieBool, n: b2i(x.Value(i))}
+	case *array.Float32:
+		*v = tieVal{kind: tieFloat, n: int64(math.Float64bits(float64(x.Value(i))))}
+	case *array.Float64:
+		*v = tieVal{kind: tieFloat, n: int64(math.Float64bits(x.Value(i)))}
+	case *array.Binary:
+		*v = tieVal{kind: tieBinary, s: x.ValueString(i)}
+	case *array.Decimal128:
+		d := x.Value(i)
+		*v = tieVal{kind: tieDecimal, scale: x.DataType().(*arrow.Decimal128Type).Scale, n: d.HighBits(), u: d.LowBits()}
+	case *array.MonthDayNanoInterval:
+		*v = intervalTie(x.Value(i))
+	default:
+		*v = tieVal{kind: tieText, s: a.ValueStr(i)}
+	}
+}
+
+func intervalTie(v arrow.MonthDayNanoInterval) tieVal {
+	return tieVal{kind: tieInterval, n: v.Nanoseconds, u: uint64(uint32(v.Months))<<32 | uint64(uint32(v.Days))}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// box is the value valueAt gives.
+func (v *tieVal) box() any {
+	switch v.kind {
+	case tieNull:
+		return nil
+	case tieInt:
+		return v.n
+	case tieDate:
+		return int32(v.n)
+	case tieBool:
+		return v.n == 1
+	case tieFloat:
+		return math.Float64frombits(uint64(v.n))
+	case tieBinary:
+		return append([]byte(nil), v.s...)
+	case tieDecimal:
+		return catalog.Decimal{Num: decimal128.New(v.n, v.u), Scale: v.scale}
+	case tieInterval:
+		return arrow.MonthDayNanoInterval{Months: int32(v.u >> 32), Days: int32(uint32(v.u)), Nanoseconds: v.n}
+	}
+	return strings.Clone(v.s)
+}
+
+// compareTie is compareSortValue(a.box(), b.box(), false, false).
+func compareTie(a, b *tieVal) int {
+	switch {
+	case a.kind == tieNull && b.kind == tieNull:
+		return 0
+	case a.kind == tieNull:
+		return 1
+	case b.kind == tieNull:
+		return -1
+	case a.kind != b.kind || a.kind >= tieInterval:
+		return compareValues(a.box(), b.box())
+	}
+	switch a.kind {
+	case tieFloat:
+		// NaN sorts above every other value, as in compareValues.
+		x, y := math.Float64frombits(uint64(a.n)), math.Float64frombits(uint64(b.n))
+		switch {
+		case math.IsNaN(x) && math.IsNaN(y):
+			return 0
+		case math.IsNaN(x):
+			return 1
+		case math.IsNaN(y):
+			return -1
+		}
+		return cmpOrdered(x, y)
+	case tieString, tieBinary:
+		return strings.Compare(a.s, b.s)
+	case tieDecimal:
+		return decimal128.New(a.n, a.u).Cmp(decimal128.New(b.n, b.u))
+	}
+	return cmp.Compare(a.n, b.n)
+}
+
+// rowCursor reads the columns of a row encoded by rowEncoder in
+// ascending order, each column's bytes skipped once.
+type rowCursor struct {
+	row string
+	col int // the column at off
+	off int
+}
+
+// at sets v to column c of the row of the given column types, as
+// decodeTopKey would decode it.
+func (cur *rowCursor) at(types []arrow.DataType, c int, v *tieVal) error {
+	if c < cur.col {
+		cur.col, cur.off = 0, 0
+	}
+	for {
+		b := cur.row[cur.off:]
+		if len(b) == 0 || cur.col >= len(types) {
+			return fmt.Errorf("top-N row %x is truncated", cur.row)
+		}
+		t := types[cur.col]
+		present := b[0] != encNull
+		b = b[1:]
+		n := 0
+		if present {
+			var err error
+			if n, err = encodedLen(t, b); err != nil {
+				return fmt.Errorf("top-N row %x: %w", cur.row, err)
+			}
+		}
+		cur.off += 1 + n
+		cur.col++
+		if cur.col-1 < c {
+			continue
+		}
+		if !present {
+			*v = tieVal{}
+			return nil
+		}
+		decodeTie(t, b[:n], v)
+		return nil
+	}
+}
+
+// encodedLen is the length of a value of type t that b, encoded by
+// rowEncoder, starts with.
+func encodedLen(t arrow.DataType, b string) (int, error) {
+	n := 0
+	switch t.ID() {
+	case arrow.INT16, arrow.INT32, arrow.INT64, arrow.TIMESTAMP, arrow.FLOAT32, arrow.FLOAT64:
+		n = 8
+	case arrow.DATE32:
+		n = 4
+	case arrow.BOOL:
+		n = 1
+	case arrow.STRING, arrow.BINARY:
+		l, w := binary.Uvarint([]byte(b[:min(len(b), binary.MaxVarintLen64)]))
+		if w <= 0 || uint64(len(b)-w) < l {
+			return 0, fmt.Errorf("truncated")
+		}
+		return w + int(l), nil
+	case arrow.DECIMAL128, arrow.INTERVAL_MONTH_DAY_NANO:
+		n = 16
+	default:
+		return 0, fmt.Errorf("a top-N row cannot hold a %s value", t)
+	}
+	if len(b) < n {
+		return 0, fmt.Errorf("truncated")
+	}
+	return n, nil
+}
+
+// decodeTie sets v to b, a whole value of type t encoded by rowEncoder
+// (encodedLen).
+func decodeTie(t arrow.DataType, b string, v *tieVal) {
+	u64 := func(b string) uint64 { return binary.BigEndian.Uint64([]byte(b[:8])) }
+	u32 := func(b string) uint32 { return binary.BigEndian.Uint32([]byte(b[:4])) }
+	switch t.ID() {
+	case arrow.FLOAT32, arrow.FLOAT64:
+		*v = tieVal{kind: tieFloat, n: int64(u64(b))}
+	case arrow.DATE32:
+		*v = tieVal{kind: tieDate, n: int64(int32(u32(b)))}
+	case arrow.BOOL:
+		*v = tieVal{kind: tieBool, n: b2i(b[0] == 1)}
+	case arrow.STRING, arrow.BINARY:
+		_, w := binary.Uvarint([]byte(b[:min(len(b), binary.MaxVarintLen64)]))
+		*v = tieVal{kind: tieString, s: b[w:]}
+		if t.ID() == arrow.BINARY {
+			v.kind = tieBinary
+		}
+	case arrow.DECIMAL128:
+		*v = tieVal{kind: tieDecimal, scale: t.(*arrow.Decimal128Type).Scale, n: int64(u64(b)), u: u64(b[8:])}
+	case arrow.INTERVAL_MONTH_DAY_NANO:
+		*v = intervalTie(arrow.MonthDayNanoInterval{Months: int32(u32(b)), Days: int32(u32(b[4:])), Nanoseconds: int64(u64(b[8:]))})
+	default:
+		// INT16, INT32, INT64, TIMESTAMP: encodedLen takes no other type.
+		*v = tieVal{kind: tieInt, n: int64(u64(b))}
+	}
 }
 
 // peers reports whether two rows tie in the ORDER BY (same rank).
@@ -247,6 +494,9 @@ type topNState struct {
 	// epochs are applyDedup's tables of the epoch's best row per
 	// partition, one per worker, kept for their memory.
 	epochs []*coldTable
+	// keyChunks are the epoch's encoded partition keys (epochKeys),
+	// kept for their memory.
+	keyChunks []keyChunk
 }
 
 func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
@@ -494,16 +744,20 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		rowsIn += b.NumRows()
 	}
 	workers := max(1, min(splitWorkers(rowsIn), coldShards))
+	ek, err := tn.epochKeys(ctx, res, func(bi int) []rowEnc { return encs[bi].keys }, rowsIn, workers)
+	if err != nil {
+		return 0, 0, err
+	}
 	shares := make([]topNShare, workers)
 	if workers == 1 {
-		shares[0] = j.topNShare(ctx, res, encs, wmBefore, 0, 1)
+		shares[0] = j.topNShare(ctx, res, encs, ek, wmBefore, 0)
 	} else {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				shares[w] = j.topNShare(ctx, res, encs, wmBefore, w, workers)
+				shares[w] = j.topNShare(ctx, res, encs, ek, wmBefore, w)
 			}()
 		}
 		wg.Wait()
@@ -982,13 +1236,17 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 	for len(tn.epochs) < workers {
 		tn.epochs = append(tn.epochs, newColdTableSeed(tn.cold.seed))
 	}
+	ek, err := tn.epochKeys(ctx, res, func(bi int) []rowEnc { return enc[bi].keys }, rowsIn, workers)
+	if err != nil {
+		return 0, 0, err
+	}
 	outs := make([]dedupShare, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[w] = j.dedupShare(ctx, res, func(bi int) ([]rowEnc, []rowEnc) { return enc[bi].keys, enc[bi].order }, w, workers)
+			outs[w] = j.dedupShare(ctx, res, func(bi int) []rowEnc { return enc[bi].order }, ek, w)
 		}()
 	}
 	wg.Wait()
@@ -1045,47 +1303,44 @@ type dedupTie struct {
 	row    *topRow
 }
 
-// dedupShare does applyDedup's work for the partitions of the cold
-// table's shards s with s % workers == w, on its own epoch table.
-func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encoders func(int) ([]rowEnc, []rowEnc), w, workers int) dedupShare {
+// dedupShare does applyDedup's work for the partitions of worker w's
+// shards (epochKeys), on its own epoch table.
+func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, orderEnc func(bi int) []rowEnc, ek *epochKeys, w int) dedupShare {
 	tn := j.topN
 	epoch := j.epoch + 1
 	best := tn.epochs[w]
 	best.Reset()
-	type at struct{ b, i int32 }
+	// The epoch's best row of each partition, and its key's hash.
+	type at struct {
+		b, i int32
+		h    uint64
+	}
 	var rows []at
-	var kb, ob []byte
+	var ob []byte
 	row := func(c at, order []byte) *topRow {
 		return &topRow{order: string(order), src: res[c.b], idx: int(c.i)}
 	}
-	for bi, b := range res {
-		if ctx.Err() != nil {
-			return dedupShare{err: ctx.Err()}
-		}
-		kenc, oenc := encoders(bi)
-		for i := 0; i < int(b.NumRows()); i++ {
-			kb = encodeWith(kb[:0], kenc, i)
-			h := tn.cold.Hash(kb)
-			if ShardOf(h)%workers != w {
-				continue
+	err := ek.each(ctx, w, func(bi, i int, kb []byte, h uint64) error {
+		ob = encodeWith(ob[:0], orderEnc(bi), i)
+		order, idx, ok, slot := best.LookupHashed(kb, h)
+		if ok {
+			c := bytes.Compare(ob, order)
+			if c == 0 {
+				c = tn.compareTop(row(at{int32(bi), int32(i), h}, ob), row(rows[idx], order))
 			}
-			ob = encodeWith(ob[:0], oenc, i)
-			order, idx, ok, slot := best.LookupHashed(kb, h)
-			if ok {
-				c := bytes.Compare(ob, order)
-				if c == 0 {
-					c = tn.compareTop(row(at{int32(bi), int32(i)}, ob), row(rows[idx], order))
-				}
-				if c >= 0 {
-					continue
-				}
-				rows[idx] = at{int32(bi), int32(i)}
-				best.Put(slot, kb, ob, idx)
-				continue
+			if c >= 0 {
+				return nil
 			}
-			best.Put(slot, kb, ob, int32(len(rows)))
-			rows = append(rows, at{int32(bi), int32(i)})
+			rows[idx] = at{int32(bi), int32(i), h}
+			best.Put(slot, kb, ob, idx)
+			return nil
 		}
+		best.Put(slot, kb, ob, int32(len(rows)))
+		rows = append(rows, at{int32(bi), int32(i), h})
+		return nil
+	})
+	if err != nil {
+		return dedupShare{err: err}
 	}
 	var out dedupShare
 	// A winner's partition values are read from its row when the view's
@@ -1097,7 +1352,7 @@ func (j *viewJob) dedupShare(ctx context.Context, res []arrow.RecordBatch, encod
 	kept := make([]topRow, 0, best.Len())
 	ptrs := make([]*topRow, 0, best.Len())
 	out.err = best.Each(func(key, order []byte, idx int32) error {
-		worst, stored, ok, slot := tn.cold.Lookup(key)
+		worst, stored, ok, slot := tn.cold.LookupHashed(key, rows[idx].h)
 		if ok && (stored != 1 || bytes.Equal(order, worst)) {
 			out.ties = append(out.ties, dedupTie{key: string(key), stored: stored, row: row(rows[idx], order)})
 			return nil
@@ -1136,6 +1391,147 @@ type topEnc struct {
 	pks         []arrow.Array
 }
 
+// epochKeys are the encoded partition keys of an epoch's input rows and
+// their hashes (coldTable.Hash), which decide the worker of each row:
+// ShardOf(hash) % workers. With several workers the rows are encoded and
+// hashed once, split among them by row ranges, rather than by every
+// worker to find its own; with one, each row is encoded as it is walked.
+type epochKeys struct {
+	res     []arrow.RecordBatch
+	enc     func(bi int) []rowEnc
+	cold    *coldTable
+	workers int
+	chunks  []keyChunk // with several workers, in input order
+}
+
+// keyChunk holds the keys of rows lo..hi-1 of input batch bi.
+type keyChunk struct {
+	bi, lo, hi int
+	buf        []byte   // the keys, one after another
+	ends       []uint32 // where each row's key ends in buf
+	hash       []uint64
+	owner      []uint8 // each row's worker
+}
+
+// keyChunkRows bounds a keyChunk's rows, for the workers to share the
+// chunks evenly.
+const keyChunkRows = 1 << 14
+
+// keyChunksKept bounds the keyChunks a top-N view keeps between epochs.
+const keyChunksKept = 64
+
+// epochKeys returns the keys of the rows of res, of which there are
+// rows, encoded by enc, for workers workers.
+func (tn *topNState) epochKeys(ctx context.Context, res []arrow.RecordBatch, enc func(bi int) []rowEnc, rows int64, workers int) (*epochKeys, error) {
+	ek := &epochKeys{res: res, enc: enc, cold: tn.cold, workers: workers}
+	if workers == 1 {
+		return ek, nil
+	}
+	per := int(min(keyChunkRows, max(1024, rows/int64(4*workers))))
+	chunks := tn.keyChunks[:0]
+	for bi, b := range res {
+		for lo := 0; lo < int(b.NumRows()); lo += per {
+			if len(chunks) < cap(chunks) {
+				chunks = chunks[:len(chunks)+1]
+			} else {
+				chunks = append(chunks, keyChunk{})
+			}
+			ch := &chunks[len(chunks)-1]
+			ch.bi, ch.lo, ch.hi = bi, lo, min(lo+per, int(b.NumRows()))
+		}
+	}
+	ek.chunks = chunks
+	// The buffers of an epoch of up to keyChunksKept chunks are kept for
+	// the next; those of a larger one are not held on to.
+	if len(chunks) <= keyChunksKept {
+		tn.keyChunks = chunks
+	} else {
+		tn.keyChunks = nil
+	}
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= len(chunks) {
+					return
+				}
+				if errs[w] = ctx.Err(); errs[w] != nil {
+					return
+				}
+				ek.fill(&chunks[c])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ek, nil
+}
+
+// fill encodes and hashes the keys of a chunk's rows.
+func (ek *epochKeys) fill(ch *keyChunk) {
+	kenc := ek.enc(ch.bi)
+	n := ch.hi - ch.lo
+	buf := ch.buf[:0]
+	ends, hash, owner := slices.Grow(ch.ends[:0], n), slices.Grow(ch.hash[:0], n), slices.Grow(ch.owner[:0], n)
+	for i := ch.lo; i < ch.hi; i++ {
+		at := len(buf)
+		buf = encodeWith(buf, kenc, i)
+		h := ek.cold.Hash(buf[at:])
+		ends = append(ends, uint32(len(buf)))
+		hash = append(hash, h)
+		owner = append(owner, uint8(ShardOf(h)%ek.workers))
+	}
+	ch.buf, ch.ends, ch.hash, ch.owner = buf, ends, hash, owner
+}
+
+// each calls fn with the rows of worker w in input order: each row's
+// batch, index, encoded partition key (valid during the call) and its
+// hash. It stops at fn's first error.
+func (ek *epochKeys) each(ctx context.Context, w int, fn func(bi, i int, key []byte, h uint64) error) error {
+	if ek.workers == 1 {
+		var kb []byte
+		for bi, b := range ek.res {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			kenc := ek.enc(bi)
+			for i := 0; i < int(b.NumRows()); i++ {
+				kb = encodeWith(kb[:0], kenc, i)
+				if err := fn(bi, i, kb, ek.cold.Hash(kb)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for c := range ek.chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ch := &ek.chunks[c]
+		var start uint32
+		for k, o := range ch.owner {
+			end := ch.ends[k]
+			if int(o) == w {
+				if err := fn(ch.bi, ch.lo+k, ch.buf[start:end:end], ch.hash[k]); err != nil {
+					return err
+				}
+			}
+			start = end
+		}
+	}
+	return nil
+}
+
 // topNShare is what one worker of applyTopN found: the partitions it
 // changed, sorted (sortParts), those it created or read back, the rows
 // they added to memory and the late rows.
@@ -1147,85 +1543,78 @@ type topNShare struct {
 	err     error
 }
 
-// topNShare ranks the epoch's rows of the partitions of the cold table's
-// shards s with s % workers == w (every partition with one worker). It
-// reads tn.parts and tn.cold but changes neither: the partitions it
-// creates or reads back go to its own map, and the only partitions it
-// changes are of its shards.
-func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs []topEnc, wmBefore int64, w, workers int) (out topNShare) {
+// topNShare ranks the epoch's rows of the partitions of worker w's
+// shards (epochKeys; every partition with one worker). It reads tn.parts
+// and tn.cold but changes neither: the partitions it creates or reads
+// back go to its own map, and the only partitions it changes are of its
+// shards.
+func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs []topEnc, ek *epochKeys, wmBefore int64, w int) (out topNShare) {
 	tn := j.topN
 	epoch := j.epoch + 1
 	out.added = map[string]*topPart{}
-	var kb, ob []byte
-	for bi, b := range res {
-		if err := ctx.Err(); err != nil {
-			out.err = err
-			return out
+	var ob []byte
+	out.err = ek.each(ctx, w, func(bi, i int, kb []byte, h uint64) error {
+		b := res[bi]
+		oenc, pks := encs[bi].order, encs[bi].pks
+		ob = encodeWith(ob[:0], oenc, i)
+		p := out.added[string(kb)]
+		if p == nil {
+			p = tn.parts[string(kb)]
 		}
-		kenc, oenc, pks := encs[bi].keys, encs[bi].order, encs[bi].pks
-		for i := 0; i < int(b.NumRows()); i++ {
-			kb = encodeWith(kb[:0], kenc, i)
-			if workers > 1 && ShardOf(tn.cold.Hash(kb))%workers != w {
-				continue
-			}
-			ob = encodeWith(ob[:0], oenc, i)
-			p := out.added[string(kb)]
-			if p == nil {
-				p = tn.parts[string(kb)]
-			}
-			if p == nil {
-				if worst, stored, ok := tn.cold.Get(kb); ok {
-					if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
-						// Worse than every kept row on the ORDER BY alone.
-						continue
-					}
-					if tn.dedup() && bytes.Compare(ob, worst) < 0 {
-						// It replaces the partition's only row.
-						k := string(kb)
-						keys, err := decodeTopKey(k, tn.keyTypes)
-						if err != nil {
-							out.err = err
-							return out
-						}
-						p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
-					} else {
-						var err error
-						if p, err = j.readPart(ctx, string(kb), stored); err != nil {
-							out.err = err
-							return out
-						}
-						out.inMem += len(p.rows)
-					}
-				} else {
-					keys := make([]any, len(pks))
-					for c, a := range pks {
-						keys[c] = valueAt(a, i)
-					}
-					if end, ok := tn.windowEnd(keys); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
-						out.late++
-						continue
-					}
-					p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
+		if p == nil {
+			if worst, stored, ok, _ := tn.cold.LookupHashed(kb, h); ok {
+				if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
+					// Worse than every kept row on the ORDER BY alone.
+					return nil
 				}
-				out.added[p.key] = p
-			} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
-				continue
-			}
-			r := &topRow{order: string(ob), src: b, idx: i}
-			before := len(p.rows)
-			at := tn.offer(p, r)
-			out.inMem += len(p.rows) - before
-			if at < 0 {
-				continue
-			}
-			if p.used != epoch {
-				p.used = epoch
-				p.from = at
-				out.touched = append(out.touched, p)
+				if tn.dedup() && bytes.Compare(ob, worst) < 0 {
+					// It replaces the partition's only row.
+					k := string(kb)
+					keys, err := decodeTopKey(k, tn.keyTypes)
+					if err != nil {
+						return err
+					}
+					p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
+				} else {
+					var err error
+					if p, err = j.readPart(ctx, string(kb), stored); err != nil {
+						return err
+					}
+					out.inMem += len(p.rows)
+				}
 			} else {
-				p.from = min(p.from, at)
+				keys := make([]any, len(pks))
+				for c, a := range pks {
+					keys[c] = valueAt(a, i)
+				}
+				if end, ok := tn.windowEnd(keys); ok && wmBefore != windows.NoWatermark && windows.IsLate(end, wmBefore) {
+					out.late++
+					return nil
+				}
+				p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
 			}
+			out.added[p.key] = p
+		} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
+			return nil
 		}
+		r := &topRow{order: string(ob), src: b, idx: i}
+		before := len(p.rows)
+		at := tn.offer(p, r)
+		out.inMem += len(p.rows) - before
+		if at < 0 {
+			return nil
+		}
+		if p.used != epoch {
+			p.used = epoch
+			p.from = at
+			out.touched = append(out.touched, p)
+		} else {
+			p.from = min(p.from, at)
+		}
+		return nil
+	})
+	if out.err != nil {
+		return out
 	}
 	sortParts(out.touched)
 	return out
