@@ -2152,17 +2152,7 @@ func compareValues(a, b any) int {
 	case int32:
 		return cmpOrdered(x, b.(int32))
 	case float64:
-		y := b.(float64)
-		// NaN sorts above every other value, as in Postgres.
-		switch {
-		case math.IsNaN(x) && math.IsNaN(y):
-			return 0
-		case math.IsNaN(x):
-			return 1
-		case math.IsNaN(y):
-			return -1
-		}
-		return cmpOrdered(x, y)
+		return compareFloats(x, b.(float64))
 	case string:
 		return strings.Compare(x, b.(string))
 	case bool:
@@ -2394,4 +2384,18 @@ func (j *viewJob) runRecompute(ctx context.Context, vers map[string]int64) error
 	j.mu.Unlock()
 	e.notifyChange()
 	return nil
+}
+
+// compareFloats orders floats with NaN above every other value, as
+// Postgres does.
+func compareFloats(x, y float64) int {
+	switch {
+	case math.IsNaN(x) && math.IsNaN(y):
+		return 0
+	case math.IsNaN(x):
+		return 1
+	case math.IsNaN(y):
+		return -1
+	}
+	return cmpOrdered(x, y)
 }

@@ -279,17 +279,7 @@ func compareTie(a, b *tieVal) int {
 	}
 	switch a.kind {
 	case tieFloat:
-		// NaN sorts above every other value, as in compareValues.
-		x, y := math.Float64frombits(uint64(a.n)), math.Float64frombits(uint64(b.n))
-		switch {
-		case math.IsNaN(x) && math.IsNaN(y):
-			return 0
-		case math.IsNaN(x):
-			return 1
-		case math.IsNaN(y):
-			return -1
-		}
-		return cmpOrdered(x, y)
+		return compareFloats(math.Float64frombits(uint64(a.n)), math.Float64frombits(uint64(b.n)))
 	case tieString, tieBinary:
 		return strings.Compare(a.s, b.s)
 	case tieDecimal:

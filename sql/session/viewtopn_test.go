@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -189,7 +190,7 @@ func TestCompareTopTies(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				rb = &topRow{order: oj, row: rows[j]}
 			}
-			want := compareString(oi, oj)
+			want := strings.Compare(oi, oj)
 			for _, c := range cols {
 				if want != 0 {
 					break
@@ -201,16 +202,6 @@ func TestCompareTopTies(t *testing.T) {
 			}
 		}
 	}
-}
-
-func compareString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // epochKeys gives each worker the rows of its shards, all of them once,
