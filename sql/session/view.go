@@ -39,11 +39,13 @@ const epochsTable = "epochs"
 // of a long stream runs as several epochs of bounded memory.
 const maxEpochRows = 1 << 18
 
-// maxAggEpochRows is maxEpochRows for an aggregation. It writes each group
-// its epoch changed once, so larger epochs write fewer rows (Nexmark q17
-// ran 10-15% faster at 1M rows than at 256K), and an epoch holds its input
-// and partials, not rows to write. Views that write rows in proportion to
-// their input (top-N, filters) gained nothing and hold more.
+// maxAggEpochRows caps an aggregation's epochs instead. It writes each
+// group its epoch changed once, so larger epochs write fewer rows (Nexmark
+// q17 ran 10-15% faster at 1M rows than at 256K, a hop view used half the
+// CPU); its epoch holds its input and its partials, so an epoch takes as
+// many rows as give about maxEpochRows partial rows by the last epoch's
+// reduction, between maxEpochRows and this. Views that write rows in
+// proportion to their input (top-N, filters) gained nothing and hold more.
 const maxAggEpochRows = 1 << 20
 
 // epochRows is the cap of the view's epochs; tests lower it to run many.
@@ -51,8 +53,8 @@ func (j *viewJob) epochRows() int64 {
 	if testEpochRows > 0 {
 		return testEpochRows
 	}
-	if j.plan.Agg != nil && j.plan.TopN == nil {
-		return maxAggEpochRows
+	if j.plan.Agg != nil && j.plan.TopN == nil && j.aggReduce > 0 {
+		return int64(min(maxAggEpochRows, max(maxEpochRows, maxEpochRows/j.aggReduce)))
 	}
 	return maxEpochRows
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/sqld/sqld/planner"
 )
 
 // Aggregations read their next epoch ahead while they merge the current
@@ -64,5 +66,31 @@ func TestPrefetchedEpochs(t *testing.T) {
 	// views were read ahead.
 	if took := prefetchHits.Load() - hits; took < 6 {
 		t.Errorf("%d epochs took a prefetch, want most of them", took)
+	}
+}
+
+// An aggregation's epochs take as many rows as give about maxEpochRows
+// partial rows by the last epoch's reduction, within bounds; other views'
+// take maxEpochRows.
+func TestEpochRows(t *testing.T) {
+	agg := &viewJob{plan: &planner.ViewPlan{Agg: &planner.Aggregate{}}}
+	for _, c := range []struct {
+		reduce float64
+		want   int64
+	}{
+		{0, maxEpochRows}, // not known before the first epoch
+		{0.001, maxAggEpochRows},
+		{0.5, 2 * maxEpochRows},
+		{1, maxEpochRows},
+		{7, maxEpochRows},
+	} {
+		agg.aggReduce = c.reduce
+		if got := agg.epochRows(); got != c.want {
+			t.Errorf("reduction %v: %d rows, want %d", c.reduce, got, c.want)
+		}
+	}
+	topN := &viewJob{plan: &planner.ViewPlan{Agg: &planner.Aggregate{}, TopN: &planner.TopNPlan{}}, aggReduce: 0.001}
+	if got := topN.epochRows(); got != maxEpochRows {
+		t.Errorf("top-N: %d rows, want %d", got, maxEpochRows)
 	}
 }
