@@ -1634,25 +1634,86 @@ func mergeParts(lists [][]*topPart) []*topPart {
 // epoch's batch reaches the store sorted, which makes its commit and flush
 // cheaper. It compares the keys' first 24 bytes as numbers first.
 func sortParts(parts []*topPart) {
-	type sortKey struct {
-		pre [3]uint64
-		p   *topPart
-	}
-	keys := make([]sortKey, len(parts))
+	keys := make([]partSortKey, len(parts))
 	for i, p := range parts {
 		var b [24]byte
 		copy(b[:], p.key)
-		keys[i] = sortKey{[3]uint64{binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])}, p}
+		keys[i] = partSortKey{[3]uint64{binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])}, p}
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
-		for i := range a.pre {
-			if c := cmp.Compare(a.pre[i], b.pre[i]); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(a.p.key, b.p.key)
-	})
+	if len(keys) < radixMinParts {
+		slices.SortFunc(keys, comparePartKeys)
+	} else {
+		radixSortParts(keys)
+	}
 	for i, k := range keys {
 		parts[i] = k.p
+	}
+}
+
+// partSortKey is a partition with its key's first 24 bytes as numbers.
+type partSortKey struct {
+	pre [3]uint64
+	p   *topPart
+}
+
+func comparePartKeys(a, b partSortKey) int {
+	for i := range a.pre {
+		if c := cmp.Compare(a.pre[i], b.pre[i]); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(a.p.key, b.p.key)
+}
+
+// radixMinParts is the fewest partitions radixSortParts sorts; fewer are
+// compared.
+const radixMinParts = 1 << 10
+
+// radixSortParts sorts keys as comparePartKeys does: a least-significant
+// digit first radix sort of the 24-byte prefixes, one pass per byte that
+// differs among them (an epoch's keys share their tags and high bytes),
+// then the keys of equal prefixes by their whole key. An epoch of a
+// deduplication sorts about as many partitions as rows, where comparing
+// cost it a twentieth of its CPU.
+func radixSortParts(keys []partSortKey) {
+	var counts [24][256]int
+	for i := range keys {
+		for d := range 24 {
+			counts[d][byte(keys[i].pre[d/8]>>(56-8*(d%8)))]++
+		}
+	}
+	src, dst := keys, make([]partSortKey, len(keys))
+	for d := 23; d >= 0; d-- {
+		c := &counts[d]
+		if c[byte(src[0].pre[d/8]>>(56-8*(d%8)))] == len(src) {
+			continue // every key has this byte
+		}
+		var at [256]int
+		sum := 0
+		for v, n := range c {
+			at[v] = sum
+			sum += n
+		}
+		word, shift := d/8, 56-8*(d%8)
+		for _, k := range src {
+			v := byte(k.pre[word] >> shift)
+			dst[at[v]] = k
+			at[v]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+	// Keys longer than 24 bytes may share their prefix.
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].pre == keys[i].pre {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keys[i:j], comparePartKeys)
+		}
+		i = j
 	}
 }

@@ -2,10 +2,12 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -307,5 +309,40 @@ func BenchmarkCompareTopTies(b *testing.B) {
 				tn.compareTop(bc.rows[k%n], bc.rows[(k*7+1)%n])
 			}
 		})
+	}
+}
+
+// sortParts orders partitions by their keys, compared or radix sorted,
+// with keys that share their first 24 bytes and keys shorter than that.
+func TestSortParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{0, 1, 5, radixMinParts - 1, radixMinParts, 5000, 40000} {
+		parts := make([]*topPart, n)
+		for i := range parts {
+			var key []byte
+			switch rng.IntN(4) {
+			case 0: // a tag and an integer, as a BIGINT partition
+				key = binary.BigEndian.AppendUint64([]byte{encPresent}, rng.Uint64N(1000))
+			case 1: // two integers
+				key = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64([]byte{encPresent}, rng.Uint64N(50)), rng.Uint64())
+			case 2: // a long key sharing its first 24 bytes with others
+				key = append(make([]byte, 24), byte(rng.IntN(256)), byte(rng.IntN(3)))
+				key[3] = byte(rng.IntN(2))
+			default: // short and empty keys
+				key = make([]byte, rng.IntN(3))
+				for k := range key {
+					key[k] = byte(rng.IntN(256))
+				}
+			}
+			parts[i] = &topPart{key: string(key)}
+		}
+		want := slices.Clone(parts)
+		slices.SortStableFunc(want, func(a, b *topPart) int { return strings.Compare(a.key, b.key) })
+		sortParts(parts)
+		for i := range parts {
+			if parts[i].key != want[i].key {
+				t.Fatalf("%d partitions: at %d key %x, want %x", n, i, parts[i].key, want[i].key)
+			}
+		}
 	}
 }
