@@ -470,8 +470,8 @@ const sourceReaderWait = time.Second
 // the rest as descriptions, so a view that follows closely takes the
 // generated rows as they are, where one that has fallen behind would
 // generate them again. Small batches let the generator run a few batches
-// ahead, generating while a view's epoch (up to maxEpochRows, a few
-// batches) runs. A source without running incremental views
+// ahead, generating while a view's epoch (up to a few batches: epochRows)
+// runs. A source without running incremental views
 // reading it is not held at all; one with a view slower than its rate is
 // held to that view's pace, up to sourceReaderWait a batch.
 func (s *nexmarkSource) waitReaders(ctx context.Context, e *Engine, t *streamlog.Topic, part int, rows int64) {

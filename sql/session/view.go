@@ -1483,11 +1483,6 @@ func (j *viewJob) applyRowsOnClose(ctx context.Context, batch *widecol.Batch, st
 	return n, late, nil
 }
 
-// applyAgg merges the epoch's partial aggregates into the group state and
-// rewrites the view rows of the groups it touched (or, with EMIT ON WINDOW
-// CLOSE, of the windows the watermark closed). Rows of windows already
-// closed before the epoch are late: dropped and counted. Closed windows'
-// state is freed.
 // splitAgg reports whether an aggregation's partials over the epoch's
 // input st are computed on several workers. Partials merge into their
 // groups one row at a time, so a group may come from several workers;
@@ -1499,6 +1494,22 @@ func (j *viewJob) splitAgg(st *memStorage, reduce float64) bool {
 	return j.splitInput(st) >= 2 && (j.plan.WindowKey < 0 || reduce < splitMaxReduce)
 }
 
+// aggPartials evaluates the aggregation's partials over the epoch's input
+// st, on several workers when splitAgg says so (split).
+func (j *viewJob) aggPartials(ctx context.Context, st *memStorage, reduce float64) (parts []arrow.RecordBatch, split bool, err error) {
+	if split = j.splitAgg(st, reduce); split {
+		parts, err = j.runSplit(ctx, j.plan.Agg, st)
+	} else {
+		parts, err = j.runStage(ctx, j.plan.Agg, st)
+	}
+	return parts, split, err
+}
+
+// applyAgg merges the epoch's partial aggregates into the group state and
+// rewrites the view rows of the groups it touched (or, with EMIT ON WINDOW
+// CLOSE, of the windows the watermark closed). Rows of windows already
+// closed before the epoch are late: dropped and counted. Closed windows'
+// state is freed.
 func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memStorage, wmBefore, wmAfter int64) (int64, int64, error) {
 	vp := j.plan
 	var parts []arrow.RecordBatch
@@ -1508,15 +1519,8 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 		// Computed ahead, while the last epoch merged its partials.
 		parts, split = pre.stage, pre.split
 		pre.stage = nil
-	} else {
-		if split = j.splitAgg(st, j.aggReduce); split {
-			parts, err = j.runSplit(ctx, vp.Agg, st)
-		} else {
-			parts, err = j.runStage(ctx, vp.Agg, st)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
+	} else if parts, split, err = j.aggPartials(ctx, st, j.aggReduce); err != nil {
+		return 0, 0, err
 	}
 	defer releaseAll(parts)
 	if in := j.inputRows(st); in > 0 {

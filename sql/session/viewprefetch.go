@@ -77,12 +77,7 @@ func (j *viewJob) startPrefetch(ctx context.Context, ends []int64) {
 			return
 		}
 		st := &memStorage{byName: map[string][]arrow.RecordBatch{j.plan.Source.Name: p.delta}}
-		p.split = j.splitAgg(st, reduce)
-		if p.split {
-			p.stage, p.err = j.runSplit(ctx, j.plan.Agg, st)
-		} else {
-			p.stage, p.err = j.runStage(ctx, j.plan.Agg, st)
-		}
+		p.stage, p.split, p.err = j.aggPartials(ctx, st, reduce)
 	}()
 }
 
