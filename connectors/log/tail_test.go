@@ -49,6 +49,10 @@ func TestTailReads(t *testing.T) {
 	if st.TailReads != TailBatches {
 		t.Errorf("TailReads = %d, want %d (the newest batches)", st.TailReads, TailBatches)
 	}
+	// Generators pace themselves by the batches kept (sql/session).
+	if st.TailBatches != TailBatches {
+		t.Errorf("TailBatches = %d, want %d", st.TailBatches, TailBatches)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -164,4 +168,28 @@ func TestLargeSlicedAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.checkMem()
+}
+
+// Large batches: the partition keeps fewer than TailBatches, within
+// tailBytes, and says how many.
+func TestTailBatchesByBytes(t *testing.T) {
+	e := newEnv(t)
+	l := e.open()
+	tp, err := l.CreateTopic("big", bidConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 70000 // about 7 MiB in memory each
+	for i := range 4 {
+		if _, err := tp.Append(context.Background(), 0, bids(e.mem, i*rows, rows), AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := tp.Stats(0)
+	if st.TailBatches < 1 || st.TailBatches > 2 {
+		t.Errorf("TailBatches = %d, want 1 or 2 batches of about 7 MiB within %d bytes", st.TailBatches, tailBytes)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
