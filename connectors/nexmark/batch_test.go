@@ -173,8 +173,10 @@ func TestConcurrent(t *testing.T) {
 		for _, k := range kinds {
 			go func() {
 				rec, _ := g.Batch(k, 0, 3000, mem)
-				defer rec.Release()
-				done <- eventsNoCheck(rec, k)
+				evs := eventsNoCheck(rec, k)
+				// Released before the test can end and check the memory.
+				rec.Release()
+				done <- evs
 			}()
 		}
 	}
