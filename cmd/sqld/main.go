@@ -219,6 +219,7 @@ func runNexmark(args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	memory := fs.Int64("memory", 1024, "memory in MiB of the embedded sqld (see sqld --memory)")
+	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -292,6 +293,19 @@ func runNexmark(args []string) int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sqld bench nexmark: %v\n", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	if *memProfile != "" {
 		defer func() {
