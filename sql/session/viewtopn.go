@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -126,20 +127,35 @@ func (tn *topNState) compareTop(a, b *topRow) int {
 	}
 	// Tie columns ascend, so a cursor reads an encoded row once.
 	ca, cb := rowCursor{row: a.row}, rowCursor{row: b.row}
-	if tn.plan.Ties != nil {
-		for _, i := range tn.plan.Ties {
-			if c := tn.compareAt(a, b, i, &ca, &cb); c != 0 {
-				return c
-			}
-		}
-		return 0
-	}
-	for i := 0; i < tn.ncols; i++ {
+	for _, i := range tn.ties {
 		if c := tn.compareAt(a, b, i, &ca, &cb); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// tieCols returns the input columns that order rows tied on their ORDER
+// BY values, ascending: the plan's (planner.Window.Ties, every column when
+// nil) but for the partition's own columns, which are equal within a
+// partition. A floating-point one stays: -0 and +0 share a partition.
+func tieCols(tp *planner.TopNPlan, input []planner.Column, keyCols []int) []int {
+	cols := tp.Ties
+	if cols == nil {
+		cols = make([]int, len(input))
+		for i := range cols {
+			cols[i] = i
+		}
+	}
+	var out []int
+	for _, c := range cols {
+		t := input[c].Type
+		if slices.Contains(keyCols, c) && t.ID != catalog.Float4 && t.ID != catalog.Float8 {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // compareAt compares input column c of two rows as compareSortValue
@@ -475,7 +491,9 @@ type topNState struct {
 	// keyCols are, per partition value, the input column it is (-1: an
 	// expression of them).
 	keyCols []int
-	parts   map[string]*topPart
+	// ties are the columns compareTop orders tied rows by (tieCols).
+	ties  []int
+	parts map[string]*topPart
 	// cold has every partition not in parts whose rows are only in the
 	// state table; it may also hold stale entries of partitions in parts.
 	cold *coldTable
@@ -503,6 +521,7 @@ func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
 	for _, c := range input {
 		tn.inTypes = append(tn.inTypes, catalog.Field("", c.Type, true).Type)
 	}
+	tn.ties = tieCols(tp, input, tn.keyCols)
 	return tn
 }
 
@@ -518,7 +537,20 @@ func (tn *topNState) offer(p *topPart, r *topRow) int {
 	if int64(len(rows)) >= tn.n && tn.rowNumber && tn.compareTop(r, rows[len(rows)-1]) >= 0 {
 		return -1
 	}
-	i := sort.Search(len(rows), func(i int) bool { return tn.compareTop(r, rows[i]) < 0 })
+	// The first row r sorts before; ties on the ORDER BY values are rare.
+	i, hi := 0, len(rows)
+	for i < hi {
+		m := int(uint(i+hi) >> 1)
+		c := strings.Compare(r.order, rows[m].order)
+		if c == 0 {
+			c = tn.compareTop(r, rows[m])
+		}
+		if c < 0 {
+			hi = m
+		} else {
+			i = m + 1
+		}
+	}
 	rows = append(rows, nil)
 	copy(rows[i+1:], rows[i:])
 	rows[i] = r
@@ -833,10 +865,15 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	re := rowEncoders{}
 	for _, p := range touched {
 		if tn.parts[p.key] == p {
-			for _, r := range p.rows {
+			for i, r := range p.rows {
+				if r.src == nil {
+					continue
+				}
 				if err := re.keep(r); err != nil {
 					return 0, 0, err
 				}
+				// Out of the epoch's row blocks (rowSlab).
+				p.rows[i] = &topRow{order: strings.Clone(r.order), row: r.row}
 			}
 		}
 	}
@@ -1543,13 +1580,20 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 	epoch := j.epoch + 1
 	out.added = map[string]*topPart{}
 	var ob []byte
+	var slab rowSlab
+	// The partitions found lately, by key hash: an epoch's rows of one
+	// partition come close together.
+	seen := make([]seenPart, seenParts)
 	out.err = ek.each(ctx, w, func(bi, i int, kb []byte, h uint64) error {
 		b := res[bi]
 		oenc, pks := encs[bi].order, encs[bi].pks
 		ob = encodeWith(ob[:0], oenc, i)
-		p := out.added[string(kb)]
-		if p == nil {
-			p = tn.parts[string(kb)]
+		slot := &seen[h&(seenParts-1)]
+		p := slot.p
+		if p == nil || slot.h != h || p.key != string(kb) {
+			if p = out.added[string(kb)]; p == nil {
+				p = tn.parts[string(kb)]
+			}
 		}
 		if p == nil {
 			if worst, stored, ok, _ := tn.cold.LookupHashed(kb, h); ok {
@@ -1564,7 +1608,7 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 					if err != nil {
 						return err
 					}
-					p = &topPart{key: k, keys: keys, stored: int(stored), rows: []*topRow{}}
+					p = &topPart{key: k, keys: keys, stored: int(stored), rows: tn.newRows()}
 				} else {
 					var err error
 					if p, err = j.readPart(ctx, string(kb), stored); err != nil {
@@ -1581,13 +1625,16 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 					out.late++
 					return nil
 				}
-				p = &topPart{key: string(kb), keys: keys, rows: []*topRow{}}
+				p = &topPart{key: string(kb), keys: keys, rows: tn.newRows()}
 			}
 			out.added[p.key] = p
-		} else if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
+		}
+		*slot = seenPart{h, p}
+		if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
+			// Worse than every kept row on the ORDER BY alone.
 			return nil
 		}
-		r := &topRow{order: string(ob), src: b, idx: i}
+		r := slab.row(ob, b, i)
 		before := len(p.rows)
 		at := tn.offer(p, r)
 		out.inMem += len(p.rows) - before
@@ -1608,6 +1655,50 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 	}
 	sortParts(out.touched)
 	return out
+}
+
+// seenPart is a partition with its key's hash, in topNShare's cache of
+// partitions found.
+type seenPart struct {
+	h uint64
+	p *topPart
+}
+
+// seenParts is the size of topNShare's cache of partitions found, a
+// power of two.
+const seenParts = 1 << 13
+
+// rowSlab allocates an epoch's new kept rows and their ORDER BY values in
+// blocks. Rows that outlive the epoch are copied out of it (applyTopN),
+// so that a block is garbage once its epoch ends.
+type rowSlab struct {
+	rows  []topRow
+	bytes []byte
+}
+
+// row returns a new row of input row idx of src whose ORDER BY values are
+// encoded in order.
+func (s *rowSlab) row(order []byte, src arrow.RecordBatch, idx int) *topRow {
+	if len(s.rows) == cap(s.rows) {
+		s.rows = make([]topRow, 0, 512)
+	}
+	var o string
+	if n := len(order); n > 0 {
+		if cap(s.bytes)-len(s.bytes) < n {
+			s.bytes = make([]byte, 0, max(16<<10, n))
+		}
+		off := len(s.bytes)
+		s.bytes = append(s.bytes, order...)
+		o = unsafe.String(&s.bytes[off], n)
+	}
+	s.rows = append(s.rows, topRow{order: o, src: src, idx: idx})
+	return &s.rows[len(s.rows)-1]
+}
+
+// newRows returns an empty row list for a new partition, with room for
+// the rows it keeps when they are few.
+func (tn *topNState) newRows() []*topRow {
+	return make([]*topRow, 0, min(tn.n+1, 16))
 }
 
 // mergeParts merges lists of partitions each in sortParts order into one.

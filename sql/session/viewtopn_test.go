@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sqld/sqld/catalog"
 	"github.com/sqld/sqld/planner"
 )
 
@@ -170,13 +171,13 @@ func TestCompareTopTies(t *testing.T) {
 		return vals[c]
 	}
 	for _, ties := range [][]int{nil, {1}, {0, 3, 4}, {2, 5, 7, 9, 11}, {10, 11}} {
-		tn := &topNState{plan: &planner.TopNPlan{Ties: ties}, ncols: len(arrs), inTypes: types}
 		cols := ties
 		if cols == nil {
 			for c := range arrs {
 				cols = append(cols, c)
 			}
 		}
+		tn := &topNState{plan: &planner.TopNPlan{Ties: ties}, ncols: len(arrs), inTypes: types, ties: cols}
 		for k := 0; k < 3000; k++ {
 			i, j := rng.IntN(n), rng.IntN(n)
 			// Tied on the ORDER BY half the time.
@@ -202,6 +203,29 @@ func TestCompareTopTies(t *testing.T) {
 			if got := tn.compareTop(ra, rb); got != want {
 				t.Fatalf("ties %v: rows %d and %d: compareTop %d, want %d", ties, i, j, got, want)
 			}
+		}
+	}
+}
+
+// Rows tied on the ORDER BY are ordered by the tie columns but for the
+// partition's own ones, which are equal within a partition; a
+// floating-point partition column stays, as -0 and +0 share a partition.
+func TestTieCols(t *testing.T) {
+	input := []planner.Column{{Name: "a", Type: catalog.TypeInt8}, {Name: "b", Type: catalog.TypeText},
+		{Name: "c", Type: catalog.TypeFloat8}, {Name: "d", Type: catalog.TypeInt4}}
+	for _, tc := range []struct {
+		ties, keyCols, want []int
+	}{
+		{nil, nil, []int{0, 1, 2, 3}},
+		{nil, []int{0}, []int{1, 2, 3}},
+		{nil, []int{-1, 1}, []int{0, 2, 3}},
+		{nil, []int{2}, []int{0, 1, 2, 3}},
+		{[]int{1, 3}, []int{3}, []int{1}},
+		{[]int{0}, []int{0}, nil},
+	} {
+		got := tieCols(&planner.TopNPlan{Ties: tc.ties}, input, tc.keyCols)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ties %v, partition columns %v: got %v, want %v", tc.ties, tc.keyCols, got, tc.want)
 		}
 	}
 }
