@@ -55,6 +55,9 @@ func newColdTableSeed(seed maphash.Seed) *coldTable {
 // Hash is the hash of key that ShardOf and the shards use.
 func (t *coldTable) Hash(key []byte) uint64 { return maphash.Bytes(t.seed, key) }
 
+// HashString is Hash of a key held in a string.
+func (t *coldTable) HashString(key string) uint64 { return maphash.String(t.seed, key) }
+
 // ShardOf is the shard of a key of hash h.
 func ShardOf(h uint64) int { return int(h>>coldShardShift) & (coldShards - 1) }
 

@@ -163,3 +163,44 @@ func TestSplitRows(t *testing.T) {
 		}
 	}
 }
+
+// Partitions made cold on several cores, by shard, end up in the cold
+// table as made cold one by one: the worst row and row count of each,
+// and no entry for one left with no rows.
+func TestToColdAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	tn := &topNState{cold: newColdTable()}
+	var parts []*topPart
+	for i := range 50000 {
+		p := &topPart{key: fmt.Sprintf("p%d", i)}
+		for range rng.IntN(4) {
+			p.rows = append(p.rows, &topRow{order: fmt.Sprintf("o%d", rng.IntN(1000))})
+		}
+		if i%3 == 0 {
+			// Cold before, with other rows.
+			tn.cold.Set([]byte(p.key), []byte("stale"), 9)
+		}
+		if hs, h := tn.cold.HashString(p.key), tn.cold.Hash([]byte(p.key)); hs != h {
+			t.Fatalf("HashString %x, Hash %x", hs, h)
+		}
+		parts = append(parts, p)
+	}
+	tn.toColdAll(parts)
+	n := 0
+	for _, p := range parts {
+		worst, stored, ok := tn.cold.Get([]byte(p.key))
+		if len(p.rows) == 0 {
+			if ok {
+				t.Fatalf("%s: no rows, yet cold with %q, %d", p.key, worst, stored)
+			}
+			continue
+		}
+		n++
+		if !ok || string(worst) != p.rows[len(p.rows)-1].order || int(stored) != len(p.rows) {
+			t.Fatalf("%s: cold %v with %q, %d; want %q, %d", p.key, ok, worst, stored, p.rows[len(p.rows)-1].order, len(p.rows))
+		}
+	}
+	if tn.cold.Len() != n {
+		t.Fatalf("cold table holds %d partitions, want %d", tn.cold.Len(), n)
+	}
+}

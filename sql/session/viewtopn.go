@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -624,9 +625,11 @@ func (j *viewJob) readPart(ctx context.Context, key string, stored int32) (*topP
 func (tn *topNState) evictParts(budget int) {
 	if budget == 0 {
 		// Everything goes cold (deduplication): no order to find.
+		all := make([]*topPart, 0, len(tn.parts))
 		for _, p := range tn.parts {
-			tn.toCold(p)
+			all = append(all, p)
 		}
+		tn.toColdAll(all)
 		clear(tn.parts)
 		tn.inMem = 0
 		return
@@ -639,28 +642,60 @@ func (tn *topNState) evictParts(budget int) {
 		loaded = append(loaded, p)
 	}
 	sort.Slice(loaded, func(a, b int) bool { return loaded[a].used < loaded[b].used })
+	n := 0
 	for _, p := range loaded {
 		if tn.inMem <= budget/2 {
-			return
+			break
 		}
-		tn.freeze(p)
+		delete(tn.parts, p.key)
+		tn.inMem -= len(p.rows)
+		n++
 	}
+	tn.toColdAll(loaded[:n])
 }
 
-// freeze makes a partition cold.
-func (tn *topNState) freeze(p *topPart) {
-	delete(tn.parts, p.key)
-	tn.inMem -= len(p.rows)
-	tn.toCold(p)
-}
-
-// toCold records a partition in the cold table.
-func (tn *topNState) toCold(p *topPart) {
+// toCold records a partition, of key hash h, in the cold table.
+func (tn *topNState) toCold(p *topPart, h uint64) {
+	key := unsafe.Slice(unsafe.StringData(p.key), len(p.key)) // read only
+	_, _, _, slot := tn.cold.LookupHashed(key, h)
 	if len(p.rows) > 0 {
-		tn.cold.Set([]byte(p.key), []byte(p.rows[len(p.rows)-1].order), int32(len(p.rows)))
-	} else {
-		tn.cold.Delete([]byte(p.key))
+		tn.cold.Put(slot, key, []byte(p.rows[len(p.rows)-1].order), int32(len(p.rows)))
+	} else if slot.at >= 0 {
+		tn.cold.Delete(key)
 	}
+}
+
+// toColdAll records partitions in the cold table, those of different
+// shards on different cores when they are many.
+func (tn *topNState) toColdAll(parts []*topPart) {
+	eachShare(len(parts), func(w, workers int) {
+		for _, p := range parts {
+			h := tn.cold.HashString(p.key)
+			if workers == 1 || ShardOf(h)%workers == w {
+				tn.toCold(p, h)
+			}
+		}
+	})
+}
+
+// eachShare runs share(w, workers) for w of 0..workers-1, each on a
+// goroutine of its own when the n items of work are enough for more
+// than one.
+func eachShare(n int, share func(w, workers int)) {
+	workers := splitWorkers(int64(n) * 2)
+	if workers < 2 {
+		share(0, 1)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			share(w, workers)
+		}()
+	}
+	wg.Wait()
 }
 
 // evalColumns evaluates exprs over b, the caller releasing the arrays.
@@ -862,22 +897,37 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 		budget = 0
 	}
 	tn.evictParts(budget)
-	re := rowEncoders{}
-	for _, p := range touched {
-		if tn.parts[p.key] == p {
-			for i, r := range p.rows {
+	if err := tn.keepRows(touched); err != nil {
+		return 0, 0, err
+	}
+	return n, late, nil
+}
+
+// keepRows copies the new rows of the partitions changed in an epoch that
+// stay in memory out of the epoch's input and row blocks (rowSlab), on
+// several cores when they are many.
+func (tn *topNState) keepRows(touched []*topPart) error {
+	errs := make([]error, coldShards)
+	eachShare(len(touched), func(w, workers int) {
+		re := rowEncoders{}
+		for i := w; i < len(touched); i += workers {
+			p := touched[i]
+			if tn.parts[p.key] != p {
+				continue
+			}
+			for k, r := range p.rows {
 				if r.src == nil {
 					continue
 				}
 				if err := re.keep(r); err != nil {
-					return 0, 0, err
+					errs[w] = err
+					return
 				}
-				// Out of the epoch's row blocks (rowSlab).
-				p.rows[i] = &topRow{order: strings.Clone(r.order), row: r.row}
+				p.rows[k] = &topRow{order: strings.Clone(r.order), row: r.row}
 			}
 		}
-	}
-	return n, late, nil
+	})
+	return errors.Join(errs...)
 }
 
 // windowEnd is the end of a partition's window (EMIT ON WINDOW CLOSE).
