@@ -125,6 +125,10 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		Merger:             newMerger(o.Now),
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             o.Logger,
+		// The log is written back as it grows, so that the sync ending
+		// a large batch, or closing a log when a memtable is full, has
+		// little left to write.
+		WALBytesPerSync: 1 << 20,
 	}
 	// Large values (append-only chunks, join state) go to blob files
 	// once, at flush; compactions then move references, not bytes.

@@ -137,7 +137,8 @@ func (j *viewJob) caughtUp(t *flushTargets) bool {
 	if j.status == JobFailed || j.status == JobStopped || (j.status == JobRestarting && j.lastErr != nil) {
 		return true
 	}
-	if j.status == JobStarting {
+	if j.status == JobStarting || j.behind != nil {
+		// Not yet in the store.
 		return false
 	}
 	if j.plan.Mode == planner.Incremental {

@@ -171,8 +171,16 @@ type viewJob struct {
 	// current epoch's, and nextFrom where the current epoch ends.
 	pre, cur *epochPrefetch
 	nextFrom []int64
-	valChunk []partialVal
-	lastTime time.Time
+	// inflight is the epoch committing behind the job (viewbehind.go),
+	// behind the same for others (guarded by mu) until it is in the
+	// store; planned is the epoch planned and recorded with it, and
+	// plannedRecorded tells runIncremental that the epoch it runs is.
+	inflight        *behindCommit
+	behind          *behindCommit
+	planned         *plannedEpoch
+	plannedRecorded bool
+	valChunk        []partialVal
+	lastTime        time.Time
 
 	// Open windows by end time, for closing them in order: ends is
 	// sorted ascending, byEnd lists the groups of each end.
@@ -614,8 +622,10 @@ func (j *viewJob) setStatus(s JobState, err error) {
 // committed epoch and runs epochs until ctx ends (nil) or an epoch fails
 // (the error, for the supervisor).
 func (j *viewJob) runTask(ctx context.Context) error {
-	// A task's read-ahead ends with it.
+	// A task's read-ahead and commit behind end with it.
 	defer j.dropPrefetch()
+	defer j.endBehind()
+	j.endBehind()
 	j.mu.Lock()
 	j.groups, j.ends, j.byEnd = nil, nil, nil
 	j.topN = nil
@@ -832,6 +842,17 @@ func (j *viewJob) loadState(ctx context.Context) error {
 
 // step runs one epoch if there is new input; it reports whether it did.
 func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
+	if c := j.inflight; c != nil {
+		select {
+		case <-c.done:
+			// A commit behind that failed fails the job even when
+			// there is nothing more to read.
+			if err := j.waitBehind(); err != nil {
+				return false, err
+			}
+		default:
+		}
+	}
 	ctx, release, err := j.eng.acquireStreaming(ctx)
 	if err != nil {
 		return false, err
@@ -861,6 +882,15 @@ func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
 	}
 	if j.plan.Source.Kind == catalog.KindView {
 		return j.stepViewSource(ctx, first)
+	}
+	if p := j.planned; p != nil {
+		// Planned and recorded with the last epoch.
+		j.planned, j.plannedRecorded = nil, true
+		plannedRuns.Add(1)
+		if err := j.runIncremental(ctx, p.Starts, p.Ends, p.Idle, windows.NoWatermark); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	t, err := j.eng.topic(j.plan.Source)
 	if err != nil {
@@ -976,7 +1006,7 @@ func (e *Engine) position(name string) int64 {
 		}
 		j.mu.Lock()
 		defer j.mu.Unlock()
-		return j.epoch
+		return j.committedLocked()
 	}
 	return e.version(name)
 }
@@ -1100,8 +1130,11 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 			return err
 		}
 	}
+	recorded := j.plannedRecorded
+	j.plannedRecorded = false
 	// Record the plan first, so a crash re-runs exactly these ranges with
-	// the same watermark.
+	// the same watermark; an epoch planned with the last one is recorded
+	// already.
 	carried := j.readsViewWatermark()
 	var wmPrev, wmNext *int64
 	if carried {
@@ -1110,16 +1143,22 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	}
 	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Tracker: trackerBefore, Late: j.late, Watermark: wmPrev,
 		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle, Watermark: wmNext}})
-	pb := e.store.NewBatch()
-	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
+	if !recorded {
+		// After the last epoch's record, which it replaces.
+		if err := j.waitBehind(); err != nil {
+			return err
+		}
+		pb := e.store.NewBatch()
+		if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
+			pb.Close()
+			return err
+		}
+		if err := pb.Commit(ctx); err != nil {
+			pb.Close()
+			return err
+		}
 		pb.Close()
-		return err
 	}
-	if err := pb.Commit(ctx); err != nil {
-		pb.Close()
-		return err
-	}
-	pb.Close()
 
 	var delta []arrow.RecordBatch
 	var parts []int
@@ -1154,7 +1193,11 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 		st.lookup = &storage{eng: e, snap: snap, mem: e.alloc}
 	}
 	batch := e.store.NewBatchSize(j.batchHint)
-	defer batch.Close()
+	defer func() {
+		if batch != nil {
+			batch.Close()
+		}
+	}()
 	var out, late int64
 	if j.plan.TableJoin != nil {
 		out, err = j.applyTableJoin(ctx, batch, st, epoch, j.tjCheck)
@@ -1181,17 +1224,42 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	if carried {
 		wmRec = &wmAfter
 	}
-	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Tracker: trackerAfter, Late: j.late + late, Watermark: wmRec})
+	// A view committing behind plans its next epoch now, to run it while
+	// this one commits.
+	behind := j.commitsBehind()
+	var next *plannedEpoch
+	if behind {
+		t, err := e.topic(j.plan.Source)
+		if err != nil {
+			return err
+		}
+		starts, ends, idle, more, err := j.epochRanges(t, ends)
+		if err != nil {
+			return err
+		}
+		if more {
+			next = &plannedEpoch{Epoch: epoch + 1, Starts: starts, Ends: ends, Idle: idle}
+		}
+	}
+	rec, _ := json.Marshal(epochRecord{Epoch: epoch, Ends: ends, Tracker: trackerAfter, Late: j.late + late, Watermark: wmRec, Planned: next})
 	if err := batch.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
 		return err
 	}
 	// The next epoch's batch starts at about this one's size, rather
 	// than growing by copies.
 	j.batchHint = min(batch.Bytes(), 1<<30)
-	if err := batch.Commit(ctx); err != nil {
+	if err := j.waitBehind(); err != nil {
+		return err
+	}
+	var c *behindCommit
+	if behind {
+		c = &behindCommit{done: make(chan struct{})}
+		j.inflight, j.planned = c, next
+	} else if err := batch.Commit(ctx); err != nil {
 		return err
 	}
 	j.mu.Lock()
+	j.behind = c
 	j.epoch = epoch
 	j.offsets = ends
 	j.rowsIn += in
@@ -1201,6 +1269,10 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	j.markLocked()
 	j.lastTime = time.Now()
 	j.mu.Unlock()
+	if c != nil {
+		j.commitBehind(ctx, c, batch)
+		batch = nil
+	}
 	e.notifyChange()
 	return nil
 }

@@ -1211,6 +1211,10 @@ func (j *viewJob) topNKeyCols() int {
 // partition values, position and encoded ORDER BY values instead of
 // collecting it.
 func (j *viewJob) readTopRows(ctx context.Context, rg widecol.Range, fn func(key string, pos int64, order string)) ([]*topRow, error) {
+	// The last epoch's rows may still be committing.
+	if err := j.awaitBehind(); err != nil {
+		return nil, err
+	}
 	vp := j.plan
 	nk := j.topNKeyCols()
 	np := len(vp.TopN.Call.PartitionBy)

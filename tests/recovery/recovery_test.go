@@ -126,6 +126,10 @@ func TestKillDuringCopy(t *testing.T) {
 	exec1(t, conn, "CREATE STREAM bid (auction BIGINT, price BIGINT, ts TIMESTAMP) WITH (partitions = 4)")
 	exec1(t, conn, "CREATE VIEW agg AS SELECT auction, count(*) AS n, sum(price) AS s, max(price) AS m FROM bid GROUP BY auction")
 	exec1(t, conn, "CREATE VIEW cheap AS SELECT auction, price FROM bid WHERE price < 10")
+	// A top-N, which commits each epoch while it ranks the next; a small
+	// memory budget makes it read partitions back from the store.
+	const top = "SELECT auction, price, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rn FROM bid) t WHERE rn <= 3"
+	exec1(t, conn, "CREATE VIEW top3 WITH (top_n_state_rows = 60) AS "+top)
 	conn.Close(context.Background())
 
 	rng := rand.New(rand.NewSource(1))
@@ -145,6 +149,11 @@ func TestKillDuringCopy(t *testing.T) {
 		got := rows(t, conn, "SELECT auction, n, s, m FROM agg ORDER BY auction")
 		if strings.Join(want, "\n") != strings.Join(got, "\n") {
 			t.Fatalf("round %d: view agg differs from its query over the stream:\nview:  %v\nbatch: %v", round, got, want)
+		}
+		wantTop := rows(t, conn, top+" ORDER BY auction, rn")
+		gotTop := rows(t, conn, "SELECT auction, price, rn FROM top3 ORDER BY auction, rn")
+		if strings.Join(wantTop, "\n") != strings.Join(gotTop, "\n") {
+			t.Fatalf("round %d: view top3 differs from its query over the stream:\nview:  %v\nbatch: %v", round, gotTop, wantTop)
 		}
 		wantN := rows(t, conn, "SELECT count(*) FROM bid WHERE price < 10")
 		gotN := rows(t, conn, "SELECT count(*) FROM cheap")
