@@ -276,3 +276,108 @@ func BenchmarkChunkEncode(b *testing.B) {
 	b.ReportMetric(float64(b.N)*maxChunkRows/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(len(dst))/maxChunkRows, "bytes/row")
 }
+
+// q19Schema is the schema of a Nexmark q19 top-N view: bids keyed by
+// (auction, pos), the position last.
+func q19Schema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "auction", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "bidder", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "price", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "channel", Type: arrow.BinaryTypes.String},
+		{Name: "url", Type: arrow.BinaryTypes.String},
+		{Name: "date_time", Type: arrow.FixedWidthTypes.Timestamp_us},
+		{Name: "extra", Type: arrow.BinaryTypes.String},
+		{Name: "rank_number", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "pos", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+}
+
+// q19Record builds n rows of q19Schema, ten per auction.
+func q19Record(schema *arrow.Schema, n int) arrow.RecordBatch {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer rb.Release()
+	for i := 0; i < n; i++ {
+		rb.Field(0).(*array.Int64Builder).Append(int64(i / 10))
+		rb.Field(1).(*array.Int64Builder).Append(int64(i) * 3)
+		rb.Field(2).(*array.Int64Builder).Append(int64(i) ^ 0x5555)
+		rb.Field(3).(*array.StringBuilder).Append("Google")
+		rb.Field(4).(*array.StringBuilder).Append(fmt.Sprintf("https://www.nexmark.com/abcd/efgh/ijkl/item.htm?query=1&channel_id=%d", i))
+		rb.Field(5).(*array.TimestampBuilder).Append(arrow.Timestamp(i))
+		rb.Field(6).(*array.StringBuilder).Append(fmt.Sprintf("%060d", i))
+		rb.Field(7).(*array.Int64Builder).Append(int64(i % 10))
+		rb.Field(8).(*array.Int64Builder).Append(int64(i % 10))
+	}
+	return rb.NewRecordBatch()
+}
+
+// BenchmarkRowWriter writes the rows of a q19 top-N view cell by cell, in
+// column order, as the view does. presized starts from a batch large
+// enough for every row, growing from an empty one; interleaved takes
+// consecutive rows from different arrays (50 slices of the record, in
+// turn) as rows kept from many input batches are.
+func BenchmarkRowWriter(b *testing.B) {
+	const n = 250_000
+	s := openBench(b, Options{})
+	defer s.Close()
+	schema := q19Schema()
+	t, err := s.CreateTable(ctx, TableSpec{Keyspace: "bench", Name: "q19", Schema: schema,
+		PartitionKey: []string{"auction"}, Clustering: []ClusteringColumn{{Name: "pos"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := q19Record(schema, n)
+	defer rec.Release()
+	const slice = n / 50
+	slices := make([]arrow.RecordBatch, n/slice)
+	for i := range slices {
+		slices[i] = rec.NewSlice(int64(i*slice), int64((i+1)*slice))
+		defer slices[i].Release()
+	}
+	// source returns the record holding row r of the run and its index there.
+	whole := func(r int) (arrow.RecordBatch, int) { return rec, r }
+	interleaved := func(r int) (arrow.RecordBatch, int) { return slices[r%len(slices)], r / len(slices) }
+	size := 0
+	for _, bc := range []struct {
+		name    string
+		presize bool
+		source  func(int) (arrow.RecordBatch, int)
+	}{
+		{"presized", true, whole},
+		{"growing", false, whole},
+		{"interleaved", true, interleaved},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			bytes := 0
+			for range b.N {
+				bt := s.NewBatch()
+				if bc.presize {
+					bt.Close()
+					bt = s.NewBatchSize(size)
+				}
+				w, err := bt.Rows(t, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r := range n {
+					src, i := bc.source(r)
+					for c := range 9 {
+						if err := w.FromArray(c, src.Column(c), i); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := w.Write(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				bytes = bt.Bytes()
+				size = max(size, bytes+bytes/8)
+				bt.Close()
+			}
+			b.SetBytes(int64(bytes))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

@@ -65,11 +65,21 @@ func appendHeader(dst []byte, exp int64) []byte {
 
 // appendCell appends cell col (kind k) holding s; exp 0 means no expiry.
 func appendCell(dst []byte, col int, k kind, s *scalar, exp int64) []byte {
+	dst = appendCellPrefix(dst, col, k, s.null, exp)
+	if s.null {
+		return dst
+	}
+	return appendPayload(dst, k, s)
+}
+
+// appendCellPrefix appends what precedes the payload of cell col (kind k):
+// its tag, then its expiry unless exp is 0.
+func appendCellPrefix(dst []byte, col int, k kind, null bool, exp int64) []byte {
 	tag := uint64(col) << 5
 	if exp != 0 {
 		tag |= cellExpiry
 	}
-	if s.null {
+	if null {
 		tag |= cellNull
 	} else {
 		tag |= wcodeOf(k.width()) << 2
@@ -78,9 +88,11 @@ func appendCell(dst []byte, col int, k kind, s *scalar, exp int64) []byte {
 	if exp != 0 {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(exp))
 	}
-	if s.null {
-		return dst
-	}
+	return dst
+}
+
+// appendPayload appends the payload of a cell of kind k holding s, not NULL.
+func appendPayload(dst []byte, k kind, s *scalar) []byte {
 	switch k {
 	case kBool, kInt8:
 		dst = append(dst, byte(s.i))
