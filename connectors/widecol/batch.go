@@ -30,8 +30,11 @@ type Row map[string]any
 // poisoned: Commit writes nothing and returns that error. A Batch must be
 // closed with Close, also after Commit.
 type Batch struct {
-	s      *Store
-	pb     *pebble.Batch
+	s  *Store
+	pb *pebble.Batch
+	// segs are writes absorbed (Absorb) and those before them, in order,
+	// all before pb's: Commit joins them.
+	segs   []*pebble.Batch
 	tables map[uint32]*Table
 	err    error
 	done   bool
@@ -331,13 +334,25 @@ func (b *Batch) Bytes() int {
 	if b.pb == nil {
 		return 0
 	}
-	return b.pb.Len()
+	n := b.pb.Len()
+	for _, sg := range b.segs {
+		n += sg.Len() - batchHeaderLen
+	}
+	return n
 }
+
+// batchHeaderLen is the size of a Pebble batch's header, which joined
+// batches share.
+const batchHeaderLen = 12
 
 // Absorb appends the writes of o after b's, so that committing b commits
 // both, and closes o. It lets several goroutines fill batches of their
 // own, on tables or keys that do not overlap, for one commit. An error in
 // o poisons b.
+//
+// The writes are copied together when b commits, not now, unless b reads
+// its own writes (Indexed): a batch committed on another goroutine than
+// the one that fills it leaves the copying to that goroutine.
 func (b *Batch) Absorb(o *Batch) error {
 	defer o.Close()
 	if b.done || b.pb == nil || o.done || o.pb == nil {
@@ -349,14 +364,49 @@ func (b *Batch) Absorb(o *Batch) error {
 	if o.err != nil {
 		return b.fail(o.err)
 	}
-	if err := b.pb.Apply(o.pb, nil); err != nil {
-		return b.fail(fmt.Errorf("widecol: absorb batch: %w", err))
+	if b.pb.Indexed() {
+		if err := b.pb.Apply(o.pb, nil); err != nil {
+			return b.fail(fmt.Errorf("widecol: absorb batch: %w", err))
+		}
+	} else {
+		// b's writes so far, then o's; later writes go to a batch of
+		// their own.
+		b.segs = append(b.segs, b.pb, o.pb)
+		b.pb, o.pb = b.s.db.NewBatch(), nil
 	}
 	for id, t := range o.tables {
 		b.tables[id] = t
 	}
 	b.rows += o.rows
 	return nil
+}
+
+// join copies the absorbed writes and the later ones into the first
+// batch, in order.
+func (b *Batch) join() error {
+	if len(b.segs) == 0 {
+		return nil
+	}
+	first := b.segs[0]
+	for _, sg := range append(b.segs[1:], b.pb) {
+		if err := first.Apply(sg, nil); err != nil {
+			return fmt.Errorf("widecol: absorb batch: %w", err)
+		}
+	}
+	b.closeSegs()
+	_ = b.pb.Close()
+	b.pb = first
+	return nil
+}
+
+// closeSegs closes the absorbed batches but the first, which join keeps.
+func (b *Batch) closeSegs() {
+	for i, sg := range b.segs {
+		if i > 0 {
+			_ = sg.Close()
+		}
+	}
+	b.segs = nil
 }
 
 // Commit applies the batch atomically, durably when the store syncs every
@@ -371,6 +421,9 @@ func (b *Batch) Commit(ctx context.Context) error {
 	}
 	s := b.s
 	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := b.join(); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -401,6 +454,10 @@ func (b *Batch) Commit(ctx context.Context) error {
 // batch.
 func (b *Batch) Close() {
 	b.done = true
+	if len(b.segs) > 0 {
+		_ = b.segs[0].Close()
+		b.closeSegs()
+	}
 	if b.pb != nil {
 		_ = b.pb.Close()
 		b.pb = nil

@@ -656,6 +656,52 @@ func TestAbsorbBatches(t *testing.T) {
 		t.Fatalf("absorbed row: %v %v", row, err)
 	}
 
+	// Writes after an absorb come after the absorbed ones, across
+	// several absorbs; Bytes counts them all.
+	main = s.NewBatch()
+	var absorbed int
+	for i := range 3 {
+		o := s.NewBatch()
+		if err := o.UpsertRow(tb, Row{"user": "al", "ts": ts(5), "seq": int64(1), "a": int64(20 + i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		absorbed += o.Bytes() - batchHeaderLen
+		if err := main.Absorb(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := main.Bytes(), 2*batchHeaderLen+absorbed-batchHeaderLen; got < want {
+		t.Fatalf("Bytes %d after absorbing %d bytes of writes", got, absorbed)
+	}
+	if row, err := s.GetRow(ctx, tb, []any{"al", ts(5), int64(1)}); err != nil || row["a"] != int64(8) {
+		t.Fatalf("before commit: %v %v", row, err)
+	}
+	if err := main.UpsertRow(tb, Row{"user": "al", "ts": ts(5), "seq": int64(1), "a": int64(30)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if main.Len() != 4 {
+		t.Fatalf("batch holds %d rows, want 4", main.Len())
+	}
+	if err := main.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	main.Close()
+	if row, err := s.GetRow(ctx, tb, []any{"al", ts(5), int64(1)}); err != nil || row["a"] != int64(30) {
+		t.Fatalf("last write after absorbs: %v %v", row, err)
+	}
+	// An uncommitted batch with absorbed ones closes them all.
+	main, other = s.NewBatch(), s.NewBatch()
+	if err := other.UpsertRow(tb, Row{"user": "al", "ts": ts(5), "seq": int64(1), "a": int64(40)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := main.Absorb(other); err != nil {
+		t.Fatal(err)
+	}
+	main.Close()
+	if row, err := s.GetRow(ctx, tb, []any{"al", ts(5), int64(1)}); err != nil || row["a"] != int64(30) {
+		t.Fatalf("a closed batch wrote: %v %v", row, err)
+	}
+
 	main, other = s.NewBatch(), s.NewBatch()
 	defer main.Close()
 	if err := main.UpsertRow(tb, Row{"user": "dee", "ts": ts(1), "seq": int64(1)}, nil); err != nil {
