@@ -1148,16 +1148,9 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 		if err := j.waitBehind(); err != nil {
 			return err
 		}
-		pb := e.store.NewBatch()
-		if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
-			pb.Close()
+		if err := j.writeRecord(ctx, et, planned); err != nil {
 			return err
 		}
-		if err := pb.Commit(ctx); err != nil {
-			pb.Close()
-			return err
-		}
-		pb.Close()
 	}
 
 	var delta []arrow.RecordBatch
@@ -1275,6 +1268,16 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	}
 	e.notifyChange()
 	return nil
+}
+
+// writeRecord commits the job's epoch record alone (a planned epoch's).
+func (j *viewJob) writeRecord(ctx context.Context, et *widecol.Table, rec []byte) error {
+	pb := j.eng.store.NewBatch()
+	defer pb.Close()
+	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": rec}, nil); err != nil {
+		return err
+	}
+	return pb.Commit(ctx)
 }
 
 // advanceWatermark feeds the epoch's rows to the watermark tracker and

@@ -731,16 +731,9 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	}
 	planned, _ := json.Marshal(epochRecord{Epoch: j.epoch, Ends: starts, Trackers: trackersBefore[:], Late: j.late,
 		Planned: &plannedEpoch{Epoch: epoch, Starts: starts, Ends: ends, Idle: idle}})
-	pb := e.store.NewBatch()
-	if err := pb.UpsertRow(et, widecol.Row{"name": j.rel.Name, "record": planned}, nil); err != nil {
-		pb.Close()
+	if err := j.writeRecord(ctx, et, planned); err != nil {
 		return err
 	}
-	if err := pb.Commit(ctx); err != nil {
-		pb.Close()
-		return err
-	}
-	pb.Close()
 
 	// A failure from here on leaves the in-memory state ahead of the
 	// store: the task restarts and reloads it.

@@ -14,27 +14,45 @@ import (
 // rows arrive during their epochs, equal their queries, and the epochs
 // took their prefetches.
 func TestPrefetchedEpochs(t *testing.T) {
-	defer func(n int64) { testEpochRows = n }(testEpochRows)
-	// Epochs large enough to split among workers (splitMinRows).
-	testEpochRows = 4 * splitMinRows
-	ctx := context.Background()
-	e, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	insert := func(from, to int) string {
 		return fmt.Sprintf("INSERT INTO s SELECT g, (g * 7919) %% 1009, TIMESTAMP '2026-01-01 00:00:00' + g * INTERVAL '1' SECOND FROM generate_series(%d, %d) AS t(g)", from, to)
 	}
-	testSQL(t, e, "CREATE STREAM s (k BIGINT, v BIGINT, ts TIMESTAMP) WITH (partitions = 2)", insert(1, 150000))
 	queries := map[string]string{
 		"grouped":  "SELECT k % 997 AS g, count(*) AS n, sum(v) AS total, min(v) AS lo, max(v) AS hi FROM s GROUP BY k % 997",
 		"windowed": "SELECT window_start, count(*) AS n, sum(v) AS total FROM TUMBLE(s, ts, INTERVAL '1' HOUR) GROUP BY window_start",
 		"filtered": "SELECT v % 7 AS r, count(*) AS n, avg(k) AS mean FROM s WHERE v > 100 GROUP BY v % 7",
 	}
 	hits := prefetchHits.Load()
+	e := epochsWhileWriting(t, "CREATE STREAM s (k BIGINT, v BIGINT, ts TIMESTAMP) WITH (partitions = 2)", insert, queries, nil)
+	defer e.Close()
+	// 270,000 rows in epochs of 32,768 rows: most epochs of the three
+	// views were read ahead.
+	if took := prefetchHits.Load() - hits; took < 6 {
+		t.Errorf("%d epochs took a prefetch, want most of them", took)
+	}
+}
+
+// epochsWhileWriting creates stream s with ddl and 150,000 rows (insert
+// gives the statement inserting rows from..to), then the views of queries
+// (with the WITH options of opts, by name), which backfill in epochs of
+// 32,768 rows (large enough to split among workers, splitMinRows) while
+// three writers insert 120,000 more rows. After FLUSH, each view must
+// equal its query and not be empty.
+func epochsWhileWriting(t *testing.T, ddl string, insert func(from, to int) string, queries, opts map[string]string) *Engine {
+	t.Helper()
+	defer func(n int64) { testEpochRows = n }(testEpochRows)
+	testEpochRows = 4 * splitMinRows
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testSQL(t, e, ddl, insert(1, 150000))
 	for name, q := range queries {
-		testSQL(t, e, "CREATE VIEW "+name+" AS "+q)
+		with := ""
+		if o, ok := opts[name]; ok {
+			with = " WITH (" + o + ")"
+		}
+		testSQL(t, e, "CREATE VIEW "+name+with+" AS "+q)
 	}
 	// Rows that arrive while the views run their epochs.
 	var wg sync.WaitGroup
@@ -62,11 +80,7 @@ func TestPrefetchedEpochs(t *testing.T) {
 	if n := testSQL(t, e, "SELECT count(*) FROM s"); n != "270000" {
 		t.Fatalf("stream holds %s rows, want 270000", n)
 	}
-	// 270,000 rows in epochs of 32,768 rows: most epochs of the three
-	// views were read ahead.
-	if took := prefetchHits.Load() - hits; took < 6 {
-		t.Errorf("%d epochs took a prefetch, want most of them", took)
-	}
+	return e
 }
 
 // An aggregation's epochs take as many rows as give about maxEpochRows
