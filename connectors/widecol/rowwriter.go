@@ -100,87 +100,51 @@ func (w *RowWriter) FromArray(col int, arr arrow.Array, i int) error {
 	switch c.kind {
 	case kInt64:
 		if a, ok := arr.(*array.Int64); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				w.setInt(col, a.Value(i))
-			}
+			w.setInt(col, a.Value(i))
 			return nil
 		}
 	case kTimestamp:
 		if a, ok := arr.(*array.Timestamp); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				w.setInt(col, int64(a.Value(i)))
-			}
+			w.setInt(col, int64(a.Value(i)))
 			return nil
 		}
 	case kInt32:
 		if a, ok := arr.(*array.Int32); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				w.setInt(col, int64(a.Value(i)))
-			}
+			w.setInt(col, int64(a.Value(i)))
 			return nil
 		}
 	case kDate32:
 		if a, ok := arr.(*array.Date32); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				w.setInt(col, int64(a.Value(i)))
-			}
+			w.setInt(col, int64(a.Value(i)))
 			return nil
 		}
 	case kString:
 		if a, ok := arr.(*array.String); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				v := a.Value(i)
-				w.setBytes(col, unsafe.Slice(unsafe.StringData(v), len(v))) // read-only alias
-			}
+			v := a.Value(i)
+			w.setBytes(col, unsafe.Slice(unsafe.StringData(v), len(v))) // read-only alias
 			return nil
 		}
 	case kBinary:
 		if a, ok := arr.(*array.Binary); ok {
-			if unsafe.Pointer(a) != c.arr {
-				if err := w.check(col, a.DataType(), a.NullN(), unsafe.Pointer(a)); err != nil {
-					return err
-				}
+			if null, err := w.nullAt(col, a, unsafe.Pointer(a), i); null || err != nil {
+				return err
 			}
-			if c.nulls && a.IsNull(i) {
-				w.setNull(col)
-			} else {
-				w.setBytes(col, a.Value(i))
-			}
+			w.setBytes(col, a.Value(i))
 			return nil
 		}
 	}
@@ -202,6 +166,23 @@ func (w *RowWriter) FromArray(col int, arr arrow.Array, i int) error {
 
 // check checks the array p, of type dt with nulls NULLs, against the type
 // of column col and remembers it.
+// nullAt checks arr, a concrete array at p, against column col's type
+// when it is not the array checked last, and reports whether its row i is
+// NULL, which it then sets.
+func (w *RowWriter) nullAt(col int, arr arrow.Array, p unsafe.Pointer, i int) (bool, error) {
+	c := &w.cols[col]
+	if p != c.arr {
+		if err := w.check(col, arr.DataType(), arr.NullN(), p); err != nil {
+			return false, err
+		}
+	}
+	if c.nulls && arr.IsNull(i) {
+		w.setNull(col)
+		return true, nil
+	}
+	return false, nil
+}
+
 func (w *RowWriter) check(col int, dt arrow.DataType, nulls int, p unsafe.Pointer) error {
 	c := &w.cols[col]
 	if dt != c.dt {

@@ -907,7 +907,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 // stay in memory out of the epoch's input and row blocks (rowSlab), on
 // several cores when they are many.
 func (tn *topNState) keepRows(touched []*topPart) error {
-	errs := make([]error, coldShards)
+	errs := make([]error, maxSplit)
 	eachShare(len(touched), func(w, workers int) {
 		re := rowEncoders{}
 		for i := w; i < len(touched); i += workers {
