@@ -46,6 +46,14 @@ type joinOp struct {
 	pl, pr   []int32
 	finished bool // all left batches probed
 	rpos     int
+
+	// fixed keeps the right input as the build side (see readSmaller).
+	fixed bool
+	// swapped, when set, is this inner join with its sides exchanged,
+	// which does the work: its build side is the smaller input. perm maps
+	// this join's output columns to swapped's.
+	swapped *joinOp
+	perm    []int
 }
 
 var _ Operator = (*joinOp)(nil)
@@ -63,18 +71,27 @@ func (o *joinOp) Open(ctx context.Context) error {
 	if len(o.n.LeftKeys) != len(o.n.RightKeys) {
 		return fmt.Errorf("exec: join with %d left keys and %d right keys", len(o.n.LeftKeys), len(o.n.RightKeys))
 	}
-	o.keyTypes = make([]*catalog.Type, len(o.n.LeftKeys))
-	for i := range o.n.LeftKeys {
-		t, err := joinKeyType(o.n.LeftKeys[i].Type(), o.n.RightKeys[i].Type())
-		if err != nil {
-			return err
-		}
-		o.keyTypes[i] = t
+	kt, err := keyTypes(o.n)
+	if err != nil {
+		return err
 	}
+	o.keyTypes = kt
 	if err := o.left.Open(ctx); err != nil {
 		return err
 	}
 	return o.right.Open(ctx)
+}
+
+func keyTypes(n *planner.Join) ([]*catalog.Type, error) {
+	out := make([]*catalog.Type, len(n.LeftKeys))
+	for i := range n.LeftKeys {
+		t, err := joinKeyType(n.LeftKeys[i].Type(), n.RightKeys[i].Type())
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // joinKeyType returns the type both keys must be cast to before hashing,
@@ -98,12 +115,13 @@ func joinKeyType(l, r catalog.Type) (*catalog.Type, error) {
 }
 
 func (o *joinOp) Close() error {
-	for _, b := range []arrow.RecordBatch{o.r, o.l} {
-		if b != nil {
-			b.Release()
-		}
+	o.release()
+	if o.swapped != nil {
+		// Its inputs replay batches of this join's inputs, closed below.
+		o.swapped.release()
+		o.swapped.left.(*replayOp).drop()
+		o.swapped = nil
 	}
-	o.r, o.l = nil, nil
 	err := o.left.Close()
 	if err2 := o.right.Close(); err == nil {
 		err = err2
@@ -132,13 +150,110 @@ func (o *joinOp) evalKeys(exprs []planner.Expr, b arrow.RecordBatch) ([]arrow.Ar
 	return keys, nil
 }
 
+// release drops the batches the join holds.
+func (o *joinOp) release() {
+	for _, b := range []arrow.RecordBatch{o.r, o.l} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	o.r, o.l = nil, nil
+}
+
 func (o *joinOp) hashed() bool { return len(o.n.LeftKeys) > 0 }
 
+// swapRows is the size of right input from which an inner join looks at
+// its left input before building: smaller ones are built as they are.
+const swapRows = 1 << 16
+
+// build reads the build side and hashes it. An inner join builds on the
+// smaller of its inputs (see readSmaller); other joins on the right one.
 func (o *joinOp) build(ctx context.Context) error {
+	if o.n.Kind == planner.InnerJoin && o.hashed() && !o.fixed {
+		if sw, ok := o.n.Swapped(); ok {
+			return o.readSmaller(ctx, sw)
+		}
+	}
 	r, err := materialize(ctx, o.env, o.right)
 	if err != nil {
 		return err
 	}
+	return o.buildFrom(r)
+}
+
+// readSmaller reads the right input; once it has swapRows rows, it reads
+// the inputs in turn, each time the one with fewer rows so far, until
+// one ends. That one is the build side; the other probes it, first with
+// the batches already read. Memory holds about twice the smaller input,
+// never the whole larger one.
+func (o *joinOp) readSmaller(ctx context.Context, sw *planner.Join) error {
+	var lb, rb []arrow.RecordBatch
+	var ln, rn int64
+	fail := func(err error) error {
+		releaseBatches(lb)
+		releaseBatches(rb)
+		return err
+	}
+	for {
+		fromRight := rn < swapRows || rn <= ln
+		in := o.left
+		if fromRight {
+			in = o.right
+		}
+		b, err := in.Next(ctx)
+		if isEOF(err) {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if fromRight {
+			rb, rn = append(rb, b), rn+b.NumRows()
+		} else {
+			lb, ln = append(lb, b), ln+b.NumRows()
+		}
+	}
+	if fromRight := rn < swapRows || rn <= ln; fromRight {
+		// The right input ended: build it, probe with the left one.
+		r, err := materialize(ctx, o.env, &replayOp{bufs: rb, schema: o.right.Schema()})
+		if err != nil {
+			return fail(err)
+		}
+		o.left = &replayOp{bufs: lb, rest: o.left, schema: o.left.Schema()}
+		return o.buildFrom(r)
+	}
+	// The left input ended first, with fewer rows.
+	kt, err := keyTypes(sw)
+	if err != nil {
+		return fail(err)
+	}
+	s := newJoin(o.env, sw, &replayOp{bufs: rb, rest: o.right, schema: o.right.Schema()}, nil)
+	s.keyTypes, s.fixed, s.built = kt, true, true
+	l, err := materialize(ctx, o.env, &replayOp{bufs: lb, schema: o.left.Schema()})
+	if err != nil {
+		s.left.(*replayOp).drop()
+		return err
+	}
+	if err := s.buildFrom(l); err != nil {
+		s.release()
+		s.left.(*replayOp).drop()
+		return err
+	}
+	nl, nr := len(o.n.Left.Columns()), len(o.n.Right.Columns())
+	o.perm = make([]int, nl+nr)
+	for i := range o.perm {
+		if i < nl {
+			o.perm[i] = nr + i
+		} else {
+			o.perm[i] = i - nl
+		}
+	}
+	o.swapped = s
+	return nil
+}
+
+// buildFrom hashes r, the whole build side.
+func (o *joinOp) buildFrom(r arrow.RecordBatch) error {
 	o.r = r
 	o.nr = int(r.NumRows())
 	if k := o.n.Kind; k == planner.RightJoin || k == planner.FullJoin {
@@ -278,6 +393,19 @@ func (o *joinOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, err
 		}
 	}
+	if o.swapped != nil {
+		b, err := o.swapped.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cols := make([]arrow.Array, len(o.perm))
+		for i, p := range o.perm {
+			cols[i] = b.Column(p)
+		}
+		out := array.NewRecordBatch(o.schema, cols, b.NumRows())
+		b.Release()
+		return out, nil
+	}
 	kind := o.n.Kind
 	bs := o.env.batchSize()
 	for !o.finished {
@@ -376,4 +504,43 @@ func (o *joinOp) output(l arrow.RecordBatch, outL, outR []int32) (arrow.RecordBa
 		cols = append(cols, takeColumns(mem, o.r.Columns(), outR)...)
 	}
 	return newBatch(o.schema, cols, len(outL))
+}
+
+// replayOp gives batches already read from an input, then the rest of
+// that input (if rest is set). It owns the batches; rest belongs to
+// whoever opened it, except that Close closes it too.
+type replayOp struct {
+	bufs   []arrow.RecordBatch
+	rest   Operator
+	schema *arrow.Schema
+}
+
+func (r *replayOp) Schema() *arrow.Schema          { return r.schema }
+func (r *replayOp) Open(ctx context.Context) error { return nil }
+
+func (r *replayOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	if len(r.bufs) > 0 {
+		b := r.bufs[0]
+		r.bufs[0] = nil
+		r.bufs = r.bufs[1:]
+		return b, nil
+	}
+	if r.rest == nil {
+		return nil, io.EOF
+	}
+	return r.rest.Next(ctx)
+}
+
+// drop releases the batches not yet given.
+func (r *replayOp) drop() {
+	releaseBatches(r.bufs)
+	r.bufs = nil
+}
+
+func (r *replayOp) Close() error {
+	r.drop()
+	if r.rest != nil {
+		return r.rest.Close()
+	}
+	return nil
 }

@@ -235,3 +235,25 @@ func (n *SetOp) WithChildren(c ...Node) Node {
 	return &m
 }
 func (n *Window) WithChildren(c ...Node) Node { m := *n; m.Input = c[0]; return &m }
+
+// Swapped returns the inner join j with its sides exchanged: Right's
+// columns come first, then Left's, and Cond is rewritten to match. It
+// returns false when j is not an inner join or its condition holds a
+// subquery, whose references are not rewritten.
+func (j *Join) Swapped() (*Join, bool) {
+	nl, nr := len(j.Left.Columns()), len(j.Right.Columns())
+	if j.Kind != InnerJoin || len(j.Cols) != nl+nr || (j.Cond != nil && hasSubquery(j.Cond)) {
+		return nil, false
+	}
+	m := make([]int, nl+nr)
+	for i := range m {
+		if i < nl {
+			m[i] = i + nr
+		} else {
+			m[i] = i - nl
+		}
+	}
+	cols := append(append(make([]Column, 0, nl+nr), j.Cols[nl:]...), j.Cols[:nl]...)
+	return &Join{Kind: InnerJoin, Left: j.Right, Right: j.Left, LeftKeys: j.RightKeys, RightKeys: j.LeftKeys,
+		Cond: remap(j.Cond, m), Cols: cols}, true
+}
