@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 
@@ -28,6 +29,8 @@ type windowOp struct {
 	out    arrow.RecordBatch
 	pos    int64
 	done   bool
+	// dropped counts the rows dropped early for Keep.
+	dropped int64
 }
 
 var _ Operator = (*windowOp)(nil)
@@ -50,7 +53,7 @@ func (o *windowOp) Close() error {
 func (o *windowOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if !o.done {
 		o.done = true
-		all, err := materialize(ctx, o.env, o.in)
+		all, err := o.read(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -83,6 +86,88 @@ func (o *windowOp) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	s := o.out.NewSlice(o.pos, end)
 	o.pos = end
 	return s, nil
+}
+
+// pruneRows is how many rows a window with Keep reads before it first
+// drops the rows ranked over Keep; after that, it drops them whenever its
+// rows have doubled.
+const pruneRows = 1 << 16
+
+// read reads the whole input. With Keep set, it drops the rows ranked
+// over Keep as it goes: a row's rank among some of the rows is at most its
+// rank among all (ties are ordered by the rows' columns), so a row over
+// Keep among those read so far stays over it, and every row at or under
+// Keep among all is kept with its rank unchanged.
+func (o *windowOp) read(ctx context.Context) (arrow.RecordBatch, error) {
+	if o.n.Keep <= 0 {
+		return materialize(ctx, o.env, o.in)
+	}
+	var bs []arrow.RecordBatch
+	var rows int64
+	next := int64(pruneRows)
+	for {
+		b, err := o.in.Next(ctx)
+		if isEOF(err) {
+			break
+		}
+		if err != nil {
+			releaseBatches(bs)
+			return nil, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		bs, rows = append(bs, b), rows+b.NumRows()
+		if rows >= next {
+			kept, err := o.prune(ctx, bs)
+			if err != nil {
+				return nil, err
+			}
+			bs, rows = []arrow.RecordBatch{kept}, kept.NumRows()
+			next = max(pruneRows, 2*rows)
+		}
+	}
+	return materialize(ctx, o.env, &replayOp{bufs: bs, schema: o.in.Schema()})
+}
+
+// prune returns the rows of bs ranked at most Keep among them, in their
+// order. It releases bs.
+func (o *windowOp) prune(ctx context.Context, bs []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	r := &replayOp{bufs: bs, schema: o.in.Schema()}
+	all, err := materialize(ctx, o.env, r)
+	r.drop()
+	if err != nil {
+		return nil, err
+	}
+	defer all.Release()
+	ranks, err := o.compute(&o.n.Calls[0], all)
+	if err != nil {
+		return nil, err
+	}
+	defer ranks.Release()
+	var at func(i int) int64
+	switch x := ranks.(type) {
+	case *array.Int64:
+		at = x.Value
+	case *array.Int32:
+		at = func(i int) int64 { return int64(x.Value(i)) }
+	default:
+		return nil, fmt.Errorf("exec: ranking values of type %s", ranks.DataType())
+	}
+	n := int(all.NumRows())
+	idx := make([]int32, 0, n)
+	for i := 0; i < n; i++ {
+		if at(i) <= o.n.Keep {
+			idx = append(idx, int32(i))
+		}
+	}
+	if len(idx) == n {
+		all.Retain()
+		return all, nil
+	}
+	o.dropped += int64(n - len(idx))
+	return newBatch(all.Schema(), takeColumns(o.env.Allocator(), all.Columns(), idx), len(idx))
 }
 
 // frame describes the sorted position k of a row: its partition

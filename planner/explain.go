@@ -135,7 +135,11 @@ func explain(sb *strings.Builder, n Node, depth int) {
 		for i, c := range n.Calls {
 			calls[i] = fmt.Sprintf("%s(%s) over (partition by [%s] order by [%s])", c.Name, exprList(c.Args), exprList(c.PartitionBy), sortKeys(c.OrderBy))
 		}
-		fmt.Fprintf(sb, "Window [%s]", strings.Join(calls, ", "))
+		keep := ""
+		if n.Keep > 0 {
+			keep = fmt.Sprintf(" keep<=%d", n.Keep)
+		}
+		fmt.Fprintf(sb, "Window%s [%s]", keep, strings.Join(calls, ", "))
 	case *HopWindow:
 		if n.Tumble {
 			fmt.Fprintf(sb, "TumbleWindow time=%s size=%s offset=%s", n.Time, micros(n.Size), micros(n.Offset))

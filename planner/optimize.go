@@ -8,10 +8,54 @@ package planner
 //     sides of a join become hash-join keys.
 //  3. markWindowTies: windows order tied rows by the columns the query
 //     reads.
+//  4. keepRanks: a ranking window under a filter on its rank learns the
+//     highest rank read (Window.Keep).
 func Optimize(n Node) Node {
 	n = pushFilters(n, nil)
 	markWindowTies(n)
-	return n
+	return keepRanks(n)
+}
+
+// keepRanks sets Window.Keep on each window of one ranking call
+// (row_number, rank, dense_rank) under a filter that bounds it (rank <= k,
+// rank < k, rank = 1), on a copy of the window.
+func keepRanks(n Node) Node {
+	kids := n.Children()
+	var out []Node
+	for i, k := range kids {
+		if nk := keepRanks(k); nk != k {
+			if out == nil {
+				out = append([]Node(nil), kids...)
+			}
+			out[i] = nk
+		}
+	}
+	if f, ok := n.(*Filter); ok {
+		in := f.Input
+		if out != nil {
+			in = out[0]
+		}
+		if w, ok := in.(*Window); ok && w.Keep == 0 && len(w.Calls) == 1 && len(w.Calls[0].Args) == 0 {
+			switch w.Calls[0].Name {
+			case "row_number", "rank", "dense_rank":
+				keep := int64(-1)
+				for _, c := range splitAnd(f.Cond) {
+					if k, ok := rankBound(c, len(w.Input.Columns())); ok && (keep < 0 || k < keep) {
+						keep = k
+					}
+				}
+				if keep >= 1 {
+					wc := *w
+					wc.Keep = keep
+					out = []Node{&wc}
+				}
+			}
+		}
+	}
+	if out == nil {
+		return n
+	}
+	return n.WithChildren(out...)
 }
 
 // splitAnd returns the conjuncts of e.

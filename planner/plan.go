@@ -184,6 +184,11 @@ type Window struct {
 	// call's PARTITION BY and ORDER BY: those the query reads (see
 	// markWindowTies). Nil means every input column.
 	Ties []int
+	// Keep, when positive, says that nothing above reads a row whose
+	// value of the one call (row_number, rank or dense_rank) is over Keep:
+	// a filter above drops them (see keepRanks). The executor may drop
+	// such rows early; the filter stays.
+	Keep int64
 }
 
 // Columns implements Node.
