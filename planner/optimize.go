@@ -1,5 +1,11 @@
 package planner
 
+import (
+	"slices"
+
+	"github.com/sqld/sqld/catalog"
+)
+
 // Optimize applies the rewrite rules to a bound plan, in order:
 //
 //  1. pushFilters: conjuncts of WHERE/ON move as close to the scans as
@@ -10,10 +16,75 @@ package planner
 //     reads.
 //  4. keepRanks: a ranking window under a filter on its rank learns the
 //     highest rank read (Window.Keep).
+//  5. limitTies: a sort under a LIMIT orders rows tied in its keys by
+//     their columns.
 func Optimize(n Node) Node {
 	n = pushFilters(n, nil)
 	markWindowTies(n)
-	return keepRanks(n)
+	return limitTies(keepRanks(n))
+}
+
+// limitTies gives each sort under a LIMIT the input's columns as further
+// ascending keys (those of a type with an order, not already keys), so
+// that which of the rows tied in the ORDER BY the LIMIT keeps depends on
+// the rows, not on the order they come in: a view ranking rows as they
+// arrive keeps the same ones as the query run once.
+func limitTies(n Node) Node {
+	kids := n.Children()
+	var out []Node
+	for i, k := range kids {
+		if nk := limitTies(k); nk != k {
+			if out == nil {
+				out = append([]Node(nil), kids...)
+			}
+			out[i] = nk
+		}
+	}
+	if l, ok := n.(*Limit); ok && l.Count != nil {
+		in := l.Input
+		if out != nil {
+			in = out[0]
+		}
+		if s, ok := in.(*Sort); ok {
+			if t := withTies(s); t != s {
+				out = []Node{t}
+			}
+		}
+	}
+	if out == nil {
+		return n
+	}
+	return n.WithChildren(out...)
+}
+
+// withTies returns s with its input's columns as further keys.
+func withTies(s *Sort) *Sort {
+	keys := s.Keys
+	for i, c := range s.Input.Columns() {
+		if !ordered(c.Type) || slices.ContainsFunc(s.Keys, func(k SortKey) bool {
+			r, ok := k.Expr.(*ColRef)
+			return ok && r.Idx == i
+		}) {
+			continue
+		}
+		if len(keys) == len(s.Keys) {
+			keys = append([]SortKey(nil), s.Keys...)
+		}
+		keys = append(keys, SortKey{Expr: &ColRef{Idx: i, Typ: c.Type, Name: c.Name}})
+	}
+	if len(keys) == len(s.Keys) {
+		return s
+	}
+	return &Sort{Input: s.Input, Keys: keys}
+}
+
+// ordered reports whether values of t have an order to sort by.
+func ordered(t catalog.Type) bool {
+	switch t.ID {
+	case catalog.Unknown, catalog.Record:
+		return false
+	}
+	return true
 }
 
 // keepRanks sets Window.Keep on each window of one ranking call

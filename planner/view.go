@@ -222,7 +222,19 @@ func scanUnder(n Node, ok func(*Scan) bool) *Scan {
 //	0: the first.
 //	1: columns no one reads are pruned below window functions too, so a
 //	   top-N keeps only the columns its view shows.
-const ViewPlanVersion = 1
+//	2: ORDER BY ... LIMIT over a stream is a top-N of one partition
+//	   (limitAsRank), maintained as rows arrive.
+const ViewPlanVersion = 2
+
+// rankedIncrementally reports whether a view's plan rewritten by
+// limitAsRank is a top-N over a stream or a join of streams.
+func rankedIncrementally(root Node, version int) bool {
+	root = pruneColumns(shareFilterExprs(root), version >= 1)
+	if jp, rewritten := joinShape(root); jp != nil && topNInput(rewritten) != nil {
+		return true
+	}
+	return topNInput(root) != nil
+}
 
 // PlanView builds the streaming plan of a view query. It rejects what
 // would need unbounded memory it cannot bound.
@@ -242,10 +254,15 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 	vp.WindowKey, vp.RowCount, vp.EventTime = -1, -1, -1
 	vp.EmitOnWindowClose = q.EmitOnWindowClose
 	root := q.Plan
+	if q.PlanVersion >= 2 && !q.EmitOnWindowClose {
+		if ranked, ok := limitAsRank(root); ok && rankedIncrementally(ranked, q.PlanVersion) {
+			root = ranked
+		}
+	}
 	if !q.EmitOnWindowClose {
 		// The view keeps only the columns it uses, in its state too,
 		// and computes what its filter and projection share once.
-		root = pruneColumns(shareFilterExprs(q.Plan), q.PlanVersion >= 1)
+		root = pruneColumns(shareFilterExprs(root), q.PlanVersion >= 1)
 	}
 	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
 		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {

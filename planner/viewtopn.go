@@ -300,3 +300,86 @@ func explainTopN(sb *strings.Builder, tp *TopNPlan) {
 	fmt.Fprintf(sb, "  TopN %s <= %d partition=[%s] order=[%s] (state: the kept rows per partition%s)\n",
 		tp.Call.Name, tp.N, strings.Join(parts, ", "), strings.Join(order, ", "), emit)
 }
+
+// limitAsRank rewrites a view's ORDER BY ... LIMIT (under projections and
+// filters) as a top-N of one partition: row_number() over the ORDER BY,
+// kept while over OFFSET and at most OFFSET plus LIMIT, so that the view
+// is maintained as its rows arrive rather than recomputed. The sort's
+// keys end with its input's columns (limitTies) and the window orders
+// ties by them too, so both keep the same rows.
+func limitAsRank(root Node) (Node, bool) {
+	var chain []Node
+	n := root
+	for {
+		if _, ok := n.(*Project); ok {
+			chain, n = append(chain, n), n.Children()[0]
+			continue
+		}
+		if _, ok := n.(*Filter); ok {
+			chain, n = append(chain, n), n.Children()[0]
+			continue
+		}
+		break
+	}
+	l, ok := n.(*Limit)
+	if !ok {
+		return root, false
+	}
+	s, ok := l.Input.(*Sort)
+	if !ok {
+		return root, false
+	}
+	count, ok := constInt(l.Count)
+	if !ok || count < 1 {
+		return root, false
+	}
+	var offset int64
+	if l.Offset != nil {
+		if offset, ok = constInt(l.Offset); !ok || offset < 0 {
+			return root, false
+		}
+	}
+	cols := s.Input.Columns()
+	w := &Window{Input: s.Input, Calls: []WindowCall{{Name: "row_number", OrderBy: s.Keys, Typ: catalog.TypeInt8}},
+		Cols: append(append([]Column(nil), cols...), Column{Name: "row_number", Type: catalog.TypeInt8})}
+	rank := &ColRef{Idx: len(cols), Typ: catalog.TypeInt8, Name: "row_number"}
+	le, err1 := ResolveFunc("<=", []catalog.Type{catalog.TypeInt8, catalog.TypeInt8})
+	gt, err2 := ResolveFunc(">", []catalog.Type{catalog.TypeInt8, catalog.TypeInt8})
+	if err1 != nil || err2 != nil {
+		return root, false
+	}
+	conds := []Expr{&Call{Fn: le, Args: []Expr{rank, &Const{Val: offset + count, Typ: catalog.TypeInt8}}}}
+	if offset > 0 {
+		conds = append(conds, &Call{Fn: gt, Args: []Expr{rank, &Const{Val: offset, Typ: catalog.TypeInt8}}})
+	}
+	p := &Project{Input: &Filter{Input: w, Cond: andAll(conds)}, Cols: cols}
+	for i, c := range cols {
+		p.Exprs = append(p.Exprs, &ColRef{Idx: i, Typ: c.Type, Name: c.Name})
+	}
+	var out Node = p
+	for i := len(chain) - 1; i >= 0; i-- {
+		out = chain[i].WithChildren(out)
+	}
+	return out, true
+}
+
+// constInt is the value of a constant integer expression, or of one cast
+// to another integer type.
+func constInt(e Expr) (int64, bool) {
+	if c, ok := e.(*Cast); ok && c.To.IsInteger() && c.X.Type().IsInteger() {
+		e = c.X
+	}
+	c, ok := e.(*Const)
+	if !ok {
+		return 0, false
+	}
+	switch v := c.Val.(type) {
+	case int64:
+		return v, true
+	case int32:
+		return int64(v), true
+	case int16:
+		return int64(v), true
+	}
+	return 0, false
+}
