@@ -101,6 +101,11 @@ type ViewPlan struct {
 	// aggregation; Agg is then the first, and the view's rows come from
 	// Outer.Post.
 	Outer *OuterAgg
+
+	// AggTop, for a view's ORDER BY ... LIMIT over an aggregation, ranks
+	// the aggregation's rows (Post's); the view's rows come from
+	// AggTop.Above.
+	AggTop *AggTopPlan
 }
 
 // DistinctAgg is a count(DISTINCT x) kept by remembering values.
@@ -265,7 +270,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 		root = pruneColumns(shareFilterExprs(root), q.PlanVersion >= 1)
 	}
 	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
-		if incrementalShape(rewritten, &ViewPlan{WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
+		if incrementalShape(rewritten, &ViewPlan{Query: q, WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
 			vp.Join, root = jp, rewritten
 		}
 	}
@@ -387,6 +392,9 @@ func checkBounded(n Node) error {
 // Input alone, with Input and Post made only of projections and filters
 // over one scan, and fills vp. It returns why not, or "".
 func incrementalShape(root Node, vp *ViewPlan) string {
+	if chain, s, count, offset, ok := limitShape(root); ok && vp.Query != nil && vp.Query.PlanVersion >= 2 {
+		return planAggTop(vp, chain, s, count, offset)
+	}
 	if post, outer, inner := nestedShape(root); inner != nil {
 		if why := incrementalShape(inner, vp); why != "" {
 			return why
@@ -682,6 +690,16 @@ func ExplainView(vp *ViewPlan) string {
 	if vp.Agg == nil {
 		sb.WriteString("  Append rows keyed by (epoch, row)\n")
 		sb.WriteString(indentLines(Explain(vp.Input), "    "))
+		return sb.String()
+	}
+	if vp.AggTop != nil {
+		sb.WriteString("  Upsert the shown rows keyed by group, delete those no longer shown\n")
+		sb.WriteString(indentLines(Explain(vp.AggTop.Above), "    "))
+		sb.WriteString("\n")
+		explainAggTop(&sb, vp.AggTop)
+		sb.WriteString(indentLines(Explain(vp.Post), "    "))
+		sb.WriteString("\n  MergeGroupState (state kept per group)\n")
+		sb.WriteString(indentLines(Explain(vp.Agg), "    "))
 		return sb.String()
 	}
 	sb.WriteString("  Upsert rows keyed by group\n")

@@ -85,7 +85,10 @@ func joinShape(root Node) (*JoinPlan, Node) {
 	n := root
 	for join == nil {
 		switch x := n.(type) {
-		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow, *Window:
+		case *Project, *Filter, *Aggregate, *Distinct, *HopWindow, *Window, *Limit, *Sort:
+			// (A LIMIT or sort above the join is ranked over its pairs,
+			// see limitAsRank and planAggTop; an outer join allows
+			// neither, below.)
 			chain = append(chain, n)
 			n = x.Children()[0]
 		case *Join:

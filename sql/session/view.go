@@ -198,9 +198,11 @@ type viewJob struct {
 	// (catalog.Watermark.From), for the views reading it. Guarded by mu.
 	marks []epochMark
 
-	// join is the state of a join view; topN of a top-N view.
-	join *joinState
-	topN *topNState
+	// join is the state of a join view; topN of a top-N view; aggTop of
+	// a view ranking an aggregation's rows (ORDER BY ... LIMIT).
+	join   *joinState
+	topN   *topNState
+	aggTop *aggTop
 }
 
 // groupState is a group of a nested aggregation's outer level, and an
@@ -505,7 +507,7 @@ func partialFields(agg *planner.Aggregate) []arrow.Field {
 func aggStateInResult(rel *catalog.Relation, vp *planner.ViewPlan) bool {
 	if vp.Mode != planner.Incremental || vp.Agg == nil || len(vp.Agg.Aggs) == 0 || vp.WindowKey >= 0 || vp.EmitOnWindowClose ||
 		vp.Outer != nil || vp.DistinctIn != nil || len(vp.Distincts) > 0 || vp.Join != nil || vp.TableJoin != nil ||
-		vp.TopN != nil || !postOneToOne(vp.Post) {
+		vp.TopN != nil || vp.AggTop != nil || !postOneToOne(vp.Post) {
 		return false
 	}
 	for _, f := range partialFields(vp.Agg) {
@@ -780,6 +782,7 @@ func (j *viewJob) resume(ctx context.Context, rec *epochRecord) error {
 
 func (j *viewJob) loadState(ctx context.Context) error {
 	j.groups = map[string]*aggGroup{}
+	j.aggTop = nil
 	var ro *widecol.ReadOptions
 	if j.state == j.result {
 		// The group keys, then the partials, as a state table has them.
@@ -1730,6 +1733,10 @@ func (j *viewJob) applyAgg(ctx context.Context, batch *widecol.Batch, st *memSto
 			touched[g.key] = &groupState{keys: g.groupKeys(nk), partials: g.boxPartials()}
 		}
 		n, err := j.applyOuter(ctx, batch, keys, touched, old)
+		return n, late, err
+	}
+	if vp.AggTop != nil {
+		n, err := j.applyAggTop(ctx, batch, order)
 		return n, late, err
 	}
 	n, err := j.writeGroupRowsSplit(ctx, batch, st, emit, direct)

@@ -50,15 +50,17 @@ func TestLimitViewKeepsItsPlan(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	const query = "SELECT k, v FROM s ORDER BY v DESC, k LIMIT 3"
+	const grouped = "SELECT v, count(*) AS n FROM s GROUP BY v ORDER BY n DESC, v LIMIT 2"
 	e, err := Open(ctx, Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	testSQL(t, e, "CREATE STREAM s (k BIGINT, v BIGINT)")
 	e.viewPlanVersion = 1
-	testSQL(t, e, "CREATE VIEW before AS "+query)
+	testSQL(t, e, "CREATE VIEW before AS "+query, "CREATE VIEW gbefore AS "+grouped)
 	e.viewPlanVersion = 2
-	testSQL(t, e, "CREATE VIEW now AS "+query, "INSERT INTO s VALUES (1, 10), (2, 30), (3, 20), (4, 30), (5, 5)", "FLUSH")
+	testSQL(t, e, "CREATE VIEW now AS "+query, "CREATE VIEW gnow AS "+grouped,
+		"INSERT INTO s VALUES (1, 10), (2, 30), (3, 20), (4, 30), (5, 5)", "FLUSH")
 	for i := 0; i < 2; i++ {
 		want := testSQL(t, e, query)
 		if want != "2|30\n3|20\n4|30" {
@@ -69,8 +71,14 @@ func TestLimitViewKeepsItsPlan(t *testing.T) {
 				t.Fatalf("view %s:\n%s\nits query:\n%s", v, got, want)
 			}
 		}
-		modes := testSQL(t, e, "SELECT name, mode FROM sys.jobs WHERE name IN ('before', 'now')")
-		if modes != "before|recompute\nnow|incremental" {
+		gwant := testSQL(t, e, grouped)
+		for _, v := range []string{"gbefore", "gnow"} {
+			if got := testSQL(t, e, "SELECT * FROM "+v); got != gwant {
+				t.Fatalf("view %s:\n%s\nits query:\n%s", v, got, gwant)
+			}
+		}
+		modes := testSQL(t, e, "SELECT name, mode FROM sys.jobs")
+		if modes != "before|recompute\ngbefore|recompute\ngnow|incremental\nnow|incremental" {
 			t.Fatalf("modes:\n%s", strings.ReplaceAll(modes, "\n", "; "))
 		}
 		if err := e.Close(); err != nil {
