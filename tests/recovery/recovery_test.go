@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,6 +131,11 @@ func TestKillDuringCopy(t *testing.T) {
 	// memory budget makes it read partitions back from the store.
 	const top = "SELECT auction, price, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rn FROM bid) t WHERE rn <= 3"
 	exec1(t, conn, "CREATE VIEW top3 WITH (top_n_state_rows = 60) AS "+top)
+	// Leaderboards: the best groups of an aggregation, and the best rows.
+	const leaders = "SELECT auction, count(*) AS n, max(price) AS m FROM bid GROUP BY auction ORDER BY n DESC, m LIMIT 5"
+	const best = "SELECT auction, price FROM bid ORDER BY price DESC, auction LIMIT 7"
+	exec1(t, conn, "CREATE VIEW leaders AS "+leaders)
+	exec1(t, conn, "CREATE VIEW best AS "+best)
 	conn.Close(context.Background())
 
 	rng := rand.New(rand.NewSource(1))
@@ -154,6 +160,14 @@ func TestKillDuringCopy(t *testing.T) {
 		gotTop := rows(t, conn, "SELECT auction, price, rn FROM top3 ORDER BY auction, rn")
 		if strings.Join(wantTop, "\n") != strings.Join(gotTop, "\n") {
 			t.Fatalf("round %d: view top3 differs from its query over the stream:\nview:  %v\nbatch: %v", round, gotTop, wantTop)
+		}
+		for view, q := range map[string]string{"leaders": leaders, "best": best} {
+			want, got := rows(t, conn, q), rows(t, conn, "SELECT * FROM "+view)
+			sort.Strings(want)
+			sort.Strings(got)
+			if strings.Join(want, "\n") != strings.Join(got, "\n") {
+				t.Fatalf("round %d: view %s differs from its query over the stream:\nview:  %v\nbatch: %v", round, view, got, want)
+			}
 		}
 		wantN := rows(t, conn, "SELECT count(*) FROM bid WHERE price < 10")
 		gotN := rows(t, conn, "SELECT count(*) FROM cheap")
