@@ -30,25 +30,40 @@ func Optimize(n Node) Node {
 // the rows, not on the order they come in: a view ranking rows as they
 // arrive keeps the same ones as the query run once.
 func limitTies(n Node) Node {
+	return rewriteUp(n, func(n Node, kids []Node) []Node {
+		if l, ok := n.(*Limit); ok && l.Count != nil {
+			if s, ok := kids[0].(*Sort); ok {
+				if t := withTies(s); t != s {
+					return []Node{t}
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// rewriteUp rebuilds n bottom up: at each node, after its children,
+// change gets the node and its children (rewritten) and returns new
+// children for it, or nil to keep them. Nodes with nothing changed
+// below are kept as they are.
+func rewriteUp(n Node, change func(n Node, kids []Node) []Node) Node {
 	kids := n.Children()
 	var out []Node
 	for i, k := range kids {
-		if nk := limitTies(k); nk != k {
+		if nk := rewriteUp(k, change); nk != k {
 			if out == nil {
 				out = append([]Node(nil), kids...)
 			}
 			out[i] = nk
 		}
 	}
-	if l, ok := n.(*Limit); ok && l.Count != nil {
-		in := l.Input
-		if out != nil {
-			in = out[0]
-		}
-		if s, ok := in.(*Sort); ok {
-			if t := withTies(s); t != s {
-				out = []Node{t}
-			}
+	cur := kids
+	if out != nil {
+		cur = out
+	}
+	if len(cur) > 0 {
+		if c := change(n, cur); c != nil {
+			out = c
 		}
 	}
 	if out == nil {
@@ -91,42 +106,33 @@ func ordered(t catalog.Type) bool {
 // (row_number, rank, dense_rank) under a filter that bounds it (rank <= k,
 // rank < k, rank = 1), on a copy of the window.
 func keepRanks(n Node) Node {
-	kids := n.Children()
-	var out []Node
-	for i, k := range kids {
-		if nk := keepRanks(k); nk != k {
-			if out == nil {
-				out = append([]Node(nil), kids...)
-			}
-			out[i] = nk
+	return rewriteUp(n, func(n Node, kids []Node) []Node {
+		f, ok := n.(*Filter)
+		if !ok {
+			return nil
 		}
-	}
-	if f, ok := n.(*Filter); ok {
-		in := f.Input
-		if out != nil {
-			in = out[0]
+		w, ok := kids[0].(*Window)
+		if !ok || w.Keep != 0 || len(w.Calls) != 1 || len(w.Calls[0].Args) != 0 {
+			return nil
 		}
-		if w, ok := in.(*Window); ok && w.Keep == 0 && len(w.Calls) == 1 && len(w.Calls[0].Args) == 0 {
-			switch w.Calls[0].Name {
-			case "row_number", "rank", "dense_rank":
-				keep := int64(-1)
-				for _, c := range splitAnd(f.Cond) {
-					if k, ok := rankBound(c, len(w.Input.Columns())); ok && (keep < 0 || k < keep) {
-						keep = k
-					}
-				}
-				if keep >= 1 {
-					wc := *w
-					wc.Keep = keep
-					out = []Node{&wc}
-				}
+		switch w.Calls[0].Name {
+		case "row_number", "rank", "dense_rank":
+		default:
+			return nil
+		}
+		keep := int64(-1)
+		for _, c := range splitAnd(f.Cond) {
+			if k, ok := rankBound(c, len(w.Input.Columns())); ok && (keep < 0 || k < keep) {
+				keep = k
 			}
 		}
-	}
-	if out == nil {
-		return n
-	}
-	return n.WithChildren(out...)
+		if keep < 1 {
+			return nil
+		}
+		wc := *w
+		wc.Keep = keep
+		return []Node{&wc}
+	})
 }
 
 // splitAnd returns the conjuncts of e.

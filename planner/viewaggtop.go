@@ -31,19 +31,9 @@ type AggTopPlan struct {
 // projections and filters without subqueries, a constant LIMIT of at
 // least one and a constant OFFSET.
 func limitShape(root Node) (chain []Node, s *Sort, count, offset int64, ok bool) {
-	n := root
-	for {
-		switch n.(type) {
-		case *Project, *Filter:
-			for _, p := range nodeExprs(n) {
-				if *p != nil && hasSubquery(*p) {
-					return nil, nil, 0, 0, false
-				}
-			}
-			chain, n = append(chain, n), n.Children()[0]
-			continue
-		}
-		break
+	chain, n, ok := plainChain(root)
+	if !ok {
+		return nil, nil, 0, 0, false
 	}
 	l, isLimit := n.(*Limit)
 	if !isLimit {

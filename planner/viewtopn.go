@@ -159,21 +159,9 @@ func topNWindow(tp *TopNPlan, input Node) bool {
 // ranking call. It returns the plan, the nodes above the window (root
 // first) and the window's input, or nil.
 func topNShape(root Node) (*TopNPlan, []Node, Node) {
-	var post []Node
-	n := root
-	for {
-		switch n.(type) {
-		case *Project, *Filter:
-			for _, p := range nodeExprs(n) {
-				if *p != nil && hasSubquery(*p) {
-					return nil, nil, nil
-				}
-			}
-			post = append(post, n)
-			n = n.Children()[0]
-			continue
-		}
-		break
+	post, n, ok := plainChain(root)
+	if !ok {
+		return nil, nil, nil
 	}
 	w, ok := n.(*Window)
 	if !ok || len(w.Calls) != 1 || len(post) == 0 {
@@ -308,36 +296,9 @@ func explainTopN(sb *strings.Builder, tp *TopNPlan) {
 // keys end with its input's columns (limitTies) and the window orders
 // ties by them too, so both keep the same rows.
 func limitAsRank(root Node) (Node, bool) {
-	var chain []Node
-	n := root
-	for {
-		if _, ok := n.(*Project); ok {
-			chain, n = append(chain, n), n.Children()[0]
-			continue
-		}
-		if _, ok := n.(*Filter); ok {
-			chain, n = append(chain, n), n.Children()[0]
-			continue
-		}
-		break
-	}
-	l, ok := n.(*Limit)
+	chain, s, count, offset, ok := limitShape(root)
 	if !ok {
 		return root, false
-	}
-	s, ok := l.Input.(*Sort)
-	if !ok {
-		return root, false
-	}
-	count, ok := constInt(l.Count)
-	if !ok || count < 1 {
-		return root, false
-	}
-	var offset int64
-	if l.Offset != nil {
-		if offset, ok = constInt(l.Offset); !ok || offset < 0 {
-			return root, false
-		}
 	}
 	cols := s.Input.Columns()
 	w := &Window{Input: s.Input, Calls: []WindowCall{{Name: "row_number", OrderBy: s.Keys, Typ: catalog.TypeInt8}},
@@ -361,6 +322,26 @@ func limitAsRank(root Node) (Node, bool) {
 		out = chain[i].WithChildren(out)
 	}
 	return out, true
+}
+
+// plainChain walks down the projections and filters from root: it
+// returns them, top first, and the node under them; ok is false when one
+// of them holds a subquery.
+func plainChain(root Node) (chain []Node, below Node, ok bool) {
+	n := root
+	for {
+		switch n.(type) {
+		case *Project, *Filter:
+			for _, p := range nodeExprs(n) {
+				if *p != nil && hasSubquery(*p) {
+					return nil, nil, false
+				}
+			}
+			chain, n = append(chain, n), n.Children()[0]
+		default:
+			return chain, n, true
+		}
+	}
 }
 
 // constInt is the value of a constant integer expression, or of one cast

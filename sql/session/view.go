@@ -2043,29 +2043,17 @@ func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *
 		if rows == 0 {
 			continue
 		}
-		cols := append([]arrow.Array(nil), b.Columns()[:visible]...)
+		cols, made := j.viewRowColumns(b, visible, nk)
 		var extra []arrow.Array
-		if nk == 0 {
-			kb := array.NewInt64Builder(j.eng.alloc)
-			for i := 0; i < rows; i++ {
-				kb.Append(0)
+		if made != nil {
+			extra = append(extra, made)
+		}
+		for i := 0; kept != nil && i < rows; i++ {
+			kb = kb[:0]
+			for c := 0; c < nk; c++ {
+				kb = appendKeyAt(kb, b.Column(visible+c), i)
 			}
-			ka := kb.NewArray()
-			kb.Release()
-			extra = append(extra, ka)
-			cols = append(cols, ka)
-			if kept != nil {
-				kept[encodeKey(nil)] = true
-			}
-		} else {
-			cols = append(cols, b.Columns()[visible:visible+nk]...)
-			for i := 0; kept != nil && i < rows; i++ {
-				kb = kb[:0]
-				for c := 0; c < nk; c++ {
-					kb = appendKeyAt(kb, b.Column(visible+c), i)
-				}
-				kept[string(kb)] = true
-			}
+			kept[string(kb)] = true
 		}
 		schema := j.rel.Schema()
 		if partials != nil {
@@ -2110,6 +2098,23 @@ func (j *viewJob) writeLevelRows(ctx context.Context, batch *widecol.Batch, st *
 		}
 	}
 	return n, nil
+}
+
+// viewRowColumns returns the columns of the view's rows in b, a plan's
+// output: its visible columns, then its nk group keys, or a key of 0
+// when there are none, which it makes (made, for the caller to release).
+func (j *viewJob) viewRowColumns(b arrow.RecordBatch, visible, nk int) (cols []arrow.Array, made arrow.Array) {
+	cols = append([]arrow.Array(nil), b.Columns()[:visible]...)
+	if nk > 0 {
+		return append(cols, b.Columns()[visible:visible+nk]...), nil
+	}
+	kb := array.NewInt64Builder(j.eng.alloc)
+	defer kb.Release()
+	for i := 0; i < int(b.NumRows()); i++ {
+		kb.Append(0)
+	}
+	made = kb.NewArray()
+	return append(cols, made), made
 }
 
 // aggLevel is one aggregation of a view, as writeRows needs it: the

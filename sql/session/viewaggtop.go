@@ -280,19 +280,7 @@ func (j *viewJob) writeAggTop(ctx context.Context, batch *widecol.Batch, at *agg
 		if rows == 0 {
 			continue
 		}
-		cols := append([]arrow.Array(nil), b.Columns()[:visible]...)
-		var extra arrow.Array
-		if nk == 0 {
-			kbld := array.NewInt64Builder(j.eng.alloc)
-			for i := 0; i < rows; i++ {
-				kbld.Append(0)
-			}
-			extra = kbld.NewArray()
-			kbld.Release()
-			cols = append(cols, extra)
-		} else {
-			cols = append(cols, b.Columns()[visible:visible+nk]...)
-		}
+		cols, extra := j.viewRowColumns(b, visible, nk)
 		for i := 0; i < rows; i++ {
 			kb = kb[:0]
 			for c := visible; c < visible+nk; c++ {
