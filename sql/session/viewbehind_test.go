@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"fmt"
 	"testing"
 )
@@ -33,16 +32,8 @@ func TestCommitBehind(t *testing.T) {
 		t.Errorf("%d epochs ran as planned with the one before, want most of them", n)
 	}
 	// Reopened, the views are where FLUSH left them.
-	e.Close()
-	e, err := Open(context.Background(), Config{DataDir: e.cfg.DataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e = reopen(t, e)
 	defer e.Close()
 	testSQL(t, e, "FLUSH")
-	for name, q := range queries {
-		if got, want := testSQL(t, e, "SELECT * FROM "+name), testSQL(t, e, q); got != want {
-			t.Errorf("reopened: view %s differs from its query", name)
-		}
-	}
+	viewsEqualQueries(t, e, "reopened", queries)
 }

@@ -30,18 +30,10 @@ func TestLimitViews(t *testing.T) {
 	if got := testSQL(t, e, "SELECT count(*) FROM page"); got != "10" {
 		t.Errorf("page holds %s rows, want 10", got)
 	}
-	e.Close()
-	e, err := Open(context.Background(), Config{DataDir: e.cfg.DataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e = reopen(t, e)
 	defer e.Close()
 	testSQL(t, e, "INSERT INTO s SELECT g % 5003, (g::BIGINT * 7919) % 1009, g FROM generate_series(270001, 280000) AS t(g)", "FLUSH")
-	for name, q := range queries {
-		if got, want := testSQL(t, e, "SELECT * FROM "+name), testSQL(t, e, q); got != want {
-			t.Errorf("reopened: view %s differs from its query:\n%s\nquery:\n%s", name, got, want)
-		}
-	}
+	viewsEqualQueries(t, e, "reopened", queries)
 }
 
 // A view with ORDER BY ... LIMIT created by a build that recomputed it

@@ -83,6 +83,28 @@ func epochsWhileWriting(t *testing.T, ddl string, insert func(from, to int) stri
 	return e
 }
 
+// reopen closes e and opens its data directory again.
+func reopen(t *testing.T, e *Engine) *Engine {
+	t.Helper()
+	e.Close()
+	e, err := Open(context.Background(), Config{DataDir: e.cfg.DataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// viewsEqualQueries checks that each view of queries (by name) holds
+// what its query gives.
+func viewsEqualQueries(t *testing.T, e *Engine, when string, queries map[string]string) {
+	t.Helper()
+	for name, q := range queries {
+		if got, want := testSQL(t, e, "SELECT * FROM "+name), testSQL(t, e, q); got != want {
+			t.Errorf("%s: view %s differs from its query:\n%.600s\nquery:\n%.600s", when, name, got, want)
+		}
+	}
+}
+
 // An aggregation's epochs take as many rows as give about maxEpochRows
 // partial rows by the last epoch's reduction, within bounds; other views'
 // take maxEpochRows.
