@@ -58,6 +58,7 @@ const (
 	CodeInvalidColumnReference     = "42P10"
 	CodeInvalidTableDefinition     = "42P16"
 	CodeWindowingError             = "42P20"
+	CodeOutOfMemory                = "53200"
 	CodeProgramLimitExceeded       = "54000"
 	CodeStatementTooComplex        = "54001"
 	CodeObjectInUse                = "55006"

@@ -443,7 +443,7 @@ func (p *portal) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		ctx, cancel = context.WithDeadline(ctx, p.deadline)
 		defer cancel()
 	}
-	b, err := p.next(ctx)
+	b, err := p.nextInBudget(ctx)
 	if err != nil && err != io.EOF {
 		p.s.failed()
 		p.cleanup()
@@ -458,6 +458,21 @@ func (p *portal) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		}
 	}
 	return b, err
+}
+
+// nextInBudget is next, with a query's memory budget running out (see
+// exec.Budget) turned into the statement's error.
+func (p *portal) nextInBudget(ctx context.Context) (b arrow.RecordBatch, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := exec.BudgetError(r)
+			if e == nil {
+				panic(r)
+			}
+			b, err = nil, e
+		}
+	}()
+	return p.next(ctx)
 }
 
 func (p *portal) next(ctx context.Context) (arrow.RecordBatch, error) {
@@ -553,6 +568,7 @@ func (p *portal) start(ctx context.Context) error {
 			st = &storage{eng: s.eng, snap: rd, mem: s.eng.alloc}
 		}
 		env := s.env(p.params, st)
+		env.Alloc = exec.NewBudget(s.eng.alloc, s.statementMem(), "statement_mem")
 		op, err := exec.Build(env, p.query.Plan)
 		if err != nil {
 			return err

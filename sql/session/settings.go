@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/sql/ast"
 	"github.com/sqld/sqld/sql/pgerror"
 )
@@ -47,6 +48,7 @@ var settingDefaults = map[string]string{
 	"row_security":                        "on",
 	"jit":                                 "off",
 	"work_mem":                            "4MB",
+	"statement_mem":                       "0",
 	"enable_seqscan":                      "on",
 	"geqo":                                "on",
 	"lc_messages":                         "C",
@@ -111,6 +113,10 @@ func (s *Session) setting(name string) (string, bool) {
 	if name == "session_authorization" {
 		return s.user, true
 	}
+	if name == "statement_mem" {
+		// As the statements use it: 0 stands for the server's default.
+		return exec.FormatBytes(s.statementMem()), true
+	}
 	if v, ok := s.settings[name]; ok {
 		return v, true
 	}
@@ -160,6 +166,10 @@ func (s *Session) set(x *ast.Set) (string, []arrow.RecordBatch, error) {
 			return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid value for parameter \"DateStyle\": %q", val).WithHint("sqld prints dates in the ISO style only.")
 		}
 		val = "ISO, MDY"
+	case "statement_mem":
+		if err := checkMemorySetting(x.Name, val); err != nil {
+			return "", nil, err
+		}
 	case "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout":
 		if _, err := parseTimeout(val); err != nil {
 			return "", nil, pgerror.New(pgerror.CodeInvalidParameterValue, "invalid value for parameter %q: %q", x.Name, val)

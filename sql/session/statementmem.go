@@ -1,0 +1,64 @@
+package session
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sqld/sqld/sql/pgerror"
+)
+
+// A query's operators hold what they sort, join, group and rank within
+// statement_mem (exec.Budget): a query that needs more fails with 53200
+// and the server stays up. 0, the default, is half the server's memory
+// (--memory), or 2GB when that is not set.
+
+// defaultStatementMem is statement_mem's 0 without --memory.
+const defaultStatementMem = 2 << 30
+
+// statementMem returns the session's statement_mem in bytes.
+func (s *Session) statementMem() int64 {
+	v, ok := s.settings["statement_mem"]
+	if !ok {
+		v = settingDefaults["statement_mem"]
+	}
+	n, err := parseMemory(v)
+	if err != nil || n <= 0 {
+		if m := s.eng.cfg.Scheduler.MemBytes; m > 0 {
+			return m / 2
+		}
+		return defaultStatementMem
+	}
+	return n
+}
+
+// parseMemory reads a memory setting as Postgres writes them: a whole
+// number with a unit of B, kB, MB, GB or TB, or without one in kB.
+func parseMemory(v string) (int64, error) {
+	v = strings.TrimSpace(strings.Trim(v, "'"))
+	i := 0
+	for i < len(v) && (v[i] >= '0' && v[i] <= '9') {
+		i++
+	}
+	n, err := strconv.ParseInt(v[:i], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid memory value %q", v)
+	}
+	unit := map[string]int64{"": 1 << 10, "B": 1, "kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+	m, ok := unit[strings.TrimSpace(v[i:])]
+	if !ok {
+		return 0, fmt.Errorf("invalid memory unit in %q (valid units: B, kB, MB, GB, TB)", v)
+	}
+	if n > (1<<62)/m {
+		return 0, fmt.Errorf("memory value %q is out of range", v)
+	}
+	return n * m, nil
+}
+
+// checkMemorySetting validates a memory setting's value for SET.
+func checkMemorySetting(name, v string) error {
+	if _, err := parseMemory(v); err != nil {
+		return pgerror.New(pgerror.CodeInvalidParameterValue, "invalid value for parameter %q: %v", name, err)
+	}
+	return nil
+}
