@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sqld/sqld/catalog"
@@ -600,12 +601,39 @@ func groupsPost(agg *Aggregate, post []Node) (*catalog.Relation, Node) {
 
 // passKeys rebuilds the chain of projections and filters over leaf so that
 // the columns keys of leaf also come out last, after the chain's own
-// output columns.
+// output columns. A chain without a projection (only filters, or
+// nothing, as under SELECT DISTINCT) gets one that adds them.
 func passKeys(chain []Node, leaf Node, keys []int) (Node, []int) {
+	n, idx := passKeysBelow(chain, leaf, keys)
+	if hasProject(chain) {
+		return n, idx
+	}
+	cols := n.Columns()
+	p := &Project{Input: n}
+	for i, c := range cols {
+		p.Exprs = append(p.Exprs, &ColRef{Idx: i, Typ: c.Type, Name: c.Name})
+		p.Cols = append(p.Cols, c)
+	}
+	out := make([]int, len(idx))
+	for i, k := range idx {
+		out[i] = len(p.Exprs)
+		p.Exprs = append(p.Exprs, &ColRef{Idx: k, Typ: cols[k].Type, Name: cols[k].Name})
+		p.Cols = append(p.Cols, Column{Name: fmt.Sprintf("_k%d", i), Type: cols[k].Type, Hidden: true})
+	}
+	return p, out
+}
+
+func hasProject(chain []Node) bool {
+	return slices.ContainsFunc(chain, func(c Node) bool { _, ok := c.(*Project); return ok })
+}
+
+// passKeysBelow rebuilds the chain over leaf, its projections adding the
+// columns keys of leaf last.
+func passKeysBelow(chain []Node, leaf Node, keys []int) (Node, []int) {
 	if len(chain) == 0 {
 		return leaf, keys
 	}
-	below, idx := passKeys(chain[1:], leaf, keys)
+	below, idx := passKeysBelow(chain[1:], leaf, keys)
 	switch x := chain[0].(type) {
 	case *Filter:
 		return &Filter{Input: below, Cond: x.Cond}, idx

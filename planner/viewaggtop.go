@@ -82,7 +82,12 @@ func planAggTop(vp *ViewPlan, chain []Node, s *Sort, count, offset int64) string
 	for i := range keys {
 		keys[i] = nx + i
 	}
-	above, _ := passKeys(chain, scan, keys)
+	// The rows ranked end with the keys already: without a projection
+	// above the LIMIT, they are the view's rows as they are.
+	above, _ := passKeysBelow(chain, scan, keys)
+	if hasProject(chain) {
+		above, _ = passKeys(chain, scan, keys)
+	}
 	vp.AggTop = &AggTopPlan{Keys: s.Keys, N: offset + count, Offset: offset, Rel: rel, Above: above}
 	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -58,6 +59,10 @@ func (j *viewJob) epochRows() int64 {
 	}
 	return maxEpochRows
 }
+
+// testStep, when set, is called at the start of each epoch step (tests
+// make a view's task panic with it).
+var testStep func(view string)
 
 // testEpochRows overrides epochRows when positive.
 var testEpochRows int64
@@ -623,14 +628,22 @@ func (j *viewJob) setStatus(s JobState, err error) {
 // runTask is the body of the job's task: it resumes from the last
 // committed epoch and runs epochs until ctx ends (nil) or an epoch fails
 // (the error, for the supervisor).
-func (j *viewJob) runTask(ctx context.Context) error {
+func (j *viewJob) runTask(ctx context.Context) (err error) {
 	// A task's read-ahead and commit behind end with it.
 	defer j.dropPrefetch()
 	defer j.endBehind()
+	// A bug that panics fails the task, which the supervisor restarts
+	// from the last committed epoch, rather than the server.
+	defer func() {
+		if r := recover(); r != nil {
+			j.eng.log.Error("view task panicked", "view", j.rel.Name, "panic", r, "stack", string(debug.Stack()))
+			err = pgerror.New(pgerror.CodeInternalError, "view %q: internal error: %v", j.rel.Name, r)
+		}
+	}()
 	j.endBehind()
 	j.mu.Lock()
 	j.groups, j.ends, j.byEnd = nil, nil, nil
-	j.topN = nil
+	j.topN, j.aggTop = nil, nil
 	j.status = JobStarting
 	j.mu.Unlock()
 	if err := j.recover(ctx); err != nil {
@@ -845,6 +858,9 @@ func (j *viewJob) loadState(ctx context.Context) error {
 
 // step runs one epoch if there is new input; it reports whether it did.
 func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
+	if testStep != nil {
+		testStep(j.rel.Name)
+	}
 	if c := j.inflight; c != nil {
 		select {
 		case <-c.done:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A view's ORDER BY ... LIMIT over a stream is ranked as rows arrive, and
@@ -82,4 +84,39 @@ func TestLimitViewKeepsItsPlan(t *testing.T) {
 		testSQL(t, e, "INSERT INTO s VALUES (6, 1)", "FLUSH")
 	}
 	e.Close()
+}
+
+// A view task that panics fails, and the supervisor starts it again from
+// its last committed epoch: the server stays up and the view catches up.
+func TestViewTaskPanics(t *testing.T) {
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), Scheduler: SchedulerConfig{InitialBackoff: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const q = "SELECT k % 10 AS g, count(*) AS n FROM s GROUP BY k % 10 ORDER BY n DESC, g LIMIT 3"
+	testSQL(t, e, "CREATE STREAM s (k BIGINT)", "CREATE VIEW v AS "+q)
+	var panics atomic.Int32
+	testStep = func(view string) {
+		if view == "v" && panics.Add(1) <= 2 {
+			panic("injected")
+		}
+	}
+	defer func() { testStep = nil }()
+	testSQL(t, e, "INSERT INTO s SELECT g FROM generate_series(1, 1000) AS t(g)", "INSERT INTO s VALUES (1), (1), (2)")
+	// FLUSH does not wait for a failed task; the restarted one catches up.
+	want := testSQL(t, e, q)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		testSQL(t, e, "FLUSH")
+		got := testSQL(t, e, "SELECT * FROM v")
+		if got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("view:\n%s\nquery:\n%s\njob: %s", got, want, testSQL(t, e, "SELECT state, restarts, last_error FROM sys.jobs"))
+		}
+	}
+	if r := testSQL(t, e, "SELECT restarts FROM sys.jobs WHERE name = 'v'"); r != "2" {
+		t.Fatalf("restarts %s, want 2", r)
+	}
 }
