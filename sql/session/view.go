@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -62,7 +63,7 @@ func (j *viewJob) epochRows() int64 {
 
 // testStep, when set, is called at the start of each epoch step (tests
 // make a view's task panic with it).
-var testStep func(view string)
+var testStep atomic.Pointer[func(view string)]
 
 // testEpochRows overrides epochRows when positive.
 var testEpochRows int64
@@ -858,8 +859,8 @@ func (j *viewJob) loadState(ctx context.Context) error {
 
 // step runs one epoch if there is new input; it reports whether it did.
 func (j *viewJob) step(ctx context.Context, first bool) (bool, error) {
-	if testStep != nil {
-		testStep(j.rel.Name)
+	if f := testStep.Load(); f != nil {
+		(*f)(j.rel.Name)
 	}
 	if c := j.inflight; c != nil {
 		select {

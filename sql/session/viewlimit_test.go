@@ -97,12 +97,13 @@ func TestViewTaskPanics(t *testing.T) {
 	const q = "SELECT k % 10 AS g, count(*) AS n FROM s GROUP BY k % 10 ORDER BY n DESC, g LIMIT 3"
 	testSQL(t, e, "CREATE STREAM s (k BIGINT)", "CREATE VIEW v AS "+q)
 	var panics atomic.Int32
-	testStep = func(view string) {
+	step := func(view string) {
 		if view == "v" && panics.Add(1) <= 2 {
 			panic("injected")
 		}
 	}
-	defer func() { testStep = nil }()
+	testStep.Store(&step)
+	defer testStep.Store(nil)
 	testSQL(t, e, "INSERT INTO s SELECT g FROM generate_series(1, 1000) AS t(g)", "INSERT INTO s VALUES (1), (1), (2)")
 	// FLUSH does not wait for a failed task; the restarted one catches up.
 	want := testSQL(t, e, q)
