@@ -760,7 +760,8 @@ func (b *Binder) bindSubquery(q *ast.Select, sc *scope) (Node, []Column, bool, e
 			return true
 		})
 	})
-	return n, cols, corr, nil
+	// Subqueries keep the ties of their LIMITs as top-level queries do.
+	return limitTies(keepRanks(n)), cols, corr, nil
 }
 
 // refsBeyond reports whether a plan references outer rows at depth >= d.
