@@ -10,7 +10,7 @@ import (
 // equal their query after rows arrive, and again after reopening and
 // more rows: distinct rows, groups with and without keys, HAVING,
 // filters above aggregations, nested aggregations, windows, LIMITs over
-// rows and over groups, ranks, a self-join.
+// rows and over groups, ranks, self-joins (inner, outer, within a time).
 func TestViewShapes(t *testing.T) {
 	queries := map[string]string{}
 	for i, q := range []string{
@@ -42,6 +42,15 @@ func TestViewShapes(t *testing.T) {
 		"SELECT a, count(*) FILTER (WHERE b > 3) AS f FROM s GROUP BY a",
 		"SELECT a, b, RANK() OVER (PARTITION BY a ORDER BY b) AS r FROM s",
 		"SELECT * FROM (SELECT a, b, RANK() OVER (ORDER BY b DESC) AS r FROM s) t WHERE r <= 3",
+		"SELECT window_start, window_end, a, sum(b) AS t FROM HOP(s, ts, INTERVAL '5' SECOND, INTERVAL '20' SECOND) GROUP BY window_start, window_end, a",
+		"SELECT x.a, x.b, y.c FROM s x LEFT JOIN s y ON x.a = y.b AND y.c = 'c1'",
+		"SELECT x.a, y.b FROM s x JOIN s y ON x.a = y.a AND y.ts BETWEEN x.ts AND x.ts + INTERVAL '3' SECOND",
+		"SELECT a, count(*) AS n FROM (SELECT DISTINCT a, b FROM s) d GROUP BY a",
+		"SELECT COALESCE(c, 'none') AS c2, count(*) AS n, sum(b) AS t FROM s GROUP BY COALESCE(c, 'none')",
+		"SELECT * FROM (SELECT a, b, ROW_NUMBER() OVER (PARTITION BY a, c ORDER BY b DESC, ts) AS rn FROM s) t WHERE rn = 1",
+		"SELECT a, avg(b) AS av FROM s GROUP BY a HAVING avg(b) > 8 ORDER BY av DESC LIMIT 2",
+		"SELECT a, count(*) AS n FROM s GROUP BY a ORDER BY n DESC, a LIMIT 100",
+		"SELECT x.a, count(*) AS n FROM s x JOIN s y ON x.a = y.a GROUP BY x.a ORDER BY n DESC LIMIT 2",
 	} {
 		queries[fmt.Sprintf("v%d", i)] = q
 	}
