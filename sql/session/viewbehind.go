@@ -44,6 +44,11 @@ func (j *viewJob) commitBehind(ctx context.Context, c *behindCommit, batch *wide
 	behindCommits.Add(1)
 	go func() {
 		defer close(c.done)
+		defer func() {
+			if r := recover(); r != nil {
+				c.err = j.panicked("commit", r)
+			}
+		}()
 		c.err = batch.Commit(ctx)
 		batch.Close()
 		if c.err == nil {

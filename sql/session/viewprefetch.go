@@ -65,6 +65,11 @@ func (j *viewJob) startPrefetch(ctx context.Context, ends []int64) {
 	j.pre = p
 	go func() {
 		defer close(p.done)
+		defer func() {
+			if r := recover(); r != nil {
+				p.err = j.panicked("read ahead", r)
+			}
+		}()
 		// Its own place among streaming work, so that it yields to
 		// interactive queries as the epoch does.
 		ctx, leave, err := j.eng.enterStreaming(ctx)

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"runtime"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -71,20 +70,14 @@ func (j *viewJob) runSplit(ctx context.Context, node planner.Node, st *memStorag
 	}()
 	out := make([][]arrow.RecordBatch, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for w := range shares {
+	inWorkers(len(shares), func(w int) {
 		sub := &memStorage{batches: st.batches, byName: make(map[string][]arrow.RecordBatch, len(st.byName)), lookup: st.lookup}
 		for k, v := range st.byName {
 			sub.byName[k] = v
 		}
 		sub.byName[src] = shares[w]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[w], errs[w] = j.runStage(ctx, node, sub)
-		}()
-	}
-	wg.Wait()
+		out[w], errs[w] = j.runStage(ctx, node, sub)
+	})
 	var all []arrow.RecordBatch
 	var err error
 	for w := range out {

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -687,15 +686,7 @@ func eachShare(n int, share func(w, workers int)) {
 		share(0, 1)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			share(w, workers)
-		}()
-	}
-	wg.Wait()
+	inWorkers(workers, func(w int) { share(w, workers) })
 }
 
 // evalColumns evaluates exprs over b, the caller releasing the arrays.
@@ -809,15 +800,7 @@ func (j *viewJob) applyTopN(ctx context.Context, batch *widecol.Batch, st exec.S
 	if workers == 1 {
 		shares[0] = j.topNShare(ctx, res, encs, ek, wmBefore, 0)
 	} else {
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				shares[w] = j.topNShare(ctx, res, encs, ek, wmBefore, w)
-			}()
-		}
-		wg.Wait()
+		inWorkers(workers, func(w int) { shares[w] = j.topNShare(ctx, res, encs, ek, wmBefore, w) })
 	}
 	var late int64
 	lists := make([][]*topPart, 0, workers)
@@ -1173,15 +1156,7 @@ func (j *viewJob) writeShares(batch *widecol.Batch, n int, write func(w int, b *
 	}
 	counts := make([]int64, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			counts[w], errs[w] = write(w, batches[w])
-		}()
-	}
-	wg.Wait()
+	inWorkers(n, func(w int) { counts[w], errs[w] = write(w, batches[w]) })
 	var total int64
 	var err error
 	for w := range n {
@@ -1322,15 +1297,9 @@ func (j *viewJob) applyDedup(ctx context.Context, batch *widecol.Batch, res []ar
 		return 0, 0, err
 	}
 	outs := make([]dedupShare, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[w] = j.dedupShare(ctx, res, func(bi int) []rowEnc { return enc[bi].order }, ek, w)
-		}()
-	}
-	wg.Wait()
+	inWorkers(workers, func(w int) {
+		outs[w] = j.dedupShare(ctx, res, func(bi int) []rowEnc { return enc[bi].order }, ek, w)
+	})
 	lists := make([][]*topPart, 0, workers+1)
 	var ties []*topPart
 	for _, o := range outs {
@@ -1531,24 +1500,18 @@ func (tn *topNState) epochKeys(ctx context.Context, res []arrow.RecordBatch, enc
 	}
 	var next atomic.Int64
 	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= len(chunks) {
-					return
-				}
-				if errs[w] = ctx.Err(); errs[w] != nil {
-					return
-				}
-				ek.fill(&chunks[c])
+	inWorkers(workers, func(w int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= len(chunks) {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			if errs[w] = ctx.Err(); errs[w] != nil {
+				return
+			}
+			ek.fill(&chunks[c])
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
