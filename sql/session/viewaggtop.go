@@ -25,9 +25,13 @@ import (
 // positions Offset to N, keyed by group: groups that enter or change are
 // written, those that leave are deleted.
 
-// aggTopSlack is how many rows beyond N the prefix keeps, so that groups
-// falling out of the first N seldom call for a search of every group.
-const aggTopSlack = 64
+// The prefix keeps N rows and as many again beyond them, at least
+// aggTopSlack and at most aggTopMaxSlack, so that groups falling out of
+// the first N seldom call for a search of every group.
+const (
+	aggTopSlack    = 64
+	aggTopMaxSlack = 4096
+)
 
 // aggTopSearches counts the searches of every group (rankAll), for
 // tests.
@@ -55,7 +59,9 @@ type rankedRow struct {
 }
 
 // keep is how many rows the prefix holds at most.
-func (at *aggTop) keep() int { return int(at.plan.N) + max(aggTopSlack, int(at.plan.N)) }
+func (at *aggTop) keep() int {
+	return int(at.plan.N) + min(max(aggTopSlack, int(at.plan.N)), aggTopMaxSlack)
+}
 
 // applyAggTop ranks the rows of the groups an epoch changed and writes
 // the view's rows that changed.
