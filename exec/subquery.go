@@ -126,6 +126,13 @@ func (x *Env) runPlan(ee *eval.Env, plan planner.Node, outer *eval.OuterRow, lim
 	ctx := x.subq.ctx
 	var bs []arrow.RecordBatch
 	defer func() { releaseBatches(bs) }()
+	closed := false
+	defer func() {
+		// A panic (a budget's) unwinding past the loop closes it too.
+		if !closed {
+			op.Close()
+		}
+	}()
 	err = op.Open(ctx)
 	rows := 0
 	for err == nil && (limit <= 0 || rows < limit) {
@@ -136,6 +143,7 @@ func (x *Env) runPlan(ee *eval.Env, plan planner.Node, outer *eval.OuterRow, lim
 			rows += int(b.NumRows())
 		}
 	}
+	closed = true
 	if cerr := op.Close(); err == nil || isEOF(err) {
 		err = cerr
 	}

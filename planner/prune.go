@@ -315,7 +315,7 @@ func (pr pruner) prune(n Node, need []bool) (Node, []int) {
 			x.Ties = ties
 		}
 		in, cm := pr.prune(x.Input, childNeed)
-		w := &Window{Input: in}
+		w := &Window{Input: in, Keep: x.Keep}
 		for _, t := range ties {
 			w.Ties = append(w.Ties, cm[t])
 		}

@@ -27,9 +27,14 @@ type AggTopPlan struct {
 	Above Node
 }
 
+// maxRankedLimit bounds the OFFSET plus LIMIT of a view ranked as rows
+// arrive: its rows are held in memory. Larger ones are recomputed.
+const maxRankedLimit = 1 << 20
+
 // limitShape recognizes chain(Limit(Sort(x))) with chain made of
 // projections and filters without subqueries, a constant LIMIT of at
-// least one and a constant OFFSET.
+// least one and a constant OFFSET, the two adding up to at most
+// maxRankedLimit.
 func limitShape(root Node) (chain []Node, s *Sort, count, offset int64, ok bool) {
 	chain, n, ok := plainChain(root)
 	if !ok {
@@ -49,6 +54,9 @@ func limitShape(root Node) (chain []Node, s *Sort, count, offset int64, ok bool)
 		if offset, ok = constInt(l.Offset); !ok || offset < 0 {
 			return nil, nil, 0, 0, false
 		}
+	}
+	if count > maxRankedLimit || offset > maxRankedLimit-count {
+		return nil, nil, 0, 0, false
 	}
 	return chain, s, count, offset, true
 }

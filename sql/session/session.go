@@ -573,12 +573,10 @@ func (p *portal) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := op.Open(ctx); err != nil {
-			op.Close()
-			return err
-		}
+		// Set before Open: cleanup closes it whether Open fails or
+		// panics (a budget's, recovered by nextInBudget).
 		p.op = op
-		return nil
+		return op.Open(ctx)
 	}
 	tag, results, err := s.execute(ctx, p.st, p.params)
 	if err != nil {

@@ -49,8 +49,8 @@ func (j *viewJob) commitBehind(ctx context.Context, c *behindCommit, batch *wide
 				c.err = j.panicked("commit", r)
 			}
 		}()
+		defer batch.Close()
 		c.err = batch.Commit(ctx)
-		batch.Close()
 		if c.err == nil {
 			j.mu.Lock()
 			if j.behind == c {

@@ -1715,7 +1715,7 @@ func (s *rowSlab) row(order []byte, src arrow.RecordBatch, idx int) *topRow {
 // newRows returns an empty row list for a new partition, with room for
 // the rows it keeps when they are few.
 func (tn *topNState) newRows() []*topRow {
-	return make([]*topRow, 0, min(tn.n+1, 16))
+	return make([]*topRow, 0, min(tn.n, 15)+1)
 }
 
 // mergeParts merges lists of partitions each in sortParts order into one.
