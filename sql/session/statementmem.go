@@ -1,17 +1,24 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/sql/pgerror"
 )
 
 // A query's operators hold what they sort, join, group and rank within
 // statement_mem (exec.Budget): a query that needs more fails with 53200
 // and the server stays up. 0, the default, is half the server's memory
-// (--memory), or 2GB when that is not set.
+// (--memory), or 2GB when that is not set. A view maintained by
+// recomputation evaluates its query within that default: past it, the
+// view's task fails with 53200 (sys.jobs shows it) and the server stays
+// up.
 
 // defaultStatementMem is statement_mem's 0 without --memory.
 const defaultStatementMem = 2 << 30
@@ -24,12 +31,39 @@ func (s *Session) statementMem() int64 {
 	}
 	n, err := parseMemory(v)
 	if err != nil || n <= 0 {
-		if m := s.eng.cfg.Scheduler.MemBytes; m > 0 {
-			return m / 2
-		}
-		return defaultStatementMem
+		return s.eng.defaultStatementMem()
 	}
 	return n
+}
+
+// defaultStatementMem is statement_mem's 0: half the server's memory, or
+// 2GB. A recomputed view's evaluation has it too.
+func (e *Engine) defaultStatementMem() int64 {
+	if testStatementMem > 0 {
+		return testStatementMem
+	}
+	if m := e.cfg.Scheduler.MemBytes; m > 0 {
+		return m / 2
+	}
+	return defaultStatementMem
+}
+
+// testStatementMem overrides defaultStatementMem when positive.
+var testStatementMem int64
+
+// collectInBudget is exec.Collect with a budget's panic (exec.Budget)
+// turned into the error.
+func collectInBudget(ctx context.Context, op exec.Operator) (out []arrow.RecordBatch, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := exec.BudgetError(r)
+			if e == nil {
+				panic(r)
+			}
+			out, err = nil, e
+		}
+	}()
+	return exec.Collect(ctx, op)
 }
 
 // parseMemory reads a memory setting as Postgres writes them: a whole

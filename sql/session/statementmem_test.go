@@ -1,7 +1,10 @@
 package session
 
 import (
+	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sqld/sqld/exec"
 )
@@ -40,4 +43,37 @@ func FuzzParseMemory(f *testing.F) {
 			t.Fatalf("%q: %d prints as %q, which parses as %d, %v", s, n, exec.FormatBytes(n), back, err)
 		}
 	})
+}
+
+// A view maintained by recomputation whose evaluation needs more than the
+// server's statement_mem fails with 53200, which sys.jobs shows; the
+// server, the stream and the other views go on.
+func TestRecomputeOverBudget(t *testing.T) {
+	defer func(n int64) { testStatementMem = n }(testStatementMem)
+	testStatementMem = 1 << 20
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), Scheduler: SchedulerConfig{InitialBackoff: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	testSQL(t, e, "CREATE STREAM s (k BIGINT, t TEXT)",
+		"CREATE VIEW small AS SELECT k, t, RANK() OVER (ORDER BY t) AS r FROM s",
+		"CREATE VIEW counts AS SELECT k % 10 AS g, count(*) AS n FROM s GROUP BY k % 10")
+	testSQL(t, e, "INSERT INTO s SELECT g, repeat('t', 50) || CAST(g AS TEXT) FROM generate_series(1, 50000) AS t(g)")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := testSQL(t, e, "SELECT last_error FROM sys.jobs WHERE name = 'small'")
+		if strings.Contains(st, "out of memory") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("view small: %s", testSQL(t, e, "SELECT state, restarts, last_error FROM sys.jobs"))
+		}
+	}
+	testSQL(t, e, "FLUSH")
+	if got := testSQL(t, e, "SELECT sum(n) FROM counts"); got != "50000" {
+		t.Fatalf("counts holds %s rows", got)
+	}
+	if got := testSQL(t, e, "SELECT count(*) FROM s"); got != "50000" {
+		t.Fatalf("stream holds %s rows", got)
+	}
 }

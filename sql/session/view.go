@@ -2382,11 +2382,12 @@ func (j *viewJob) runRecompute(ctx context.Context, vers map[string]int64) error
 	snap := e.store.NewSnapshot()
 	defer snap.Close()
 	env := j.env(&storage{eng: e, snap: snap, mem: e.alloc})
+	env.Alloc = exec.NewBudget(e.alloc, e.defaultStatementMem(), "statement_mem")
 	op, err := exec.Build(env, j.plan.Query.Plan)
 	if err != nil {
 		return err
 	}
-	res, err := exec.Collect(ctx, op)
+	res, err := collectInBudget(ctx, op)
 	if err != nil {
 		return err
 	}
