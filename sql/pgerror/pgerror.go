@@ -59,6 +59,7 @@ const (
 	CodeInvalidTableDefinition     = "42P16"
 	CodeWindowingError             = "42P20"
 	CodeOutOfMemory                = "53200"
+	CodeWarning                    = "01000"
 	CodeProgramLimitExceeded       = "54000"
 	CodeStatementTooComplex        = "54001"
 	CodeObjectInUse                = "55006"

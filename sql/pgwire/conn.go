@@ -461,9 +461,13 @@ func (c *conn) sendNotices() {
 		return
 	}
 	for _, e := range n.TakeNotices() {
+		severity := "NOTICE"
+		if strings.HasPrefix(e.Code, "01") {
+			severity = "WARNING"
+		}
 		c.send(&pgproto3.NoticeResponse{
-			Severity:            "NOTICE",
-			SeverityUnlocalized: "NOTICE",
+			Severity:            severity,
+			SeverityUnlocalized: severity,
 			Code:                e.Code,
 			Message:             e.Message,
 			Detail:              e.Detail,

@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -236,7 +238,35 @@ func (s *Session) flush(ctx context.Context) (string, []arrow.RecordBatch, error
 	if err := s.eng.flush(ctx); err != nil {
 		return "", nil, err
 	}
+	// FLUSH does not wait for a view whose task is failing: say so.
+	for _, f := range s.eng.failingViews() {
+		s.notices = append(s.notices, pgerror.New(pgerror.CodeWarning, "view %q is failing and may not reflect every write: %s", f.name, f.msg).
+			WithHint("sys.jobs shows its state; its task restarts from its last committed epoch."))
+	}
 	return "FLUSH", nil, nil
+}
+
+type failingView struct{ name, msg string }
+
+// failingViews lists the views whose tasks failed or are restarting after
+// an error, by name.
+func (e *Engine) failingViews() []failingView {
+	e.mu.RLock()
+	jobs := make([]*viewJob, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		jobs = append(jobs, j)
+	}
+	e.mu.RUnlock()
+	var out []failingView
+	for _, j := range jobs {
+		j.mu.Lock()
+		if j.lastErr != nil && (j.status == JobFailed || j.status == JobRestarting) {
+			out = append(out, failingView{j.rel.Name, pgerror.From(j.lastErr).Message})
+		}
+		j.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b failingView) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 // flush waits until the views reflect everything produced into the
