@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -39,8 +40,8 @@ func (s *Session) statementMem() int64 {
 // defaultStatementMem is statement_mem's 0: half the server's memory, or
 // 2GB. A recomputed view's evaluation has it too.
 func (e *Engine) defaultStatementMem() int64 {
-	if testStatementMem > 0 {
-		return testStatementMem
+	if n := testStatementMem.Load(); n > 0 {
+		return n
 	}
 	if m := e.cfg.Scheduler.MemBytes; m > 0 {
 		return m / 2
@@ -49,7 +50,7 @@ func (e *Engine) defaultStatementMem() int64 {
 }
 
 // testStatementMem overrides defaultStatementMem when positive.
-var testStatementMem int64
+var testStatementMem atomic.Int64
 
 // collectInBudget is exec.Collect with a budget's panic (exec.Budget)
 // turned into the error.

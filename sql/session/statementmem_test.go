@@ -53,8 +53,8 @@ func FuzzParseMemory(f *testing.F) {
 // server's statement_mem fails with 53200, which sys.jobs shows; the
 // server, the stream and the other views go on.
 func TestRecomputeOverBudget(t *testing.T) {
-	defer func(n int64) { testStatementMem = n }(testStatementMem)
-	testStatementMem = 1 << 20
+	testStatementMem.Store(1 << 20)
+	defer testStatementMem.Store(0)
 	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), Scheduler: SchedulerConfig{InitialBackoff: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
