@@ -149,11 +149,15 @@ func runBench(args []string) int {
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|freshness|window-memory|join-memory|fairness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: sqld bench [ingest|maintain|tumble|hop|leaderboard|freshness|window-memory|join-memory|fairness|all]... [flags]\n\nRuns an embedded sqld in a temporary directory and prints one line per figure.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var scenarios []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if !bench.Scenario(args[0]) {
+			fmt.Fprintf(os.Stderr, "sqld bench: unknown scenario %q (known: %s, nexmark)\n", args[0], strings.Join(bench.Scenarios(), ", "))
+			return 2
+		}
 		scenarios = append(scenarios, args[0])
 		args = args[1:]
 	}

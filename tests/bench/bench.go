@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, scenarios ...string) error {
 		want[s] = true
 	}
 	all := want["all"] || len(scenarios) == 0
-	if all || want["ingest"] || want["maintain"] || want["tumble"] || want["hop"] {
+	if all || want["ingest"] || want["maintain"] || want["tumble"] || want["hop"] || want["leaderboard"] {
 		if err := ingest(ctx, conn, cfg); err != nil {
 			return err
 		}
@@ -210,6 +210,18 @@ func ingest(ctx context.Context, conn *pgx.Conn, cfg Config) error {
 	return nil
 }
 
+// Scenarios lists the scenarios Run knows, "all" last.
+func Scenarios() []string {
+	out := []string{"ingest"}
+	for _, v := range viewBenches {
+		out = append(out, v.name)
+	}
+	return append(out, "freshness", "window-memory", "join-memory", "fairness", "all")
+}
+
+// Scenario reports whether Run knows the scenario name.
+func Scenario(name string) bool { return slices.Contains(Scenarios(), name) }
+
 // viewBench is a view created over the rows already in the bid stream.
 type viewBench struct {
 	name, sql string
@@ -219,6 +231,7 @@ var viewBenches = []viewBench{
 	{"maintain", "CREATE VIEW per_auction AS SELECT auction, count(*), sum(price), max(price) FROM bid GROUP BY auction"},
 	{"tumble", "CREATE VIEW tumble10 AS SELECT window_start, max(price), count(*) FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) GROUP BY window_start"},
 	{"hop", "CREATE VIEW hop2_10 AS SELECT auction, window_start, count(*) FROM HOP(bid, date_time, INTERVAL '2' SECOND, INTERVAL '10' SECOND) GROUP BY auction, window_start"},
+	{"leaderboard", "CREATE VIEW leaders AS SELECT auction, count(*) AS bids, max(price) AS top FROM bid GROUP BY auction ORDER BY bids DESC, top DESC LIMIT 10"},
 }
 
 func runView(ctx context.Context, conn *pgx.Conn, cfg Config, v viewBench) error {
