@@ -314,6 +314,21 @@ func TestTopN(t *testing.T) {
 	got := run(t, env, &planner.Limit{Input: s, Count: lit(int64(12), i8), Offset: lit(int64(3), i8)})
 	expect(t, got, full[3:15]...)
 	expect(t, got[:3], "39|9", "49|9", "59|9")
+
+	// Many batches, two keys with ties and NULLs: the first rows of the
+	// full sort, whatever the LIMIT.
+	gs = &planner.GenerateSeries{Cols: cols("x", i8), Start: lit(int64(1), i8), Stop: lit(int64(5000), i8)}
+	nullIf := func(e planner.Expr, every int64) planner.Expr {
+		return &planner.Case{Typ: i8, Whens: []planner.When{{Cond: eq(fn("%", i8, col(0, i8), lit(every, i8)), lit(int64(0), i8)), Result: lit(nil, i8)}}, Else: e}
+	}
+	p = &planner.Project{Input: gs, Exprs: []planner.Expr{col(0, i8), nullIf(fn("%", i8, fn("*", i8, col(0, i8), lit(int64(7919), i8)), lit(int64(53), i8)), 17),
+		fn("%", i8, col(0, i8), lit(int64(5), i8))}, Cols: cols("x", i8, "a", i8, "b", i8)}
+	s = &planner.Sort{Input: p, Keys: []planner.SortKey{{Expr: col(1, i8), Desc: true, NullsFirst: true}, {Expr: col(2, i8)}}}
+	env.BatchSize = 300
+	full = run(t, env, s)
+	for _, n := range []int64{1, 5, 50, 700} {
+		expect(t, run(t, env, &planner.Limit{Input: s, Count: lit(n, i8)}), full[:n]...)
+	}
 }
 
 func TestSlicedAndEmptyInputs(t *testing.T) {

@@ -183,6 +183,17 @@ func sortPerm(keys []sortKey, n int) []int32 {
 	return perm
 }
 
+// sortRows orders the given rows by keys, stably (ties by row number).
+func sortRows(keys []sortKey, rows []int32) []int32 {
+	slices.SortFunc(rows, func(x, y int32) int {
+		if c := compareKeys(keys, int(x), int(y)); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	return rows
+}
+
 // evalSortKeys evaluates ORDER BY keys over b. The caller releases the
 // returned arrays (keys[i].arr).
 func evalSortKeys(env *Env, ks []planner.SortKey, b arrow.RecordBatch) ([]sortKey, error) {
@@ -332,8 +343,10 @@ func (o *sortOp) topN(ctx context.Context) error {
 			continue
 		}
 		parts := []arrow.RecordBatch{b}
+		var top0 int64
 		if top != nil {
 			parts = []arrow.RecordBatch{top, b}
+			top0 = top.NumRows()
 		}
 		cols, n, err := concatBatches(mem, o.in.Schema(), parts)
 		b.Release()
@@ -349,7 +362,23 @@ func (o *sortOp) topN(ctx context.Context) error {
 			all.Release()
 			return err
 		}
-		perm := sortPerm(keys, n)
+		var perm []int32
+		if kept := int(top0); kept > 0 && int64(kept) >= o.limit {
+			// The rows kept are sorted: a new row can only enter if it
+			// sorts before the last of them.
+			rows := make([]int32, kept, n)
+			for i := range rows {
+				rows[i] = int32(i)
+			}
+			for i := kept; i < n; i++ {
+				if compareKeys(keys, i, kept-1) < 0 {
+					rows = append(rows, int32(i))
+				}
+			}
+			perm = sortRows(keys, rows)
+		} else {
+			perm = sortPerm(keys, n)
+		}
 		releaseSortKeys(keys)
 		if int64(len(perm)) > o.limit {
 			perm = perm[:o.limit]
