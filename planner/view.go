@@ -180,8 +180,8 @@ func passesWatermarkCol(n Node, src *catalog.Relation, col int) bool {
 
 // topNInput returns the incremental plan of a top-N's input (a stream's
 // rows under projections and filters, or a join's pairs), or nil.
-func topNInput(root Node) *ViewPlan {
-	tp, _, input := topNShape(root)
+func topNInput(root Node, version int) *ViewPlan {
+	tp, _, input := topNShape(root, version)
 	if tp == nil {
 		return nil
 	}
@@ -229,17 +229,18 @@ func scanUnder(n Node, ok func(*Scan) bool) *Scan {
 //	1: columns no one reads are pruned below window functions too, so a
 //	   top-N keeps only the columns its view shows.
 //	2: ORDER BY ... LIMIT over a stream is a top-N of one partition
-//	   (limitAsRank), maintained as rows arrive.
+//	   (limitAsRank), and over an aggregation ranks its groups
+//	   (planAggTop); DENSE_RANK is a top-N as ROW_NUMBER and RANK are.
 const ViewPlanVersion = 2
 
 // rankedIncrementally reports whether a view's plan rewritten by
 // limitAsRank is a top-N over a stream or a join of streams.
 func rankedIncrementally(root Node, version int) bool {
 	root = pruneColumns(shareFilterExprs(root), version >= 1)
-	if jp, rewritten := joinShape(root); jp != nil && topNInput(rewritten) != nil {
+	if jp, rewritten := joinShape(root); jp != nil && topNInput(rewritten, version) != nil {
 		return true
 	}
-	return topNInput(root) != nil
+	return topNInput(root, version) != nil
 }
 
 // PlanView builds the streaming plan of a view query. It rejects what
@@ -271,7 +272,7 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 		root = pruneColumns(shareFilterExprs(root), q.PlanVersion >= 1)
 	}
 	if jp, rewritten := joinShape(root); jp != nil && (jp.Kind == InnerJoin || !q.EmitOnWindowClose) {
-		if incrementalShape(rewritten, &ViewPlan{Query: q, WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten) != nil {
+		if incrementalShape(rewritten, &ViewPlan{Query: q, WindowKey: -1, RowCount: -1, EventTime: -1}) == "" || topNInput(rewritten, q.PlanVersion) != nil {
 			vp.Join, root = jp, rewritten
 		}
 	}
@@ -282,8 +283,8 @@ func PlanView(q *Query, cat Catalog) (*ViewPlan, error) {
 			return vp, nil
 		}
 	}
-	if tp, post, _ := topNShape(root); tp != nil {
-		if sub := topNInput(root); sub != nil {
+	if tp, post, _ := topNShape(root, q.PlanVersion); tp != nil {
+		if sub := topNInput(root, q.PlanVersion); sub != nil {
 			vp.TopN, vp.Source, vp.Input, vp.Lookups = tp, sub.Source, sub.Input, sub.Lookups
 			vp.Post = topNPost(tp, post)
 			if !q.EmitOnWindowClose {

@@ -158,7 +158,7 @@ func topNWindow(tp *TopNPlan, input Node) bool {
 // topNShape matches Post(Filter(rank <= N, Window(Input))) with one
 // ranking call. It returns the plan, the nodes above the window (root
 // first) and the window's input, or nil.
-func topNShape(root Node) (*TopNPlan, []Node, Node) {
+func topNShape(root Node, version int) (*TopNPlan, []Node, Node) {
 	post, n, ok := plainChain(root)
 	if !ok {
 		return nil, nil, nil
@@ -168,7 +168,12 @@ func topNShape(root Node) (*TopNPlan, []Node, Node) {
 		return nil, nil, nil
 	}
 	call := w.Calls[0]
-	if (call.Name != "row_number" && call.Name != "rank") || len(call.Args) > 0 || len(call.OrderBy) == 0 {
+	switch {
+	case call.Name == "row_number", call.Name == "rank", call.Name == "dense_rank" && version >= 2:
+	default:
+		return nil, nil, nil
+	}
+	if len(call.Args) > 0 || len(call.OrderBy) == 0 {
 		return nil, nil, nil
 	}
 	f, ok := post[len(post)-1].(*Filter)

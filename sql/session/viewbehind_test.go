@@ -18,10 +18,11 @@ func TestCommitBehind(t *testing.T) {
 		"top3":  "SELECT k, v, id, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM s) t WHERE rn <= 3",
 		"ranks": "SELECT k, v, id, r FROM (SELECT *, RANK() OVER (PARTITION BY k % 101 ORDER BY v) AS r FROM s) t WHERE r <= 2",
 		"first": "SELECT k, v, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY id) AS rn FROM s) t WHERE rn = 1",
+		"dense": "SELECT k, v, id, r FROM (SELECT *, DENSE_RANK() OVER (PARTITION BY k % 97 ORDER BY v / 100 DESC) AS r FROM s) t WHERE r <= 2",
 	}
 	// Small memory budgets, so that epochs read partitions the epoch
 	// before wrote back from the store.
-	budgets := map[string]string{"top3": "top_n_state_rows = 2000", "ranks": "top_n_state_rows = 50", "first": "top_n_state_rows = 0"}
+	budgets := map[string]string{"top3": "top_n_state_rows = 2000", "ranks": "top_n_state_rows = 50", "first": "top_n_state_rows = 0", "dense": "top_n_state_rows = 100"}
 	behind, planned := behindCommits.Load(), plannedRuns.Load()
 	e := epochsWhileWriting(t, "CREATE STREAM s (k BIGINT, v BIGINT, id BIGINT) WITH (partitions = 2)", insert, queries, budgets)
 	// 270,000 rows in epochs of 32,768 rows, three views.

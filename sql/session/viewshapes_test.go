@@ -51,6 +51,8 @@ func TestViewShapes(t *testing.T) {
 		"SELECT a, avg(b) AS av FROM s GROUP BY a HAVING avg(b) > 8 ORDER BY av DESC LIMIT 2",
 		"SELECT a, count(*) AS n FROM s GROUP BY a ORDER BY n DESC, a LIMIT 100",
 		"SELECT x.a, count(*) AS n FROM s x JOIN s y ON x.a = y.a GROUP BY x.a ORDER BY n DESC LIMIT 2",
+		"SELECT * FROM (SELECT a, b, c, DENSE_RANK() OVER (PARTITION BY a ORDER BY b DESC) AS r FROM s) t WHERE r <= 2",
+		"SELECT * FROM (SELECT a, b, DENSE_RANK() OVER (ORDER BY b % 4) AS r FROM s) t WHERE r < 2",
 	} {
 		queries[fmt.Sprintf("v%d", i)] = q
 	}

@@ -436,12 +436,47 @@ func (tn *topNState) keep(rows []*topRow) int {
 	if tn.rowNumber {
 		return int(tn.n)
 	}
+	if tn.denseRank {
+		// DENSE_RANK: the rows of the first n peer groups.
+		groups := 1
+		for k := 1; k < len(rows); k++ {
+			if !peers(rows[k-1], rows[k]) {
+				if groups++; int64(groups) > tn.n {
+					return k
+				}
+			}
+		}
+		return len(rows)
+	}
 	// RANK: rows tied with the n-th stay.
 	k := int(tn.n)
 	for k < len(rows) && peers(rows[k-1], rows[k]) {
 		k++
 	}
 	return k
+}
+
+// full reports whether a partition of rows kept rows, whose last row is
+// worst, admits no row ranked after worst: with ROW_NUMBER and RANK, when
+// it holds n rows; with DENSE_RANK, when they make n peer groups (rows is
+// nil when they are not in memory: then it is not known, and so false).
+func (tn *topNState) full(count int, rows []*topRow) bool {
+	if int64(count) < tn.n {
+		return false
+	}
+	if !tn.denseRank {
+		return true
+	}
+	if rows == nil {
+		return false
+	}
+	groups := int64(1)
+	for k := 1; k < len(rows); k++ {
+		if !peers(rows[k-1], rows[k]) {
+			groups++
+		}
+	}
+	return groups >= tn.n
 }
 
 // rankOf returns the rank of each kept row.
@@ -453,6 +488,8 @@ func (tn *topNState) ranks(rows []*topRow) []int64 {
 			out[i] = int64(i + 1)
 		case peers(rows[i-1], rows[i]):
 			out[i] = out[i-1]
+		case tn.denseRank:
+			out[i] = out[i-1] + 1
 		default:
 			out[i] = int64(i + 1)
 		}
@@ -485,6 +522,8 @@ type topNState struct {
 	plan      *planner.TopNPlan
 	n         int64
 	rowNumber bool
+	// denseRank is DENSE_RANK (neither: RANK).
+	denseRank bool
 	ncols     int              // input columns
 	inTypes   []arrow.DataType // of the input columns
 	keyTypes  []arrow.DataType // of the partition values
@@ -508,7 +547,7 @@ type topNState struct {
 }
 
 func newTopNState(tp *planner.TopNPlan, input []planner.Column) *topNState {
-	tn := &topNState{plan: tp, n: tp.N, rowNumber: tp.Call.Name == "row_number", ncols: len(input),
+	tn := &topNState{plan: tp, n: tp.N, rowNumber: tp.Call.Name == "row_number", denseRank: tp.Call.Name == "dense_rank", ncols: len(input),
 		parts: map[string]*topPart{}, cold: newColdTable()}
 	for _, p := range tp.Call.PartitionBy {
 		tn.keyTypes = append(tn.keyTypes, catalog.Field("", p.Type(), true).Type)
@@ -1614,7 +1653,7 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 		}
 		if p == nil {
 			if worst, stored, ok, _ := tn.cold.LookupHashed(kb, h); ok {
-				if int64(stored) >= tn.n && bytes.Compare(ob, worst) > 0 {
+				if tn.full(int(stored), nil) && bytes.Compare(ob, worst) > 0 {
 					// Worse than every kept row on the ORDER BY alone.
 					return nil
 				}
@@ -1647,7 +1686,7 @@ func (j *viewJob) topNShare(ctx context.Context, res []arrow.RecordBatch, encs [
 			out.added[p.key] = p
 		}
 		*slot = seenPart{h, p}
-		if int64(len(p.rows)) >= tn.n && len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order {
+		if len(p.rows) > 0 && string(ob) > p.rows[len(p.rows)-1].order && tn.full(len(p.rows), p.rows) {
 			// Worse than every kept row on the ORDER BY alone.
 			return nil
 		}
