@@ -12,12 +12,21 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sqld/sqld/planner"
+	"github.com/sqld/sqld/sql/pgerror"
 	"github.com/sqld/sqld/sql/pgwire"
 )
 
 // testSQL runs statements on a session of e and returns the rows of the
 // last one as sorted "a|b" lines.
 func testSQL(t *testing.T, e *Engine, sqls ...string) string {
+	t.Helper()
+	lines, _ := testRun(t, e, sqls...)
+	return lines
+}
+
+// testRun runs statements on a session of e and returns the rows of the
+// last one as sorted "a|b" lines, and the notices the session was left.
+func testRun(t *testing.T, e *Engine, sqls ...string) (string, []*pgerror.Error) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := e.NewSession(ctx, pgwire.StartupParams{})
@@ -58,7 +67,7 @@ func testSQL(t *testing.T, e *Engine, sqls ...string) string {
 		}
 	}
 	slices.Sort(lines)
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), s.(*Session).TakeNotices()
 }
 
 // A view keeps the plan of the build that created it across a restart:

@@ -2,15 +2,12 @@ package session
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sqld/sqld/exec"
 	"github.com/sqld/sqld/sql/pgerror"
-	"github.com/sqld/sqld/sql/pgwire"
 )
 
 func TestParseMemory(t *testing.T) {
@@ -74,7 +71,7 @@ func TestRecomputeOverBudget(t *testing.T) {
 		}
 	}
 	// FLUSH warns of it.
-	notices := testNotices(t, e, "FLUSH")
+	_, notices := testRun(t, e, "FLUSH")
 	if len(notices) != 1 || notices[0].Code != pgerror.CodeWarning || !strings.Contains(notices[0].Message, `view "small" is failing`) {
 		t.Fatalf("FLUSH notices: %v", notices)
 	}
@@ -84,37 +81,4 @@ func TestRecomputeOverBudget(t *testing.T) {
 	if got := testSQL(t, e, "SELECT count(*) FROM s"); got != "50000" {
 		t.Fatalf("stream holds %s rows", got)
 	}
-}
-
-// testNotices runs sql in a new session and returns the notices it left.
-func testNotices(t *testing.T, e *Engine, sql string) []*pgerror.Error {
-	t.Helper()
-	ctx := context.Background()
-	s, err := e.NewSession(ctx, pgwire.StartupParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	stmts, err := s.Parse(ctx, sql)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range stmts {
-		p, err := st.Bind(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			b, err := p.Next(ctx)
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-				break
-			}
-			b.Release()
-		}
-		p.Close()
-	}
-	return s.(*Session).TakeNotices()
 }
