@@ -248,8 +248,8 @@ func (s *Session) flush(ctx context.Context) (string, []arrow.RecordBatch, error
 
 type failingView struct{ name, msg string }
 
-// failingViews lists the views whose tasks failed or are restarting after
-// an error, by name.
+// failingViews lists the views whose tasks failed and have not committed
+// an epoch since, by name.
 func (e *Engine) failingViews() []failingView {
 	e.mu.RLock()
 	jobs := make([]*viewJob, 0, len(e.jobs))
@@ -260,8 +260,8 @@ func (e *Engine) failingViews() []failingView {
 	var out []failingView
 	for _, j := range jobs {
 		j.mu.Lock()
-		if j.lastErr != nil && (j.status == JobFailed || j.status == JobRestarting) {
-			out = append(out, failingView{j.rel.Name, pgerror.From(j.lastErr).Message})
+		if j.failing != nil && j.status != JobStopped {
+			out = append(out, failingView{j.rel.Name, pgerror.From(j.failing).Message})
 		}
 		j.mu.Unlock()
 	}
@@ -449,7 +449,7 @@ func (e *Engine) jobRows() [][]any {
 		if j.join != nil {
 			joinRows = j.join.rows.Load()
 		}
-		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, int64(len(j.groups)), int64(j.restarts), errText, joinRows})
+		rows = append(rows, []any{j.rel.Name, j.status.String(), mode, j.epoch, j.rowsIn, j.rowsOut, lag, wm, j.late, j.stateGroups, int64(j.restarts), errText, joinRows})
 		j.mu.Unlock()
 	}
 	return rows

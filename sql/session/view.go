@@ -199,6 +199,12 @@ type viewJob struct {
 	wmExpr    planner.Expr
 	watermark int64
 	late      int64
+	// stateGroups is len(groups) as of the last epoch, for sys.jobs: the
+	// job's goroutine changes groups without mu. Guarded by mu.
+	stateGroups int64
+	// failing is the error of the job's last failure until an epoch
+	// commits after it (FLUSH warns of it). Guarded by mu.
+	failing error
 	// marks are the watermarks after recent epochs (one per change,
 	// ascending), kept when the view carries a watermark
 	// (catalog.Watermark.From), for the views reading it. Guarded by mu.
@@ -622,6 +628,9 @@ func (j *viewJob) setStatus(s JobState, err error) {
 	j.mu.Lock()
 	j.status = s
 	j.lastErr = err
+	if err != nil {
+		j.failing = err
+	}
 	j.mu.Unlock()
 	j.eng.notifyChange()
 }
@@ -653,6 +662,9 @@ func (j *viewJob) runTask(ctx context.Context) (err error) {
 		}
 		return err
 	}
+	j.mu.Lock()
+	j.stateGroups = int64(len(j.groups))
+	j.mu.Unlock()
 	j.setStatus(JobRunning, nil)
 	first := true
 	for {
@@ -1278,6 +1290,8 @@ func (j *viewJob) runIncremental(ctx context.Context, starts, ends []int64, idle
 	j.rowsIn += in
 	j.rowsOut += out
 	j.late += late
+	j.stateGroups = int64(len(j.groups))
+	j.failing = nil
 	j.watermark = wmAfter
 	j.markLocked()
 	j.lastTime = time.Now()
@@ -2491,6 +2505,7 @@ func (j *viewJob) runRecompute(ctx context.Context, vers map[string]int64) error
 	j.epoch = epoch
 	j.seen = vers
 	j.rowsOut = out
+	j.failing = nil
 	j.lastTime = time.Now()
 	j.mu.Unlock()
 	e.notifyChange()

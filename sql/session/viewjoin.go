@@ -891,6 +891,8 @@ func (j *viewJob) runJoinEpoch(ctx context.Context, starts, ends []int64, idle [
 	j.rowsIn += in
 	j.rowsOut += out
 	j.late += late
+	j.stateGroups = int64(len(j.groups))
+	j.failing = nil
 	j.watermark = js.shownWatermark()
 	j.lastTime = time.Now()
 	j.mu.Unlock()
