@@ -263,12 +263,38 @@ func runNexmarkQuery(ctx context.Context, cfg NexmarkConfig, name string, setup 
 		}
 		verified = " verified=ok"
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			verified = fmt.Sprintf(" verified=MISMATCH(view %d rows, batch %d rows)", len(got), len(want))
+			onlyView, onlyBatch := rowDiff(got, want, 3)
+			verified = fmt.Sprintf(" verified=MISMATCH(view %d rows, batch %d rows; only in the view: %q; only in the batch: %q)",
+				len(got), len(want), onlyView, onlyBatch)
 		}
 	}
 	fmt.Fprintf(cfg.Out, "bench %s events=%d seconds=%.2f events_per_sec=%.0f per_core=%.0f peak_rss_mb=%d vs_flink_1_13=%s source=%s%s\n",
 		name, cfg.Events, secs, eps, perCore, peakRSSMB(), vs, cfg.Source, verified)
 	return nil
+}
+
+// rowDiff returns up to n lines of each sorted list that the other lacks
+// (as multisets).
+func rowDiff(a, b []string, n int) (onlyA, onlyB []string) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i] < b[j]):
+			if len(onlyA) < n {
+				onlyA = append(onlyA, a[i])
+			}
+			i++
+		case i >= len(a) || b[j] < a[i]:
+			if len(onlyB) < n {
+				onlyB = append(onlyB, b[j])
+			}
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return onlyA, onlyB
 }
 
 // SortedRows runs a query and returns its rows as sorted text lines, NULL
