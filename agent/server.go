@@ -167,7 +167,7 @@ func (s *Server) handle(c net.Conn) {
 		id = hello.Header.Name
 	}
 	r := &Remote{id: id, addr: c.RemoteAddr().String(), cpus: hello.Header.CPUs, mem: hello.Header.MemBytes,
-		conn: c, calls: map[uint64]chan Frame{}, done: make(chan struct{})}
+		conn: c, calls: map[uint64]chan Frame{}, done: make(chan struct{}), welcomed: make(chan struct{})}
 	if err := s.Join(r); err != nil {
 		lg.Warn("agent refused", "agent", id, "err", err)
 		refuse(err.Error())
@@ -178,6 +178,7 @@ func (s *Server) handle(c net.Conn) {
 		s.leave(r, lg)
 		return
 	}
+	close(r.welcomed)
 	lg.Info("agent joined", "agent", id, "cpus", r.cpus, "mem_bytes", r.mem)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(idle))
@@ -233,6 +234,10 @@ type Remote struct {
 	conn     net.Conn
 
 	wmu sync.Mutex // serializes writes
+	// welcomed is closed once the agent has been sent its welcome: calls
+	// wait for it, since the agent reads nothing else before it (Join
+	// hands the Remote out before the welcome is written).
+	welcomed chan struct{}
 
 	mu    sync.Mutex
 	seq   uint64
@@ -311,6 +316,15 @@ func (r *Remote) write(f Frame) error {
 // error the agent reports comes back as an error; a connection that ends
 // meanwhile makes Call fail with the connection's error.
 func (r *Remote) Call(ctx context.Context, op, task, job string, payload []byte) ([]byte, error) {
+	if r.welcomed != nil {
+		select {
+		case <-r.welcomed:
+		case <-r.done:
+			return nil, fmt.Errorf("agent %s: %w", r.id, r.Err())
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	ch := make(chan Frame, 1)
 	r.mu.Lock()
 	if r.err != nil {
