@@ -39,9 +39,8 @@ var aggTopSearches atomic.Int64
 
 type aggTop struct {
 	plan *planner.AggTopPlan
-	// best is the prefix, in order; byKey finds its rows by group key.
-	best  []*rankedRow
-	byKey map[string]*rankedRow
+	// best is the prefix, in order.
+	best []*rankedRow
 	// complete reports that best holds every group's row.
 	complete bool
 	// shown are the groups whose rows the view holds, with their key
@@ -90,16 +89,10 @@ func (j *viewJob) applyAggTop(ctx context.Context, batch *widecol.Batch, changed
 	if n := len(at.best); n > 0 {
 		worst = at.best[n-1].order
 	}
-	if len(at.byKey) > 0 {
-		at.best = slices.DeleteFunc(at.best, func(r *rankedRow) bool { return dirty[r.key] })
-		for k := range dirty {
-			delete(at.byKey, k)
-		}
-	}
+	at.best = slices.DeleteFunc(at.best, func(r *rankedRow) bool { return dirty[r.key] })
 	for _, r := range rows {
 		if at.complete || (worst != "" && r.order < worst) {
 			at.best = append(at.best, r)
-			at.byKey[r.key] = r
 		}
 	}
 	at.sortAndCut()
@@ -115,9 +108,6 @@ func (j *viewJob) applyAggTop(ctx context.Context, batch *widecol.Batch, changed
 func (at *aggTop) sortAndCut() {
 	slices.SortFunc(at.best, func(a, b *rankedRow) int { return strings.Compare(a.order, b.order) })
 	if k := at.keep(); len(at.best) > k {
-		for _, r := range at.best[k:] {
-			delete(at.byKey, r.key)
-		}
 		clear(at.best[k:])
 		at.best = at.best[:k]
 		at.complete = false
@@ -127,13 +117,12 @@ func (at *aggTop) sortAndCut() {
 // rankAll finds the prefix again from every group.
 func (j *viewJob) rankAll(ctx context.Context, at *aggTop) error {
 	aggTopSearches.Add(1)
-	at.best, at.byKey, at.complete = nil, map[string]*rankedRow{}, true
+	at.best, at.complete = nil, true
 	const chunk = 1 << 16
 	all := make([]*aggGroup, 0, min(len(j.groups), chunk))
 	flush := func() error {
 		_, err := j.rankedRows(ctx, all, func(r *rankedRow) {
 			at.best = append(at.best, r)
-			at.byKey[r.key] = r
 		})
 		all = all[:0]
 		if err != nil {
@@ -319,7 +308,7 @@ func (j *viewJob) writeAggTop(ctx context.Context, batch *widecol.Batch, at *agg
 // loadAggTop starts the ranking of a view after a start: the groups
 // shown are those whose rows the view holds.
 func (j *viewJob) loadAggTop(ctx context.Context) (*aggTop, error) {
-	at := &aggTop{plan: j.plan.AggTop, byKey: map[string]*rankedRow{}, shown: map[string][]any{}}
+	at := &aggTop{plan: j.plan.AggTop, shown: map[string][]any{}}
 	var cols []string
 	for _, k := range j.rel.PrimaryKey {
 		cols = append(cols, j.rel.Columns[k].Name)
